@@ -1,0 +1,61 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { KurabanError } from '../errors/index.js';
+
+/** Every setting Kuraban reads, read once from the environment (and CLI flags), validated, frozen. */
+export interface Config {
+  /** Where the SQLite store, key file and local state live. KURABAN_DATA_DIR, default ./.kuraban */
+  readonly dataDir: string;
+  /** PostgreSQL instead of SQLite when set. KURABAN_DATABASE_URL */
+  readonly databaseUrl: string | undefined;
+  /** The root key file. KURABAN_KEY_FILE, default <dataDir>/root.key */
+  readonly keyFile: string;
+  /** Unlocks a passphrase-protected key file. KURABAN_PASSPHRASE (prefer KURABAN_PASSPHRASE_FILE) */
+  readonly passphrase: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  /** JSON request bodies, except batch writes. KURABAN_BODY_LIMIT, default 1 MiB */
+  readonly bodyLimit: number;
+  /** Batch create bodies (up to 10,000 records). KURABAN_BATCH_BODY_LIMIT, default 32 MiB */
+  readonly batchBodyLimit: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+}
+
+export type ConfigOverrides = Partial<{ -readonly [K in keyof Config]: Config[K] }>;
+
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): Config {
+  const problems: string[] = [];
+  const dataDir = resolve(overrides.dataDir ?? env.KURABAN_DATA_DIR ?? '.kuraban');
+  const databaseUrl = overrides.databaseUrl ?? (env.KURABAN_DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('KURABAN_DATABASE_URL must be a postgres:// URL');
+  const keyFileRaw = overrides.keyFile ?? env.KURABAN_KEY_FILE ?? join(dataDir, 'root.key');
+  const keyFile = isAbsolute(keyFileRaw) ? keyFileRaw : resolve(keyFileRaw);
+  const port = overrides.port ?? int(env.KURABAN_PORT, 8420, 'KURABAN_PORT', 0, 65535, problems);
+  const bodyLimit = overrides.bodyLimit ?? int(env.KURABAN_BODY_LIMIT, 1024 * 1024, 'KURABAN_BODY_LIMIT', 1024, 64 * 1024 * 1024, problems);
+  const batchBodyLimit =
+    overrides.batchBodyLimit ?? int(env.KURABAN_BATCH_BODY_LIMIT, 32 * 1024 * 1024, 'KURABAN_BATCH_BODY_LIMIT', 1024, 256 * 1024 * 1024, problems);
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
+  const logLevel = overrides.logLevel ?? (env.KURABAN_LOG_LEVEL ?? 'info');
+  if (!(levels as readonly string[]).includes(logLevel)) problems.push(`KURABAN_LOG_LEVEL must be one of ${levels.join(', ')}`);
+  if (problems.length > 0) throw new KurabanError('CONFIG_INVALID', problems.join('; '));
+  return Object.freeze({
+    dataDir,
+    databaseUrl,
+    keyFile,
+    passphrase: overrides.passphrase ?? env.KURABAN_PASSPHRASE,
+    host: overrides.host ?? env.KURABAN_HOST ?? '127.0.0.1',
+    port,
+    bodyLimit,
+    batchBodyLimit,
+    logLevel: logLevel as Config['logLevel'],
+  });
+}
+
+function int(raw: string | undefined, dflt: number, name: string, min: number, max: number, problems: string[]): number {
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}`);
+    return dflt;
+  }
+  return n;
+}

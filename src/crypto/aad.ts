@@ -1,0 +1,25 @@
+/**
+ * Additional authenticated data: a domain label followed by length-prefixed components
+ * (uint16 big-endian length, then UTF-8 bytes; integers as "#<decimal>"). Length prefixes make the
+ * encoding injective, so ("ab","c") and ("a","bc") never produce the same AAD.
+ */
+export function encodeAad(label: string, parts: readonly (string | number)[]): Buffer {
+  let total = 2 + Buffer.byteLength(label, 'utf8');
+  for (const p of parts) total += 2 + (typeof p === 'number' ? integerText(p).length : Buffer.byteLength(p, 'utf8'));
+  const out = Buffer.allocUnsafe(total);
+  let at = writeSegment(out, 0, label);
+  for (const p of parts) at = writeSegment(out, at, typeof p === 'number' ? integerText(p) : p);
+  return out;
+}
+
+function writeSegment(out: Buffer, at: number, s: string): number {
+  const n = out.write(s, at + 2, 'utf8');
+  if (n > 0xffff) throw new RangeError('AAD component too long');
+  out.writeUInt16BE(n, at);
+  return at + 2 + n;
+}
+
+function integerText(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError('AAD integer out of range');
+  return `#${n}`;
+}

@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import { AES_256_KEY_BYTES, encodeAad, hkdfSha256, open, randomBytesPooled, seal } from '../crypto/index.js';
+import { KurabanError } from '../errors/index.js';
+import { KeyCache } from './key-cache.js';
+import type { RootKeyProvider } from './root-key-provider.js';
+
+/** The subset of storage the keyring needs (structurally the store's own methods; no import of store/). */
+export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject';
+export interface WrappedKey {
+  readonly tenantId: string;
+  readonly kind: WrappedKeyKind;
+  readonly scopeId: string;
+  readonly version: number;
+  readonly wrapped: Buffer;
+  readonly createdAt: string;
+}
+export interface KeyStoreOps {
+  getWrappedKey(tenantId: string, kind: WrappedKeyKind, scopeId: string, version?: number): Promise<WrappedKey | undefined>;
+  getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKey[]>;
+  /** Returns how many rows were inserted (fewer than given when `ignoreExisting` skipped some). */
+  insertWrappedKeys(rows: readonly WrappedKey[], ignoreExisting: boolean): Promise<number>;
+  /** Present inside a transaction: keys created or read there are cached only once it commits. */
+  onCommit?(fn: () => void): void;
+}
+
+export interface DataKey {
+  readonly version: number;
+  readonly key: Buffer;
+}
+
+export interface KeyringOptions {
+  readonly provider: RootKeyProvider;
+  readonly clock?: () => Date;
+  /** Unwrapped keys held in memory at most (tenant, data and derived index keys together). */
+  readonly cacheEntries?: number;
+}
+
+const WRAPPED_KEY_AAD = 'kuraban/wrapped-key/v1';
+const BLIND_INDEX_INFO = 'kuraban/blind-index/v1';
+const FIRST_VERSION = 1;
+
+/**
+ * The key hierarchy (see NOTES.md): root (provider) → tenant key → collection, index and subject
+ * keys. Every wrap binds (tenant, kind, scope, version) as AAD, so a wrapped key moved to another
+ * row does not unwrap.
+ */
+export class Keyring {
+  private readonly provider: RootKeyProvider;
+  private readonly clock: () => Date;
+  private readonly cache: KeyCache;
+
+  constructor(options: KeyringOptions) {
+    this.provider = options.provider;
+    this.clock = options.clock ?? (() => new Date());
+    this.cache = new KeyCache(options.cacheEntries ?? 20_000);
+  }
+
+  get rootKeyId(): string {
+    return this.provider.keyId;
+  }
+
+  /** A wrapped check value: proves at unseal time that the provider holds this store's root key. */
+  async createRootCheck(): Promise<string> {
+    return (await this.provider.wrap(Buffer.alloc(32), rootCheckAad())).toString('base64');
+  }
+
+  async verifyRootCheck(check: string): Promise<boolean> {
+    try {
+      const plain = await this.provider.unwrap(Buffer.from(check, 'base64'), rootCheckAad());
+      return plain.length === 32 && plain.every((b) => b === 0);
+    } catch {
+      return false;
+    }
+  }
+
+  async createTenantKey(ops: KeyStoreOps, tenantId: string): Promise<void> {
+    const key = randomBytes(AES_256_KEY_BYTES);
+    const wrapped = await this.provider.wrap(key, wrapAad(tenantId, 'tenant', tenantId, FIRST_VERSION));
+    key.fill(0);
+    await ops.insertWrappedKeys([this.row(tenantId, 'tenant', tenantId, FIRST_VERSION, wrapped)], false);
+  }
+
+  /** A collection's data key (for records without a subject) and its index key (for blind indexes). */
+  async createCollectionKeys(ops: KeyStoreOps, tenantId: string, collectionId: string): Promise<void> {
+    const tenantKey = await this.tenantKey(ops, tenantId);
+    const rows = (['collection', 'index'] as const).map((kind) => {
+      const key = randomBytes(AES_256_KEY_BYTES);
+      const wrapped = seal(tenantKey.key, key, wrapAad(tenantId, kind, collectionId, FIRST_VERSION));
+      key.fill(0);
+      return this.row(tenantId, kind, collectionId, FIRST_VERSION, wrapped);
+    });
+    await ops.insertWrappedKeys(rows, false);
+  }
+
+  /** The current data key of a collection, or a given version for reading older records. */
+  async collectionKey(ops: KeyStoreOps, tenantId: string, collectionId: string, version?: number): Promise<DataKey> {
+    return this.dataKey(ops, tenantId, 'collection', collectionId, version);
+  }
+
+  /** A subject's data key at a version (for reading). DECRYPTION_FAILED if the key is gone. */
+  async subjectKey(ops: KeyStoreOps, tenantId: string, subjectId: string, version: number): Promise<DataKey> {
+    return this.dataKey(ops, tenantId, 'subject', subjectId, version);
+  }
+
+  /**
+   * Current data keys for many subjects at once, creating those that have none. Must run inside the
+   * transaction that writes the records, so a key and the records under it land together.
+   */
+  async subjectKeysForWrite(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<Map<string, DataKey>> {
+    const out = new Map<string, DataKey>();
+    const missing: string[] = [];
+    for (const s of new Set(subjectIds)) {
+      const latest = this.cache.get(latestId(tenantId, 'subject', s));
+      const key = latest && this.cache.get(cacheId(tenantId, 'subject', s, latest.readUInt32BE(0)));
+      if (latest && key) out.set(s, { version: latest.readUInt32BE(0), key });
+      else missing.push(s);
+    }
+    if (missing.length === 0) return out;
+    const tenantKey = await this.tenantKey(ops, tenantId);
+    const existing = await ops.getLatestWrappedKeys(tenantId, 'subject', missing);
+    const found = new Set<string>();
+    for (const row of existing) {
+      const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
+      out.set(row.scopeId, { version: row.version, key });
+      found.add(row.scopeId);
+      this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
+    }
+    const created: WrappedKey[] = [];
+    for (const s of missing) {
+      if (found.has(s)) continue;
+      const key = randomBytesPooled(AES_256_KEY_BYTES);
+      created.push(this.row(tenantId, 'subject', s, FIRST_VERSION, seal(tenantKey.key, key, wrapAad(tenantId, 'subject', s, FIRST_VERSION))));
+      out.set(s, { version: FIRST_VERSION, key });
+    }
+    if (created.length > 0) {
+      const inserted = await ops.insertWrappedKeys(created, true);
+      if (inserted === created.length) {
+        for (const row of created) this.remember(ops, tenantId, 'subject', row.scopeId, row.version, (out.get(row.scopeId) as DataKey).key);
+      } else {
+        // Another writer created some of these keys first: use what is stored, not what we made.
+        const stored = await ops.getLatestWrappedKeys(tenantId, 'subject', created.map((r) => r.scopeId));
+        for (const row of stored) {
+          const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
+          out.set(row.scopeId, { version: row.version, key });
+          this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The per-field blind-index key: HKDF-SHA-256 from the collection's index key (never from a data key). */
+  async fieldIndexKey(ops: KeyStoreOps, tenantId: string, collectionId: string, field: string): Promise<Buffer> {
+    const id = `${tenantId}\0bi\0${collectionId}\0${field}`;
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const indexKey = await this.dataKey(ops, tenantId, 'index', collectionId, FIRST_VERSION);
+    const derived = hkdfSha256(indexKey.key, Buffer.alloc(0), `${BLIND_INDEX_INFO}\0${collectionId}\0${field}`);
+    const existing = this.cache.get(id);
+    if (existing) return existing;
+    this.cache.set(id, derived);
+    return derived;
+  }
+
+  /** Forgets every unwrapped key (zeroed) and closes the provider. */
+  seal(): void {
+    this.cache.clear();
+    this.provider.close();
+  }
+
+  private async tenantKey(ops: KeyStoreOps, tenantId: string): Promise<DataKey> {
+    const latest = this.cache.get(latestId(tenantId, 'tenant', tenantId));
+    if (latest) {
+      const key = this.cache.get(cacheId(tenantId, 'tenant', tenantId, latest.readUInt32BE(0)));
+      if (key) return { version: latest.readUInt32BE(0), key };
+    }
+    const row = await ops.getWrappedKey(tenantId, 'tenant', tenantId);
+    if (!row) throw new KurabanError('TENANT_NOT_FOUND', 'tenant has no key');
+    const key = await this.provider.unwrap(row.wrapped, wrapAad(tenantId, 'tenant', tenantId, row.version));
+    this.remember(ops, tenantId, 'tenant', tenantId, row.version, key);
+    return { version: row.version, key };
+  }
+
+  private async dataKey(ops: KeyStoreOps, tenantId: string, kind: WrappedKeyKind, scopeId: string, version?: number): Promise<DataKey> {
+    const v = version ?? this.cache.get(latestId(tenantId, kind, scopeId))?.readUInt32BE(0);
+    if (v !== undefined) {
+      const key = this.cache.get(cacheId(tenantId, kind, scopeId, v));
+      if (key) return { version: v, key };
+    }
+    const row = await ops.getWrappedKey(tenantId, kind, scopeId, v);
+    // A missing key (never created, or destroyed by erasure) is indistinguishable from a bad one.
+    if (!row) throw new KurabanError('DECRYPTION_FAILED', 'decryption operation failed');
+    const tenantKey = await this.tenantKey(ops, tenantId);
+    const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, kind, scopeId, row.version));
+    this.remember(ops, tenantId, kind, scopeId, row.version, key, version === undefined);
+    return { version: row.version, key };
+  }
+
+  private remember(ops: KeyStoreOps, tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, key: Buffer, isLatest = true): void {
+    const put = () => {
+      this.cache.set(cacheId(tenantId, kind, scopeId, version), Buffer.from(key));
+      if (isLatest) {
+        const v = Buffer.alloc(4);
+        v.writeUInt32BE(version, 0);
+        this.cache.set(latestId(tenantId, kind, scopeId), v);
+      }
+    };
+    if (ops.onCommit) ops.onCommit(put);
+    else put();
+  }
+
+  private row(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, wrapped: Buffer): WrappedKey {
+    return { tenantId, kind, scopeId, version, wrapped, createdAt: this.clock().toISOString() };
+  }
+}
+
+function wrapAad(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number): Buffer {
+  return encodeAad(WRAPPED_KEY_AAD, [tenantId, kind, scopeId, version]);
+}
+
+function rootCheckAad(): Buffer {
+  return encodeAad('kuraban/root-check/v1', []);
+}
+
+function cacheId(tenantId: string, kind: string, scopeId: string, version: number): string {
+  return `${tenantId}\0${kind}\0${scopeId}\0${version}`;
+}
+
+function latestId(tenantId: string, kind: string, scopeId: string): string {
+  return `${tenantId}\0${kind}\0${scopeId}\0latest`;
+}

@@ -1,0 +1,68 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables, as Kysely sees them. Both backends have the same columns; binary columns are BLOB in
+ * SQLite and BYTEA in PostgreSQL, timestamps are ISO-8601 UTC text (sortable, identical on both),
+ * booleans are integers 0/1. No column ever holds a personal value or a key in clear:
+ * `ciphertext` and `wrapped` are AES-256-GCM blobs, `digest` is a truncated HMAC.
+ */
+export interface Database {
+  kuraban_meta: { key: string; value: string };
+  tenants: { id: string; name: string; created_at: string };
+  collections: {
+    id: string;
+    tenant_id: string;
+    name: string;
+    schema_json: string;
+    schema_version: number;
+    created_at: string;
+    updated_at: string;
+  };
+  wrapped_keys: {
+    tenant_id: string;
+    kind: string;
+    scope_id: string;
+    version: number;
+    wrapped: Buffer;
+    created_at: string;
+  };
+  records: {
+    collection_id: string;
+    id: string;
+    tenant_id: string;
+    subject_id: string | null;
+    version: number;
+    key_version: number;
+    ciphertext: Buffer;
+    created_at: string;
+    updated_at: string;
+  };
+  blind_index: {
+    collection_id: string;
+    field: string;
+    digest: Buffer;
+    record_id: string;
+    uniq: number;
+  };
+  api_keys: {
+    id: string;
+    tenant_id: string | null;
+    name: string;
+    role: string;
+    secret_hash: Buffer;
+    created_at: string;
+    expires_at: string | null;
+    revoked_at: string | null;
+  };
+  import_jobs: {
+    id: string;
+    tenant_id: string;
+    collection_id: string;
+    lines_done: number;
+    rows_imported: number;
+    rows_rejected: number;
+    status: string;
+    updated_at: string;
+  };
+  kuraban_migration_probe?: { id: Generated<number> };
+}

@@ -1,0 +1,18 @@
+export { openStore } from './open-store.js';
+export type { StoreLocation } from './open-store.js';
+export { openSqliteStore } from './sqlite/open.js';
+export type { SqliteOptions } from './sqlite/open.js';
+export { openPostgresStore } from './postgres/open.js';
+export type { PostgresOptions } from './postgres/open.js';
+export type { Store, StoreOps, StoreTx, Dialect } from './store.js';
+export type {
+  TenantRow,
+  CollectionRow,
+  WrappedKeyRow,
+  WrappedKeyKind,
+  RecordRow,
+  IndexRow,
+  IndexTerm,
+  ApiKeyRow,
+  ImportJobRow,
+} from './rows.js';

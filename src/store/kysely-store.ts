@@ -1,0 +1,439 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { KurabanError } from '../errors/index.js';
+import type { Database } from './database.js';
+import type {
+  ApiKeyRow,
+  CollectionRow,
+  ImportJobRow,
+  IndexRow,
+  IndexTerm,
+  RecordRow,
+  TenantRow,
+  WrappedKeyKind,
+  WrappedKeyRow,
+} from './rows.js';
+import type { Dialect, StoreOps } from './store.js';
+
+/** What each backend supplies beyond portable Kysely queries: its bulk insert and its constraint names. */
+export interface BackendSpecifics {
+  readonly dialect: Dialect;
+  bulkInsertRecords(db: Kysely<Database>, records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void>;
+  /** Inserts key rows, skipping existing ones when asked; returns how many were inserted. */
+  bulkInsertWrappedKeys(db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number>;
+  /** The constraint or index a unique-violation error names, or undefined if `e` is not one. */
+  uniqueViolation(e: unknown): string | undefined;
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** StoreOps over Kysely, shared by both backends. */
+export class KyselyStoreOps implements StoreOps {
+  constructor(
+    protected readonly db: Db,
+    protected readonly backend: BackendSpecifics,
+  ) {}
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('kuraban_meta').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async setMetaIfAbsent(key: string, value: string): Promise<string> {
+    await this.db.insertInto('kuraban_meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    const stored = await this.getMeta(key);
+    if (stored === undefined) throw new KurabanError('STORE_UNAVAILABLE', 'metadata write was not visible');
+    return stored;
+  }
+
+  async insertTenant(row: TenantRow): Promise<void> {
+    await this.mapUnique(
+      () => this.db.insertInto('tenants').values({ id: row.id, name: row.name, created_at: row.createdAt }).execute(),
+      () => new KurabanError('TENANT_EXISTS'),
+    );
+  }
+
+  async getTenant(id: string): Promise<TenantRow | undefined> {
+    const r = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+  }
+
+  async listTenants(): Promise<TenantRow[]> {
+    const rows = await this.db.selectFrom('tenants').selectAll().orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  }
+
+  async insertWrappedKeys(rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number> {
+    if (rows.length === 0) return 0;
+    return this.backend.bulkInsertWrappedKeys(this.db, rows, ignoreExisting);
+  }
+
+  async getWrappedKey(tenantId: string, kind: WrappedKeyKind, scopeId: string, version?: number): Promise<WrappedKeyRow | undefined> {
+    let q = this.db
+      .selectFrom('wrapped_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '=', kind)
+      .where('scope_id', '=', scopeId);
+    q = version === undefined ? q.orderBy('version', 'desc').limit(1) : q.where('version', '=', version);
+    const r = await q.executeTakeFirst();
+    return r && toWrappedKey(r);
+  }
+
+  async getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKeyRow[]> {
+    const latest = new Map<string, WrappedKeyRow>();
+    for (let i = 0; i < scopeIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('wrapped_keys')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('kind', '=', kind)
+        .where('scope_id', 'in', scopeIds.slice(i, i + 500))
+        .execute();
+      for (const r of rows) {
+        const have = latest.get(r.scope_id);
+        if (!have || have.version < Number(r.version)) latest.set(r.scope_id, toWrappedKey(r));
+      }
+    }
+    return [...latest.values()];
+  }
+
+  async insertCollection(row: CollectionRow): Promise<void> {
+    await this.mapUnique(
+      () =>
+        this.db
+          .insertInto('collections')
+          .values({
+            id: row.id,
+            tenant_id: row.tenantId,
+            name: row.name,
+            schema_json: row.schemaJson,
+            schema_version: row.schemaVersion,
+            created_at: row.createdAt,
+            updated_at: row.updatedAt,
+          })
+          .execute(),
+      () => new KurabanError('COLLECTION_EXISTS'),
+    );
+  }
+
+  async getCollection(tenantId: string, name: string): Promise<CollectionRow | undefined> {
+    const r = await this.db
+      .selectFrom('collections')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r && toCollection(r);
+  }
+
+  async listCollections(tenantId: string): Promise<CollectionRow[]> {
+    const rows = await this.db.selectFrom('collections').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
+    return rows.map(toCollection);
+  }
+
+  async updateCollectionSchema(id: string, schemaJson: string, fromVersion: number, updatedAt: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('collections')
+      .set({ schema_json: schemaJson, schema_version: fromVersion + 1, updated_at: updatedAt })
+      .where('id', '=', id)
+      .where('schema_version', '=', fromVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async insertRecords(records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.mapUnique(
+      () => this.backend.bulkInsertRecords(this.db, records, index),
+      () => new KurabanError('UNIQUE_VIOLATION'),
+    );
+  }
+
+  async getRecord(collectionId: string, id: string): Promise<RecordRow | undefined> {
+    const r = await this.db
+      .selectFrom('records')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r && toRecord(r);
+  }
+
+  async getRecords(collectionId: string, ids: readonly string[]): Promise<RecordRow[]> {
+    const out: RecordRow[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('records')
+        .selectAll()
+        .where('collection_id', '=', collectionId)
+        .where('id', 'in', ids.slice(i, i + 500))
+        .orderBy('id')
+        .execute();
+      for (const r of rows) out.push(toRecord(r));
+    }
+    return out;
+  }
+
+  async replaceRecord(row: RecordRow, expectedVersion: number, index: readonly IndexRow[]): Promise<boolean> {
+    const res = await this.db
+      .updateTable('records')
+      .set({
+        version: row.version,
+        key_version: row.keyVersion,
+        ciphertext: row.ciphertext,
+        subject_id: row.subjectId,
+        updated_at: row.updatedAt,
+      })
+      .where('collection_id', '=', row.collectionId)
+      .where('id', '=', row.id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return false;
+    await this.db.deleteFrom('blind_index').where('collection_id', '=', row.collectionId).where('record_id', '=', row.id).execute();
+    if (index.length > 0) {
+      await this.mapUnique(
+        () => this.db.insertInto('blind_index').values(index.map(toIndexValues)).execute(),
+        () => new KurabanError('UNIQUE_VIOLATION'),
+      );
+    }
+    return true;
+  }
+
+  async deleteRecord(collectionId: string, id: string, expectedVersion?: number): Promise<boolean> {
+    let q = this.db.deleteFrom('records').where('collection_id', '=', collectionId).where('id', '=', id);
+    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+    const res = await q.executeTakeFirst();
+    if (Number(res.numDeletedRows) !== 1) return false;
+    await this.db.deleteFrom('blind_index').where('collection_id', '=', collectionId).where('record_id', '=', id).execute();
+    return true;
+  }
+
+  async searchRecordIds(collectionId: string, terms: readonly IndexTerm[], limit: number, afterId?: string): Promise<string[]> {
+    const [first, ...rest] = terms;
+    if (!first) return [];
+    let q = this.db
+      .selectFrom('blind_index as b0')
+      .select('b0.record_id')
+      .where('b0.collection_id', '=', collectionId)
+      .where('b0.field', '=', first.field)
+      .where('b0.digest', '=', first.digest);
+    rest.forEach((t, i) => {
+      // AND of equality terms: each further term must hold an index row for the same record.
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom(`blind_index as b${i + 1}` as 'blind_index')
+            .select(sql.lit(1).as('one'))
+            .where(sql.ref(`b${i + 1}.collection_id`), '=', collectionId)
+            .where(sql.ref(`b${i + 1}.field`), '=', t.field)
+            .where(sql.ref(`b${i + 1}.digest`), '=', t.digest)
+            .where(sql.ref(`b${i + 1}.record_id`), '=', sql.ref('b0.record_id')),
+        ),
+      );
+    });
+    if (afterId !== undefined) q = q.where('b0.record_id', '>', afterId);
+    const rows = await q.orderBy('b0.record_id').limit(limit).execute();
+    return rows.map((r) => r.record_id);
+  }
+
+  async findUniqueDigests(collectionId: string, terms: readonly IndexTerm[]): Promise<Array<IndexTerm & { recordId: string }>> {
+    const out: Array<IndexTerm & { recordId: string }> = [];
+    const byField = new Map<string, Buffer[]>();
+    for (const t of terms) {
+      const list = byField.get(t.field) ?? [];
+      list.push(t.digest);
+      byField.set(t.field, list);
+    }
+    for (const [field, digests] of byField) {
+      for (let i = 0; i < digests.length; i += 500) {
+        const rows = await this.db
+          .selectFrom('blind_index')
+          .select(['field', 'digest', 'record_id'])
+          .where('collection_id', '=', collectionId)
+          .where('field', '=', field)
+          .where('uniq', '=', 1)
+          .where('digest', 'in', digests.slice(i, i + 500))
+          .execute();
+        for (const r of rows) out.push({ field: r.field, digest: Buffer.from(r.digest), recordId: r.record_id });
+      }
+    }
+    return out;
+  }
+
+  async listRecords(collectionId: string, limit: number, afterId?: string): Promise<RecordRow[]> {
+    let q = this.db.selectFrom('records').selectAll().where('collection_id', '=', collectionId);
+    if (afterId !== undefined) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map(toRecord);
+  }
+
+  async countRecords(collectionId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('records')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('collection_id', '=', collectionId)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async insertApiKey(row: ApiKeyRow): Promise<void> {
+    await this.db
+      .insertInto('api_keys')
+      .values({
+        id: row.id,
+        tenant_id: row.tenantId,
+        name: row.name,
+        role: row.role,
+        secret_hash: row.secretHash,
+        created_at: row.createdAt,
+        expires_at: row.expiresAt,
+        revoked_at: row.revokedAt,
+      })
+      .execute();
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRow | undefined> {
+    const r = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toApiKey(r);
+  }
+
+  async listApiKeys(tenantId?: string | null): Promise<ApiKeyRow[]> {
+    let q = this.db.selectFrom('api_keys').selectAll();
+    if (tenantId !== undefined) q = tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', tenantId);
+    const rows = await q.orderBy('created_at').execute();
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async getImportJob(id: string): Promise<ImportJobRow | undefined> {
+    const r = await this.db.selectFrom('import_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return (
+      r && {
+        id: r.id,
+        tenantId: r.tenant_id,
+        collectionId: r.collection_id,
+        linesDone: Number(r.lines_done),
+        rowsImported: Number(r.rows_imported),
+        rowsRejected: Number(r.rows_rejected),
+        status: r.status === 'done' ? 'done' : 'running',
+        updatedAt: r.updated_at,
+      }
+    );
+  }
+
+  async saveImportJob(row: ImportJobRow): Promise<void> {
+    const values = {
+      id: row.id,
+      tenant_id: row.tenantId,
+      collection_id: row.collectionId,
+      lines_done: row.linesDone,
+      rows_imported: row.rowsImported,
+      rows_rejected: row.rowsRejected,
+      status: row.status,
+      updated_at: row.updatedAt,
+    };
+    await this.db
+      .insertInto('import_jobs')
+      .values(values)
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({
+          lines_done: values.lines_done,
+          rows_imported: values.rows_imported,
+          rows_rejected: values.rows_rejected,
+          status: values.status,
+          updated_at: values.updated_at,
+        }),
+      )
+      .execute();
+  }
+
+  private async mapUnique<T>(fn: () => Promise<T>, toError: (constraint: string) => KurabanError): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const constraint = this.backend.uniqueViolation(e);
+      if (constraint !== undefined) {
+        const err = toError(constraint);
+        throw new KurabanError(err.code, err.message, { cause: e });
+      }
+      throw e;
+    }
+  }
+}
+
+function toWrappedKey(r: Selectable<Database['wrapped_keys']>): WrappedKeyRow {
+  return {
+    tenantId: r.tenant_id,
+    kind: r.kind as WrappedKeyKind,
+    scopeId: r.scope_id,
+    version: Number(r.version),
+    wrapped: Buffer.from(r.wrapped),
+    createdAt: r.created_at,
+  };
+}
+
+function toCollection(r: Selectable<Database['collections']>): CollectionRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    schemaJson: r.schema_json,
+    schemaVersion: Number(r.schema_version),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toRecord(r: Selectable<Database['records']>): RecordRow {
+  return {
+    collectionId: r.collection_id,
+    id: r.id,
+    tenantId: r.tenant_id,
+    subjectId: r.subject_id,
+    version: Number(r.version),
+    keyVersion: Number(r.key_version),
+    ciphertext: Buffer.from(r.ciphertext),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    role: r.role,
+    secretHash: Buffer.from(r.secret_hash),
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export function toIndexValues(r: IndexRow): Database['blind_index'] {
+  return { collection_id: r.collectionId, field: r.field, digest: r.digest, record_id: r.recordId, uniq: r.unique ? 1 : 0 };
+}
+
+export function toRecordValues(r: RecordRow): Database['records'] {
+  return {
+    collection_id: r.collectionId,
+    id: r.id,
+    tenant_id: r.tenantId,
+    subject_id: r.subjectId,
+    version: r.version,
+    key_version: r.keyVersion,
+    ciphertext: r.ciphertext,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../store.js';
+import { initialSchema } from './0001-initial.js';
+
+/**
+ * Versioned migrations, applied in name order by Kysely's Migrator under its lock (a PostgreSQL
+ * advisory lock; in SQLite the single connection inside BEGIN IMMEDIATE). A released migration is
+ * never edited: a change is a new file with the next number.
+ */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001-initial': initialSchema(dialect),
+  };
+  return { getMigrations: async () => migrations };
+}

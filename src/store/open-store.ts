@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import { openPostgresStore } from './postgres/open.js';
+import { openSqliteStore } from './sqlite/open.js';
+import type { Store } from './store.js';
+
+export interface StoreLocation {
+  /** When set, PostgreSQL; otherwise SQLite at `<dataDir>/kuraban.db`. */
+  readonly databaseUrl?: string | undefined;
+  readonly dataDir: string;
+}
+
+export function openStore(location: StoreLocation): Store {
+  if (location.databaseUrl) return openPostgresStore({ url: location.databaseUrl });
+  return openSqliteStore({ path: join(location.dataDir, 'kuraban.db') });
+}

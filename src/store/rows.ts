@@ -1,0 +1,76 @@
+/** Row shapes crossing the storage interface. Plain data, no behaviour. */
+
+export interface TenantRow {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export interface CollectionRow {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly schemaJson: string;
+  readonly schemaVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** kind: 'tenant' (wrapped by the root key) | 'collection' | 'index' | 'subject' (wrapped by the tenant key). */
+export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject';
+
+export interface WrappedKeyRow {
+  readonly tenantId: string;
+  readonly kind: WrappedKeyKind;
+  readonly scopeId: string;
+  readonly version: number;
+  readonly wrapped: Buffer;
+  readonly createdAt: string;
+}
+
+export interface RecordRow {
+  readonly collectionId: string;
+  readonly id: string;
+  readonly tenantId: string;
+  readonly subjectId: string | null;
+  readonly version: number;
+  readonly keyVersion: number;
+  readonly ciphertext: Buffer;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface IndexRow {
+  readonly collectionId: string;
+  readonly field: string;
+  readonly digest: Buffer;
+  readonly recordId: string;
+  readonly unique: boolean;
+}
+
+export interface IndexTerm {
+  readonly field: string;
+  readonly digest: Buffer;
+}
+
+export interface ApiKeyRow {
+  readonly id: string;
+  readonly tenantId: string | null;
+  readonly name: string;
+  readonly role: string;
+  readonly secretHash: Buffer;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+export interface ImportJobRow {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly collectionId: string;
+  readonly linesDone: number;
+  readonly rowsImported: number;
+  readonly rowsRejected: number;
+  readonly status: 'running' | 'done';
+  readonly updatedAt: string;
+}

@@ -1,0 +1,108 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import type { Database } from '../database.js';
+import type { IndexRow, RecordRow, WrappedKeyRow } from '../rows.js';
+
+const RECORD_COLUMNS = 9;
+const INDEX_COLUMNS = 5;
+const RECORDS_PER_STATEMENT = 100; // 900 parameters, under SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32)
+const INDEX_ROWS_PER_STATEMENT = 200; // 1000 parameters
+const KEY_COLUMNS = 6;
+const KEYS_PER_STATEMENT = 150; // 900 parameters
+
+/**
+ * The ingest hot path. Runs only inside a store transaction: Kysely's SQLite driver holds its single
+ * connection (and BEGIN IMMEDIATE) for the whole transaction, so these prepared statements on the
+ * same handle join it. Multi-row statements cut the JS-to-native crossings per row.
+ */
+export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
+  const recordSql = (n: number) =>
+    `insert into records (collection_id, id, tenant_id, subject_id, version, key_version, ciphertext, created_at, updated_at) values ${placeholders(n, RECORD_COLUMNS)}`;
+  const indexSql = (n: number) =>
+    `insert into blind_index (collection_id, field, digest, record_id, uniq) values ${placeholders(n, INDEX_COLUMNS)}`;
+  // Prepared on first use: the tables exist only after migration.
+  let statements: { manyRecords: BetterSqlite3.Statement; oneRecord: BetterSqlite3.Statement; manyIndex: BetterSqlite3.Statement; oneIndex: BetterSqlite3.Statement } | undefined;
+
+  return async (_db: Kysely<Database>, records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void> => {
+    if (!raw.inTransaction) throw new Error('bulk insert must run inside a store transaction');
+    statements ??= {
+      manyRecords: raw.prepare(recordSql(RECORDS_PER_STATEMENT)),
+      oneRecord: raw.prepare(recordSql(1)),
+      manyIndex: raw.prepare(indexSql(INDEX_ROWS_PER_STATEMENT)),
+      oneIndex: raw.prepare(indexSql(1)),
+    };
+    const { manyRecords, oneRecord, manyIndex, oneIndex } = statements;
+    runChunked(records, RECORDS_PER_STATEMENT, manyRecords, oneRecord, RECORD_COLUMNS, (r, out, at) => {
+      out[at] = r.collectionId;
+      out[at + 1] = r.id;
+      out[at + 2] = r.tenantId;
+      out[at + 3] = r.subjectId;
+      out[at + 4] = r.version;
+      out[at + 5] = r.keyVersion;
+      out[at + 6] = r.ciphertext;
+      out[at + 7] = r.createdAt;
+      out[at + 8] = r.updatedAt;
+    });
+    runChunked(index, INDEX_ROWS_PER_STATEMENT, manyIndex, oneIndex, INDEX_COLUMNS, (r, out, at) => {
+      out[at] = r.collectionId;
+      out[at + 1] = r.field;
+      out[at + 2] = r.digest;
+      out[at + 3] = r.recordId;
+      out[at + 4] = r.unique ? 1 : 0;
+    });
+  };
+}
+
+function runChunked<T>(
+  rows: readonly T[],
+  perStatement: number,
+  many: BetterSqlite3.Statement,
+  one: BetterSqlite3.Statement,
+  columns: number,
+  fill: (row: T, out: unknown[], at: number) => void,
+): number {
+  let changes = 0;
+  let i = 0;
+  if (rows.length >= perStatement) {
+    const params = new Array<unknown>(perStatement * columns);
+    for (; i + perStatement <= rows.length; i += perStatement) {
+      for (let j = 0; j < perStatement; j++) fill(rows[i + j] as T, params, j * columns);
+      changes += many.run(params).changes;
+    }
+  }
+  const single = new Array<unknown>(columns);
+  for (; i < rows.length; i++) {
+    fill(rows[i] as T, single, 0);
+    changes += one.run(single).changes;
+  }
+  return changes;
+}
+
+function placeholders(rows: number, columns: number): string {
+  const row = `(${new Array(columns).fill('?').join(',')})`;
+  return new Array(rows).fill(row).join(',');
+}
+
+/** Wrapped key rows, on the same terms as sqliteBulkInsert (inside a store transaction). */
+export function sqliteBulkInsertKeys(raw: BetterSqlite3.Database) {
+  const keySql = (n: number, ignore: boolean) =>
+    `insert ${ignore ? 'or ignore ' : ''}into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at) values ${placeholders(n, KEY_COLUMNS)}`;
+  const prepared = new Map<string, BetterSqlite3.Statement>();
+  const statement = (n: number, ignore: boolean) => {
+    const id = `${n}:${ignore}`;
+    let st = prepared.get(id);
+    if (!st) prepared.set(id, (st = raw.prepare(keySql(n, ignore))));
+    return st;
+  };
+  return async (_db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number> => {
+    if (!raw.inTransaction) throw new Error('bulk insert must run inside a store transaction');
+    return runChunked(rows, KEYS_PER_STATEMENT, statement(KEYS_PER_STATEMENT, ignoreExisting), statement(1, ignoreExisting), KEY_COLUMNS, (r, out, at) => {
+      out[at] = r.tenantId;
+      out[at + 1] = r.kind;
+      out[at + 2] = r.scopeId;
+      out[at + 3] = r.version;
+      out[at + 4] = r.wrapped;
+      out[at + 5] = r.createdAt;
+    });
+  };
+}

@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteAdapter,
+  SqliteDriver,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type Dialect as KyselyDialect,
+} from 'kysely';
+import type { Database } from '../database.js';
+import { KyselyBackedStore } from '../kysely-backed-store.js';
+import type { Store } from '../store.js';
+import { sqliteBulkInsert, sqliteBulkInsertKeys } from './bulk-insert.js';
+
+/**
+ * BEGIN IMMEDIATE takes SQLite's write lock when a transaction starts, so two processes on one file
+ * (a server and an import) queue on busy_timeout instead of failing mid-transaction with
+ * SQLITE_BUSY_SNAPSHOT. It is also what serialises migrations across processes.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+export interface SqliteOptions {
+  /** A file path, or ':memory:' for tests. */
+  readonly path: string;
+}
+
+export function openSqliteStore(options: SqliteOptions): Store {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+  const raw = new BetterSqlite3(options.path);
+  raw.pragma('journal_mode = WAL'); // concurrent readers with one writer; durable at checkpoint
+  raw.pragma('synchronous = NORMAL'); // with WAL: durable across process crashes, not power loss mid-checkpoint
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 10000');
+  raw.pragma('cache_size = -32768'); // 32 MiB page cache
+  raw.pragma('temp_store = MEMORY');
+  const config = { database: raw };
+  const dialect: KyselyDialect = {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new ImmediateSqliteDriver(config),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  };
+  const kysely = new Kysely<Database>({ dialect });
+  return new KyselyBackedStore(kysely, {
+    dialect: 'sqlite',
+    bulkInsertRecords: sqliteBulkInsert(raw),
+    bulkInsertWrappedKeys: sqliteBulkInsertKeys(raw),
+    uniqueViolation(e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return undefined;
+      return String((e as Error).message);
+    },
+  });
+}

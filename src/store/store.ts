@@ -1,0 +1,81 @@
+import type {
+  ApiKeyRow,
+  CollectionRow,
+  ImportJobRow,
+  IndexRow,
+  IndexTerm,
+  RecordRow,
+  TenantRow,
+  WrappedKeyKind,
+  WrappedKeyRow,
+} from './rows.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Everything the vault asks of storage. Both backends implement it with the same behaviour; the
+ * storage test suite runs every case against both. Methods never see a clear personal value or key.
+ * Conflicts surface as KurabanError codes (TENANT_EXISTS, COLLECTION_EXISTS, UNIQUE_VIOLATION).
+ */
+export interface StoreOps {
+  getMeta(key: string): Promise<string | undefined>;
+  /** Sets a value only if the key is absent; returns the value now stored. */
+  setMetaIfAbsent(key: string, value: string): Promise<string>;
+
+  insertTenant(row: TenantRow): Promise<void>;
+  getTenant(id: string): Promise<TenantRow | undefined>;
+  listTenants(): Promise<TenantRow[]>;
+
+  /**
+   * Inserts key rows; with `ignoreExisting`, rows whose (tenant, kind, scope, version) exists are
+   * skipped. Returns how many rows were inserted.
+   */
+  insertWrappedKeys(rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number>;
+  /** The newest version for the scope, or the given version. */
+  getWrappedKey(tenantId: string, kind: WrappedKeyKind, scopeId: string, version?: number): Promise<WrappedKeyRow | undefined>;
+  /** The newest version of each scope that has one. */
+  getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKeyRow[]>;
+
+  insertCollection(row: CollectionRow): Promise<void>;
+  getCollection(tenantId: string, name: string): Promise<CollectionRow | undefined>;
+  listCollections(tenantId: string): Promise<CollectionRow[]>;
+  /** Compare-and-set on schema_version; false when another change won. */
+  updateCollectionSchema(id: string, schemaJson: string, fromVersion: number, updatedAt: string): Promise<boolean>;
+
+  /** Inserts records and their index rows. UNIQUE_VIOLATION if a unique digest exists. */
+  insertRecords(records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void>;
+  getRecord(collectionId: string, id: string): Promise<RecordRow | undefined>;
+  getRecords(collectionId: string, ids: readonly string[]): Promise<RecordRow[]>;
+  /** Replaces a record if its stored version is `expectedVersion`; replaces its index rows too. */
+  replaceRecord(row: RecordRow, expectedVersion: number, index: readonly IndexRow[]): Promise<boolean>;
+  deleteRecord(collectionId: string, id: string, expectedVersion?: number): Promise<boolean>;
+  /** Ids matching every term (AND), ascending, after `afterId`, at most `limit`. */
+  searchRecordIds(collectionId: string, terms: readonly IndexTerm[], limit: number, afterId?: string): Promise<string[]>;
+  /** Which of these unique digests are already taken, and by which record. */
+  findUniqueDigests(collectionId: string, terms: readonly IndexTerm[]): Promise<Array<IndexTerm & { recordId: string }>>;
+  listRecords(collectionId: string, limit: number, afterId?: string): Promise<RecordRow[]>;
+  countRecords(collectionId: string): Promise<number>;
+
+  insertApiKey(row: ApiKeyRow): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRow | undefined>;
+  listApiKeys(tenantId?: string | null): Promise<ApiKeyRow[]>;
+  revokeApiKey(id: string, at: string): Promise<boolean>;
+
+  getImportJob(id: string): Promise<ImportJobRow | undefined>;
+  saveImportJob(row: ImportJobRow): Promise<void>;
+}
+
+export interface StoreTx extends StoreOps {
+  /** Runs after the transaction commits (e.g. caching keys created inside it). Not run on rollback. */
+  onCommit(fn: () => void): void;
+}
+
+export interface Store extends StoreOps {
+  readonly dialect: Dialect;
+  /** Runs `fn` in one transaction: all of its writes land, or none. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Applies pending migrations under the store's migration lock. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+import { KurabanError } from '../errors/index.js';
+import type { Keyring } from '../keys/index.js';
+import { evolveSchema, parseCollectionSchema, type CollectionSchema, type SchemaChange } from '../schema/index.js';
+import type { CollectionRow, Store, StoreOps } from '../store/index.js';
+import { COLLECTION_NAME_PATTERN } from './identifiers.js';
+import type { Tenants } from './tenants.js';
+
+export interface Collection {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly schema: CollectionSchema;
+  readonly schemaVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface CollectionsDeps {
+  readonly store: Store;
+  readonly keyring: Keyring;
+  readonly tenants: Tenants;
+  readonly clock: () => Date;
+  readonly newId: () => string;
+}
+
+/** Collections: a typed set of records inside one tenant, with a declared, evolvable schema. */
+export class Collections {
+  /** Parsed schemas by collection id and schema version: parsing is done once per version. */
+  private readonly parsed = new Map<string, CollectionSchema>();
+
+  constructor(private readonly deps: CollectionsDeps) {}
+
+  async create(tenantId: string, name: string, schemaInput: unknown): Promise<Collection> {
+    await this.deps.tenants.require(tenantId);
+    if (typeof name !== 'string' || !COLLECTION_NAME_PATTERN.test(name)) {
+      throw new KurabanError('REQUEST_INVALID', 'collection name must match ^[a-z][a-z0-9_]{0,62}$', { details: [{ field: 'name', reason: 'invalid_name' }] });
+    }
+    const schema = parseCollectionSchema(schemaInput);
+    const now = this.deps.clock().toISOString();
+    const row: CollectionRow = {
+      id: this.deps.newId(),
+      tenantId,
+      name,
+      schemaJson: JSON.stringify(schema),
+      schemaVersion: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.deps.store.transaction(async (tx) => {
+      await tx.insertCollection(row);
+      await this.deps.keyring.createCollectionKeys(tx, tenantId, row.id);
+    });
+    return this.fromRow(row);
+  }
+
+  async get(tenantId: string, name: string, ops: StoreOps = this.deps.store): Promise<Collection> {
+    const row = typeof name === 'string' && COLLECTION_NAME_PATTERN.test(name) ? await ops.getCollection(tenantId, name) : undefined;
+    if (!row) {
+      await this.deps.tenants.require(tenantId, ops);
+      throw new KurabanError('COLLECTION_NOT_FOUND');
+    }
+    return this.fromRow(row);
+  }
+
+  async list(tenantId: string): Promise<Collection[]> {
+    await this.deps.tenants.require(tenantId);
+    const rows = await this.deps.store.listCollections(tenantId);
+    return rows.map((r) => this.fromRow(r));
+  }
+
+  /** Applies an additive change; `expectedVersion`, when given, must be the current schema version. */
+  async evolve(tenantId: string, name: string, change: SchemaChange, expectedVersion?: number): Promise<Collection> {
+    const current = await this.get(tenantId, name);
+    if (expectedVersion !== undefined && expectedVersion !== current.schemaVersion) throw new KurabanError('VERSION_CONFLICT');
+    const schema = evolveSchema(current.schema, change);
+    const now = this.deps.clock().toISOString();
+    const ok = await this.deps.store.updateCollectionSchema(current.id, JSON.stringify(schema), current.schemaVersion, now);
+    if (!ok) throw new KurabanError('VERSION_CONFLICT', 'the schema changed concurrently; read it again');
+    return { ...current, schema, schemaVersion: current.schemaVersion + 1, updatedAt: now };
+  }
+
+  private fromRow(row: CollectionRow): Collection {
+    const cacheKey = `${row.id}@${row.schemaVersion}`;
+    let schema = this.parsed.get(cacheKey);
+    if (!schema) {
+      schema = parseCollectionSchema(JSON.parse(row.schemaJson));
+      if (this.parsed.size > 1000) this.parsed.clear();
+      this.parsed.set(cacheKey, schema);
+    }
+    return {
+      id: row.id,
+      tenantId: row.tenantId,
+      name: row.name,
+      schema,
+      schemaVersion: row.schemaVersion,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { encodeAad, open, seal, type AeadKey } from '../crypto/index.js';
+import { decryptionFailed } from '../errors/index.js';
+import type { RecordValues } from '../schema/index.js';
+
+const RECORD_AAD_LABEL = 'kuraban/record/v1';
+
+export interface RecordBinding {
+  readonly tenantId: string;
+  readonly collectionId: string;
+  readonly recordId: string;
+  readonly version: number;
+  /** null: the collection's key; otherwise the subject whose key encrypts it. */
+  readonly subjectId: string | null;
+  readonly keyVersion: number;
+}
+
+/** AAD binding a record's ciphertext to where it belongs; moving or re-versioning it breaks the tag. */
+export function recordAad(b: RecordBinding): Buffer {
+  const scope = b.subjectId === null ? 'collection' : `subject:${b.subjectId}`;
+  return encodeAad(RECORD_AAD_LABEL, [b.tenantId, b.collectionId, b.recordId, b.version, scope, b.keyVersion]);
+}
+
+export function encryptRecord(key: AeadKey, values: RecordValues, binding: RecordBinding): Buffer {
+  return seal(key, Buffer.from(JSON.stringify(values), 'utf8'), recordAad(binding));
+}
+
+export function decryptRecord(key: AeadKey, ciphertext: Buffer, binding: RecordBinding): RecordValues {
+  const plain = open(key, ciphertext, recordAad(binding));
+  try {
+    return JSON.parse(plain.toString('utf8')) as RecordValues;
+  } catch (e) {
+    throw decryptionFailed(e);
+  } finally {
+    plain.fill(0);
+  }
+}
