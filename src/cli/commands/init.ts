@@ -1,0 +1,28 @@
+import { mkdirSync } from 'node:fs';
+import type { Command } from 'commander';
+import { initVault } from '../../vault/index.js';
+import { configFrom, vaultLocation, type CliIo, type GlobalOptions } from '../io.js';
+
+export function registerInitCommand(program: Command, io: CliIo): void {
+  program
+    .command('init')
+    .description('Create a new vault: a root key file (mode 0600), the store, and one admin API key (printed once)')
+    .option('--protect', 'protect the key file with the passphrase from --passphrase-file or KURABAN_PASSPHRASE (scrypt)')
+    .action(async (opts: { protect?: boolean }) => {
+      const config = configFrom(io, program.opts<GlobalOptions>());
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      const passphrase = opts.protect ? config.passphrase : undefined;
+      if (opts.protect && passphrase === undefined) throw new Error('--protect needs a passphrase (--passphrase-file or KURABAN_PASSPHRASE)');
+      const result = await initVault(vaultLocation(config), { passphrase });
+      io.stdout.write(
+        [
+          `Kuraban vault initialised in ${config.databaseUrl ? 'PostgreSQL' : config.dataDir}`,
+          `root key file: ${config.keyFile} (key id ${result.keyId}${passphrase ? ', passphrase-protected' : ', UNPROTECTED: development only'})`,
+          '',
+          'Admin API key (shown once; store it now):',
+          `  ${result.adminKey}`,
+          '',
+        ].join('\n'),
+      );
+    });
+}

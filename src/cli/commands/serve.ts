@@ -1,0 +1,58 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../../config/index.js';
+import { buildApp } from '../../http/index.js';
+import { initVault, openVault } from '../../vault/index.js';
+import { configFrom, vaultLocation, type CliIo, type GlobalOptions } from '../io.js';
+
+interface ServeOptions {
+  host?: string;
+  port?: string;
+}
+
+async function serve(config: Config, io: CliIo): Promise<void> {
+  const state = await openVault(vaultLocation(config));
+  const app = await buildApp({ config, state: () => state, logger: true });
+  const address = await app.listen({ host: config.host, port: config.port });
+  io.stderr.write(state.sealed ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}\n` : `kuraban: serving ${address} (docs: ${address}/docs)\n`);
+  const stop = async () => {
+    await app.close();
+    if (!state.sealed) state.vault.seal();
+    await state.store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function overrides(opts: ServeOptions) {
+  return { ...(opts.host ? { host: opts.host } : {}), ...(opts.port ? { port: Number(opts.port) } : {}) };
+}
+
+export function registerServeCommands(program: Command, io: CliIo): void {
+  program
+    .command('serve')
+    .description('Serve the HTTP API (starts sealed, serving health only, if the root key cannot be opened)')
+    .option('--host <host>', 'listen address; env KURABAN_HOST (default 127.0.0.1)')
+    .option('--port <port>', 'listen port; env KURABAN_PORT (default 8420)')
+    .action(async (opts: ServeOptions) => serve(configFrom(io, program.opts<GlobalOptions>(), overrides(opts)), io));
+
+  program
+    .command('start')
+    .description('Development quick start: initialise the data directory on first run (admin key saved to <data-dir>/admin.key, mode 0600), then serve')
+    .option('--host <host>', 'listen address')
+    .option('--port <port>', 'listen port')
+    .action(async (opts: ServeOptions) => {
+      const config = configFrom(io, program.opts<GlobalOptions>(), overrides(opts));
+      const adminKeyFile = join(config.dataDir, 'admin.key');
+      if (!config.databaseUrl && !existsSync(config.keyFile)) {
+        mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+        const result = await initVault(vaultLocation(config));
+        writeFileSync(adminKeyFile, `${result.adminKey}\n`, { mode: 0o600, flag: 'wx' });
+        io.stderr.write(`kuraban: new development vault in ${config.dataDir}; admin API key saved to ${adminKeyFile}\n`);
+      }
+      io.stderr.write(`kuraban: admin API key for the walk-through: ${existsSync(adminKeyFile) ? adminKeyFile : '(not stored; use the key printed by init)'}\n`);
+      await serve(config, io);
+    });
+}

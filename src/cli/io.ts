@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
+import { KurabanError } from '../errors/index.js';
+import { openVault, type Vault, type VaultState } from '../vault/index.js';
+
+/** The process around a command: streams and environment, passed in so commands are testable. */
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stdin: NodeJS.ReadableStream;
+}
+
+export interface GlobalOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+  keyFile?: string;
+  passphraseFile?: string;
+}
+
+export function configFrom(io: CliIo, g: GlobalOptions, extra: ConfigOverrides = {}): Config {
+  const overrides: ConfigOverrides = { ...extra };
+  if (g.dataDir !== undefined) overrides.dataDir = g.dataDir;
+  if (g.databaseUrl !== undefined) overrides.databaseUrl = g.databaseUrl;
+  if (g.keyFile !== undefined) overrides.keyFile = g.keyFile;
+  const passphraseFile = g.passphraseFile ?? io.env.KURABAN_PASSPHRASE_FILE;
+  if (passphraseFile !== undefined) overrides.passphrase = readFileSync(passphraseFile, 'utf8').replace(/\r?\n$/, '');
+  return loadConfig(io.env, overrides);
+}
+
+export function vaultLocation(config: Config) {
+  return { dataDir: config.dataDir, databaseUrl: config.databaseUrl, keyFile: config.keyFile, passphrase: config.passphrase };
+}
+
+/** Opens the vault for a one-shot command, runs `fn`, closes it. A sealed vault is an error here. */
+export async function withVault<T>(config: Config, fn: (vault: Vault, state: VaultState) => Promise<T>): Promise<T> {
+  const state = await openVault(vaultLocation(config));
+  try {
+    if (state.sealed) throw new KurabanError('VAULT_SEALED', `vault is sealed: ${state.reason}`);
+    return await fn(state.vault, state);
+  } finally {
+    if (!state.sealed) state.vault.seal();
+    await state.store.close();
+  }
+}
+
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new KurabanError('REQUEST_INVALID', `cannot read ${path}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new KurabanError('REQUEST_INVALID', `${path} is not valid JSON`);
+  }
+}
+
+export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { isKurabanError } from '../errors/index.js';
+import { registerCollectionCommands } from './commands/collection.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerServeCommands } from './commands/serve.js';
+import { registerTenantCommands } from './commands/tenant.js';
+import type { CliIo } from './io.js';
+
+/** Builds the `kuraban` command tree. Each capability registers its own commands. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('kuraban')
+    .description('Kuraban (蔵番): a self-hosted vault for personal data')
+    .option('--data-dir <dir>', 'data directory (SQLite store, key file); env KURABAN_DATA_DIR', undefined)
+    .option('--database-url <url>', 'PostgreSQL instead of SQLite; env KURABAN_DATABASE_URL')
+    .option('--key-file <path>', 'root key file; env KURABAN_KEY_FILE (default <data-dir>/root.key)')
+    .option('--passphrase-file <path>', 'file holding the key file passphrase; env KURABAN_PASSPHRASE_FILE or KURABAN_PASSPHRASE')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerInitCommand(program, io);
+  registerServeCommands(program, io);
+  registerTenantCommands(program, io);
+  registerCollectionCommands(program, io);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** Runs a command line; returns the exit code. Errors print their code and message (never a value). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (isKurabanError(e)) {
+      io.stderr.write(`kuraban: ${e.code}: ${e.message}\n`);
+      for (const d of e.details.slice(0, 20)) io.stderr.write(`  ${[d.line !== undefined ? `line ${d.line}` : '', d.index !== undefined ? `#${d.index}` : '', d.field ?? '', d.reason].filter(Boolean).join(' ')}\n`);
+      return 1;
+    }
+    io.stderr.write(`kuraban: INTERNAL: ${(e as Error).message}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import { KurabanError } from '../errors/index.js';
+import type { VaultState } from '../vault/index.js';
+import { createRouteContext } from './context.js';
+import { registerJsonBody } from './json-body.js';
+import { collectOpenApi } from './openapi.js';
+import { fromFrameworkError, sendProblem } from './problem.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { collectionRoutes } from './routes/collections.js';
+import { docsRoutes } from './routes/docs.js';
+import { healthRoutes } from './routes/health.js';
+import { recordRoutes } from './routes/records.js';
+import { tenantRoutes } from './routes/tenants.js';
+
+export interface AppOptions {
+  readonly config: Config;
+  /** The vault as it is now (open or sealed); read on every request. */
+  readonly state: () => VaultState;
+  /** Log to stdout (server) or not at all (tests). */
+  readonly logger?: boolean;
+}
+
+/**
+ * The Fastify app. A request's path: parse body (UTF-8, JSON) → route schema → authenticate →
+ * authorise → vault → present; any failure becomes one RFC 9457 problem. Logs carry method, route,
+ * status and request id — never bodies, headers or values.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger
+      ? {
+          level: options.config.logLevel,
+          serializers: {
+            req: (req) => ({ id: req.id, method: req.method, route: req.routeOptions?.url ?? 'unmatched' }),
+            res: (res) => ({ statusCode: res.statusCode }),
+          },
+        }
+      : false,
+    bodyLimit: options.config.bodyLimit,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('kuraban-request-id', request.id);
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  registerJsonBody(app);
+  app.setErrorHandler((error, request, reply) => {
+    const err = fromFrameworkError(error);
+    if (err.code === 'INTERNAL') request.log.error({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'internal error');
+    return sendProblem(reply, request, err);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KurabanError('ROUTE_NOT_FOUND')));
+
+  const openapi = collectOpenApi(app);
+  const ctx = createRouteContext(options.config, options.state);
+  healthRoutes(app, ctx);
+  tenantRoutes(app, ctx);
+  collectionRoutes(app, ctx);
+  recordRoutes(app, ctx);
+  apiKeyRoutes(app, ctx);
+  docsRoutes(app, openapi);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import { KurabanError } from '../../errors/index.js';
+import { presentApiKey } from '../../policy/index.js';
+import { requireAdmin } from '../auth.js';
+import type { RouteContext } from '../context.js';
+import { apiKey, tenantIdParam } from '../schemas.js';
+
+export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.post<{ Body: { name: string; role: 'admin' | 'tenant'; tenantId?: string; expiresAt?: string } }>(
+    '/v1/api-keys',
+    {
+      schema: {
+        summary: 'Issue an API key (administrators). The key is in this response only; the vault keeps a hash.',
+        tags: ['api-keys'],
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            role: { type: 'string', enum: ['admin', 'tenant'] },
+            tenantId: tenantIdParam,
+            expiresAt: { type: 'string', format: 'date-time' },
+          },
+          required: ['name', 'role'],
+          additionalProperties: false,
+        },
+        response: { 201: { ...apiKey, properties: { ...apiKey.properties, key: { type: 'string', description: 'Shown once' } } } },
+      },
+    },
+    async (request, reply) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireAdmin(principal);
+      const { name, role, tenantId, expiresAt } = request.body;
+      if (role === 'tenant') {
+        if (tenantId === undefined) throw new KurabanError('REQUEST_INVALID', 'tenant keys need tenantId', { details: [{ field: 'tenantId', reason: 'required' }] });
+        await vault.tenants.require(tenantId);
+      }
+      if (expiresAt !== undefined && !(Date.parse(expiresAt) > vault.clock().getTime())) {
+        throw new KurabanError('REQUEST_INVALID', 'expiresAt must be in the future', { details: [{ field: 'expiresAt', reason: 'not_in_future' }] });
+      }
+      const issued = await vault.issueApiKey({
+        name,
+        role,
+        tenantId: role === 'tenant' ? (tenantId as string) : null,
+        expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+      });
+      return reply.code(201).send({ ...issued, revokedAt: null });
+    },
+  );
+
+  app.get(
+    '/v1/api-keys',
+    {
+      schema: {
+        summary: 'List API keys (administrators); never their secrets',
+        tags: ['api-keys'],
+        response: { 200: { type: 'object', properties: { apiKeys: { type: 'array', items: apiKey } }, required: ['apiKeys'] } },
+      },
+    },
+    async (request) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireAdmin(principal);
+      return { apiKeys: (await vault.store.listApiKeys()).map(presentApiKey) };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/api-keys/:id',
+    {
+      schema: {
+        summary: 'Revoke an API key (administrators)',
+        tags: ['api-keys'],
+        params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$' } }, required: ['id'] },
+        response: { 204: { type: 'null', description: 'Revoked' } },
+      },
+    },
+    async (request, reply) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireAdmin(principal);
+      const ok = await vault.store.revokeApiKey(request.params.id, vault.clock().toISOString());
+      if (!ok) throw new KurabanError('API_KEY_NOT_FOUND');
+      return reply.code(204).send();
+    },
+  );
+}

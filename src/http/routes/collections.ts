@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import type { RouteContext } from '../context.js';
+import { requireTenantAccess } from '../auth.js';
+import { collection, collectionParam, fieldDefinition, tenantIdParam } from '../schemas.js';
+import type { Collection } from '../../vault/index.js';
+
+const present = (c: Collection) => ({
+  tenantId: c.tenantId,
+  name: c.name,
+  schemaVersion: c.schemaVersion,
+  fields: c.schema.fields,
+  createdAt: c.createdAt,
+  updatedAt: c.updatedAt,
+});
+
+const params = { type: 'object', properties: { tenant: tenantIdParam }, required: ['tenant'] } as const;
+const collectionParams = { type: 'object', properties: { tenant: tenantIdParam, collection: collectionParam }, required: ['tenant', 'collection'] } as const;
+
+export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.post<{ Params: { tenant: string }; Body: { name: string; fields: unknown[] } }>(
+    '/v1/tenants/:tenant/collections',
+    {
+      schema: {
+        summary: 'Create a collection with a declared schema; its data and index keys are created with it',
+        tags: ['collections'],
+        params,
+        body: {
+          type: 'object',
+          properties: { name: collectionParam, fields: { type: 'array', items: fieldDefinition, minItems: 1, maxItems: 200 } },
+          required: ['name', 'fields'],
+          additionalProperties: false,
+        },
+        response: { 201: collection },
+      },
+    },
+    async (request, reply) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireTenantAccess(principal, request.params.tenant);
+      const created = await vault.collections.create(request.params.tenant, request.body.name, { fields: request.body.fields });
+      return reply.code(201).send(present(created));
+    },
+  );
+
+  app.get<{ Params: { tenant: string } }>(
+    '/v1/tenants/:tenant/collections',
+    {
+      schema: {
+        summary: 'List collections',
+        tags: ['collections'],
+        params,
+        response: { 200: { type: 'object', properties: { collections: { type: 'array', items: collection } }, required: ['collections'] } },
+      },
+    },
+    async (request) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireTenantAccess(principal, request.params.tenant);
+      return { collections: (await vault.collections.list(request.params.tenant)).map(present) };
+    },
+  );
+
+  app.get<{ Params: { tenant: string; collection: string } }>(
+    '/v1/tenants/:tenant/collections/:collection',
+    { schema: { summary: 'Get a collection and its schema', tags: ['collections'], params: collectionParams, response: { 200: collection } } },
+    async (request) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireTenantAccess(principal, request.params.tenant);
+      return present(await vault.collections.get(request.params.tenant, request.params.collection));
+    },
+  );
+
+  app.patch<{ Params: { tenant: string; collection: string }; Body: { schemaVersion?: number; addFields?: unknown[]; addEnumValues?: Record<string, unknown[]> } }>(
+    '/v1/tenants/:tenant/collections/:collection',
+    {
+      schema: {
+        summary: 'Evolve a schema: add optional fields, add enum values. Stored records are not rewritten.',
+        tags: ['collections'],
+        params: collectionParams,
+        body: {
+          type: 'object',
+          properties: {
+            schemaVersion: { type: 'integer', minimum: 1, description: 'If given, the change applies only to this schema version' },
+            addFields: { type: 'array', items: fieldDefinition, maxItems: 200 },
+            addEnumValues: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: collection },
+      },
+    },
+    async (request) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireTenantAccess(principal, request.params.tenant);
+      const { schemaVersion, addFields, addEnumValues } = request.body;
+      const evolved = await vault.collections.evolve(
+        request.params.tenant,
+        request.params.collection,
+        { ...(addFields ? { addFields } : {}), ...(addEnumValues ? { addEnumValues } : {}) },
+        schemaVersion,
+      );
+      return present(evolved);
+    },
+  );
+}

@@ -1,0 +1,118 @@
+/**
+ * JSON Schemas of the API (JSON Schema 2020-12 subset that Ajv draft-07 and OpenAPI 3.1 both read).
+ * Request schemas reject unknown properties; response schemas are the presenters: only the
+ * properties listed here leave the server.
+ */
+import { FIELD_TYPES, CLASSIFICATIONS } from '../schema/index.js';
+
+export const tenantIdParam = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$', description: 'Tenant id, e.g. a local-government code' } as const;
+export const collectionParam = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } as const;
+export const recordIdParam = { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'UUIDv7' } as const;
+
+export const errorDetail = {
+  type: 'object',
+  properties: {
+    field: { type: 'string' },
+    index: { type: 'integer' },
+    line: { type: 'integer' },
+    reason: { type: 'string' },
+  },
+  required: ['reason'],
+} as const;
+
+export const problem = {
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    instance: { type: 'string' },
+    errors: { type: 'array', items: errorDetail },
+  },
+  required: ['type', 'title', 'status', 'code'],
+} as const;
+
+export const tenant = {
+  type: 'object',
+  properties: { id: { type: 'string' }, name: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' } },
+  required: ['id', 'name', 'createdAt'],
+} as const;
+
+export const fieldDefinition = {
+  type: 'object',
+  description: 'A declared field. Objects nest through "fields" (up to 3 levels); searchable/unique only on top-level scalar fields.',
+  properties: {
+    name: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' },
+    type: { type: 'string', enum: [...FIELD_TYPES] },
+    required: { type: 'boolean', default: false },
+    classification: { type: 'string', enum: [...CLASSIFICATIONS], default: 'personal' },
+    searchable: { type: 'boolean', default: false },
+    unique: { type: 'boolean', default: false },
+    description: { type: 'string', maxLength: 500 },
+    maxLength: { type: 'integer', minimum: 1 },
+    minimum: { type: 'integer' },
+    maximum: { type: 'integer' },
+    precision: { type: 'integer', minimum: 1, maximum: 38 },
+    scale: { type: 'integer', minimum: 0, maximum: 38 },
+    values: { type: 'array', items: { type: 'string' } },
+    fields: { type: 'array', items: { type: 'object' } },
+  },
+  required: ['name', 'type'],
+} as const;
+
+export const collection = {
+  type: 'object',
+  properties: {
+    tenantId: { type: 'string' },
+    name: { type: 'string' },
+    schemaVersion: { type: 'integer' },
+    fields: { type: 'array', items: fieldDefinition },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+  required: ['tenantId', 'name', 'schemaVersion', 'fields'],
+} as const;
+
+export const recordInput = {
+  type: 'object',
+  properties: {
+    subjectId: {
+      type: ['string', 'null'],
+      description: "Pseudonymous id of the person the record is about (never a My Number). The record is encrypted under that person's key.",
+    },
+    fields: { type: 'object', description: 'Field values, as declared by the collection schema' },
+  },
+  required: ['fields'],
+  additionalProperties: false,
+} as const;
+
+export const record = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    subjectId: { type: ['string', 'null'] },
+    version: { type: 'integer' },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+    fields: { type: 'object', additionalProperties: true },
+  },
+  required: ['id', 'subjectId', 'version', 'fields'],
+} as const;
+
+export const apiKey = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string', enum: ['admin', 'tenant'] },
+    tenantId: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
+    expiresAt: { type: ['string', 'null'] },
+    revokedAt: { type: ['string', 'null'] },
+  },
+  required: ['id', 'name', 'role', 'tenantId'],
+} as const;
+
