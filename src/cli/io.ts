@@ -39,7 +39,7 @@ export async function withVault<T>(config: Config, fn: (vault: Vault, state: Vau
     if (state.sealed) throw new KurabanError('VAULT_SEALED', `vault is sealed: ${state.reason}`);
     return await fn(state.vault, state);
   } finally {
-    if (!state.sealed) state.vault.seal();
+    if (!state.sealed) await state.vault.close();
     await state.store.close();
   }
 }
@@ -61,5 +61,9 @@ export function readJsonFile(path: string): unknown {
 export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new KurabanError('REQUEST_INVALID', 'standard input is not valid UTF-8');
+  }
 }

@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { isKurabanError } from '../errors/index.js';
 import { registerCollectionCommands } from './commands/collection.js';
+import { registerExportCommand } from './commands/export.js';
+import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTenantCommands } from './commands/tenant.js';
 import type { CliIo } from './io.js';
@@ -21,6 +24,9 @@ export function buildProgram(io: CliIo): Command {
   registerServeCommands(program, io);
   registerTenantCommands(program, io);
   registerCollectionCommands(program, io);
+  registerImportCommand(program, io);
+  registerExportCommand(program, io);
+  registerSearchCommand(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -52,7 +52,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
 
 function int(raw: string | undefined, dflt: number, name: string, min: number, max: number, problems: string[]): number {
   if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
+  // Decimal digits only: Number() would also take ' ' (as 0), '0x1f90' and '1e3'.
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     problems.push(`${name} must be an integer from ${min} to ${max}`);
     return dflt;

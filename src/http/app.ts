@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import { KurabanError } from '../errors/index.js';
 import type { VaultState } from '../vault/index.js';
@@ -20,6 +20,13 @@ export interface AppOptions {
   readonly state: () => VaultState;
   /** Log to stdout (server) or not at all (tests). */
   readonly logger?: boolean;
+  /** Where log lines go when `logger` is on (default stdout); lets tests read what would be logged. */
+  readonly logStream?: { write(line: string): void };
+}
+
+/** On every answer: which request it was, never cached, never sniffed. */
+function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.header('kuraban-request-id', request.id).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
 }
 
 /**
@@ -36,6 +43,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             req: (req) => ({ id: req.id, method: req.method, route: req.routeOptions?.url ?? 'unmatched' }),
             res: (res) => ({ statusCode: res.statusCode }),
           },
+          ...(options.logStream ? { stream: options.logStream } : {}),
         }
       : false,
     bodyLimit: options.config.bodyLimit,
@@ -43,13 +51,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Bad percent-encoding and over-long params: a problem, not Fastify's reply that quotes the URL.
+    // (These replies bypass onSend hooks, so they set the common headers themselves.)
+    frameworkErrors: (error, request, reply) => sendProblem(setCommonHeaders(request, reply), request, fromFrameworkError(error)),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
   app.addHook('onSend', async (request, reply) => {
-    reply.header('kuraban-request-id', request.id);
-    reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
+    setCommonHeaders(request, reply);
   });
   registerJsonBody(app);
   app.setErrorHandler((error, request, reply) => {

@@ -9,7 +9,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * messages quote it). Keys named __proto__ or constructor.prototype are refused outright.
  */
 export function registerJsonBody(app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json']);
+  // Only JSON: Fastify's default text/plain parser would hand a string to the route (and skip the UTF-8 check).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'buffer' }, (_req, body, done) => {
     let text: string;
     try {
@@ -23,7 +24,8 @@ export function registerJsonBody(app: FastifyInstance): void {
       return;
     }
     try {
-      const poisonable = text.includes('__proto__') || text.includes('constructor');
+      // A key can be spelt with escapes ("\u005f_proto__"), so any \u escape takes the checked path too.
+      const poisonable = text.includes('__proto__') || text.includes('constructor') || text.includes('\\u');
       const value: unknown = poisonable ? JSON.parse(text, refusePrototypeKeys) : JSON.parse(text);
       done(null, value);
     } catch (e) {

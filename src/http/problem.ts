@@ -32,13 +32,21 @@ export function toProblem(err: KurabanError, requestId: string): Problem {
   };
 }
 
+const SAFE_SEGMENT = /^(?:[A-Za-z][A-Za-z0-9_-]{0,62}|[0-9]{1,9})$/;
+
 /** Maps Fastify's own errors (parsing, limits, schema validation) onto Kuraban codes, without echoing input. */
 export function fromFrameworkError(e: unknown): KurabanError {
   if (isKurabanError(e)) return e;
   const err = e as { code?: string; validation?: Array<{ instancePath?: string; keyword?: string; params?: Record<string, unknown> }>; statusCode?: number };
   if (Array.isArray(err.validation)) {
     const details = err.validation.slice(0, 20).map((v) => {
-      const path = (v.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+      // instancePath segments can be caller-chosen object keys (e.g. addEnumValues' keys): keep only
+      // names and indexes, so a personal value sent as a key is never echoed.
+      const path = (v.instancePath ?? '')
+        .split('/')
+        .slice(1)
+        .map((seg) => (SAFE_SEGMENT.test(seg) ? seg : '*'))
+        .join('.');
       const extra = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty ?? '') : '';
       const field = [path, /^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(extra) ? extra : ''].filter(Boolean).join('.');
       const reason = v.keyword === 'additionalProperties' ? 'unknown_property' : (v.keyword ?? 'invalid');
@@ -47,6 +55,11 @@ export function fromFrameworkError(e: unknown): KurabanError {
     return new KurabanError('REQUEST_INVALID', 'request does not match the expected shape', { details });
   }
   switch (err.code) {
+    // The router's own answers would quote the URL (and so any value in it): never let them through.
+    case 'FST_ERR_BAD_URL':
+      return new KurabanError('REQUEST_INVALID', 'the URL is not validly percent-encoded', { details: [{ reason: 'bad_url' }] });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new KurabanError('REQUEST_INVALID', 'a path parameter is too long', { details: [{ reason: 'param_too_long' }] });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new KurabanError('BODY_TOO_LARGE');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -5,6 +5,13 @@
  */
 import { FIELD_TYPES, CLASSIFICATIONS } from '../schema/index.js';
 
+/**
+ * Free text (names, descriptions, enum values): no U+0000, which PostgreSQL text cannot hold, and no
+ * unpaired surrogate, which cannot survive UTF-8 storage (Ajv compiles patterns with the u flag, so
+ * a paired surrogate is one code point outside this class).
+ */
+export const TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';
+
 export const tenantIdParam = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$', description: 'Tenant id, e.g. a local-government code' } as const;
 export const collectionParam = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } as const;
 export const recordIdParam = { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'UUIDv7' } as const;
@@ -51,14 +58,15 @@ export const fieldDefinition = {
     classification: { type: 'string', enum: [...CLASSIFICATIONS], default: 'personal' },
     searchable: { type: 'boolean', default: false },
     unique: { type: 'boolean', default: false },
-    description: { type: 'string', maxLength: 500 },
+    description: { type: 'string', maxLength: 500, pattern: TEXT_PATTERN },
     maxLength: { type: 'integer', minimum: 1 },
     minimum: { type: 'integer' },
     maximum: { type: 'integer' },
     precision: { type: 'integer', minimum: 1, maximum: 38 },
     scale: { type: 'integer', minimum: 0, maximum: 38 },
-    values: { type: 'array', items: { type: 'string' } },
-    fields: { type: 'array', items: { type: 'object' } },
+    values: { type: 'array', items: { type: 'string', pattern: TEXT_PATTERN } },
+    // additionalProperties: true, or the response serialiser writes every nested definition as {}.
+    fields: { type: 'array', items: { type: 'object', additionalProperties: true, description: 'A nested field definition, same shape' } },
   },
   required: ['name', 'type'],
 } as const;

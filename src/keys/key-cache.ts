@@ -28,7 +28,9 @@ export class KeyCache {
     const old = this.current.get(id) ?? this.previous.get(id);
     if (old !== undefined && old !== key) old.fill(0);
     this.previous.delete(id);
-    this.insert(id, key);
+    // Replacing in place: no rotation, so no zeroed duplicate left behind in the old generation.
+    if (this.current.has(id)) this.current.set(id, key);
+    else this.insert(id, key);
   }
 
   get size(): number {

@@ -110,9 +110,9 @@ export class Keyring {
     const out = new Map<string, DataKey>();
     const missing: string[] = [];
     for (const s of new Set(subjectIds)) {
-      const latest = this.cache.get(latestId(tenantId, 'subject', s));
-      const key = latest && this.cache.get(cacheId(tenantId, 'subject', s, latest.readUInt32BE(0)));
-      if (latest && key) out.set(s, { version: latest.readUInt32BE(0), key });
+      const latest = this.cache.get(latestId(tenantId, 'subject', s))?.readUInt32BE(0);
+      const key = latest === undefined ? undefined : this.cachedKey(cacheId(tenantId, 'subject', s, latest));
+      if (latest !== undefined && key) out.set(s, { version: latest, key });
       else missing.push(s);
     }
     if (missing.length === 0) return out;
@@ -149,16 +149,52 @@ export class Keyring {
     return out;
   }
 
+  /**
+   * The current keys of those subjects that already have one (cache, then store); subjects without
+   * a key are absent from the map. For batch sealing: new keys are made by the sealer and inserted
+   * with the records, and a concurrent creation is detected by the insert count.
+   */
+  async existingSubjectKeys(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<Map<string, DataKey>> {
+    const out = new Map<string, DataKey>();
+    const missing: string[] = [];
+    for (const s of new Set(subjectIds)) {
+      const latest = this.cache.get(latestId(tenantId, 'subject', s))?.readUInt32BE(0);
+      const key = latest === undefined ? undefined : this.cachedKey(cacheId(tenantId, 'subject', s, latest));
+      if (latest !== undefined && key) out.set(s, { version: latest, key });
+      else missing.push(s);
+    }
+    if (missing.length === 0) return out;
+    const rows = await ops.getLatestWrappedKeys(tenantId, 'subject', missing);
+    if (rows.length === 0) return out;
+    const tenantKey = await this.tenantKey(ops, tenantId);
+    for (const row of rows) {
+      const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
+      out.set(row.scopeId, { version: row.version, key });
+      this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
+    }
+    return out;
+  }
+
+  /** The tenant key that wraps the tenant's data keys (for sealing new subject keys in a batch). */
+  async tenantWrappingKey(ops: KeyStoreOps, tenantId: string): Promise<DataKey> {
+    return this.tenantKey(ops, tenantId);
+  }
+
+  /** Caches subject keys that a committed batch created. */
+  rememberSubjectKeys(tenantId: string, keys: ReadonlyArray<{ readonly subjectId: string; readonly version: number; readonly key: Buffer }>): void {
+    for (const k of keys) this.remember(undefined, tenantId, 'subject', k.subjectId, k.version, k.key);
+  }
+
   /** The per-field blind-index key: HKDF-SHA-256 from the collection's index key (never from a data key). */
   async fieldIndexKey(ops: KeyStoreOps, tenantId: string, collectionId: string, field: string): Promise<Buffer> {
     const id = `${tenantId}\0bi\0${collectionId}\0${field}`;
-    const cached = this.cache.get(id);
+    const cached = this.cachedKey(id);
     if (cached) return cached;
     const indexKey = await this.dataKey(ops, tenantId, 'index', collectionId, FIRST_VERSION);
     const derived = hkdfSha256(indexKey.key, Buffer.alloc(0), `${BLIND_INDEX_INFO}\0${collectionId}\0${field}`);
-    const existing = this.cache.get(id);
+    const existing = this.cachedKey(id);
     if (existing) return existing;
-    this.cache.set(id, derived);
+    this.cache.set(id, Buffer.from(derived));
     return derived;
   }
 
@@ -168,11 +204,21 @@ export class Keyring {
     this.provider.close();
   }
 
+  /**
+   * A copy of a cached key. The cache zeroes the keys it evicts, and any later cache access may
+   * evict: a caller holding the cache's own buffer across an await could find it zeroed and
+   * encrypt or index under an all-zero key. Callers own what they are handed.
+   */
+  private cachedKey(id: string): Buffer | undefined {
+    const key = this.cache.get(id);
+    return key && Buffer.from(key);
+  }
+
   private async tenantKey(ops: KeyStoreOps, tenantId: string): Promise<DataKey> {
-    const latest = this.cache.get(latestId(tenantId, 'tenant', tenantId));
-    if (latest) {
-      const key = this.cache.get(cacheId(tenantId, 'tenant', tenantId, latest.readUInt32BE(0)));
-      if (key) return { version: latest.readUInt32BE(0), key };
+    const latest = this.cache.get(latestId(tenantId, 'tenant', tenantId))?.readUInt32BE(0);
+    if (latest !== undefined) {
+      const key = this.cachedKey(cacheId(tenantId, 'tenant', tenantId, latest));
+      if (key) return { version: latest, key };
     }
     const row = await ops.getWrappedKey(tenantId, 'tenant', tenantId);
     if (!row) throw new KurabanError('TENANT_NOT_FOUND', 'tenant has no key');
@@ -184,7 +230,7 @@ export class Keyring {
   private async dataKey(ops: KeyStoreOps, tenantId: string, kind: WrappedKeyKind, scopeId: string, version?: number): Promise<DataKey> {
     const v = version ?? this.cache.get(latestId(tenantId, kind, scopeId))?.readUInt32BE(0);
     if (v !== undefined) {
-      const key = this.cache.get(cacheId(tenantId, kind, scopeId, v));
+      const key = this.cachedKey(cacheId(tenantId, kind, scopeId, v));
       if (key) return { version: v, key };
     }
     const row = await ops.getWrappedKey(tenantId, kind, scopeId, v);
@@ -196,7 +242,7 @@ export class Keyring {
     return { version: row.version, key };
   }
 
-  private remember(ops: KeyStoreOps, tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, key: Buffer, isLatest = true): void {
+  private remember(ops: KeyStoreOps | undefined, tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, key: Buffer, isLatest = true): void {
     const put = () => {
       this.cache.set(cacheId(tenantId, kind, scopeId, version), Buffer.from(key));
       if (isLatest) {
@@ -205,13 +251,18 @@ export class Keyring {
         this.cache.set(latestId(tenantId, kind, scopeId), v);
       }
     };
-    if (ops.onCommit) ops.onCommit(put);
+    if (ops?.onCommit) ops.onCommit(put);
     else put();
   }
 
   private row(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, wrapped: Buffer): WrappedKey {
     return { tenantId, kind, scopeId, version, wrapped, createdAt: this.clock().toISOString() };
   }
+}
+
+/** The AAD of a wrapped key: its tenant, kind, scope and version. Exported for batch sealing off-thread. */
+export function wrappedKeyAad(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number): Buffer {
+  return wrapAad(tenantId, kind, scopeId, version);
 }
 
 function wrapAad(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number): Buffer {

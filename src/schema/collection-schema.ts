@@ -7,6 +7,9 @@ const FIELD_KEYS = new Set([
   'maxLength', 'minimum', 'maximum', 'precision', 'scale', 'values', 'fields',
 ]);
 
+/** Names the record envelope, CSV import and export already use beside the fields. */
+const RESERVED_NAMES = new Set(['id', 'subject_id', 'subjectid', 'version', 'created_at', 'updated_at', 'fields']);
+
 /**
  * Parses a declared collection schema, strictly: unknown keys, bad names, impossible options are
  * SCHEMA_INVALID with one detail per problem. Defaults: optional, classification personal
@@ -41,6 +44,7 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
     };
     for (const k of Object.keys(f)) if (!FIELD_KEYS.has(k)) bad(`unknown_option:${k}`);
     if (typeof f.name !== 'string' || !NAME_PATTERN.test(f.name)) return bad('invalid_name');
+    if (depth === 1 && RESERVED_NAMES.has(f.name)) return bad('reserved_name');
     if (seen.has(f.name)) return bad('duplicate_name');
     seen.add(f.name);
     if (typeof f.type !== 'string' || !(FIELD_TYPES as readonly string[]).includes(f.type)) return bad('invalid_type');

@@ -56,7 +56,7 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.kysely, provider: migrationProvider(this.dialect) });
-    const { error, results } = await migrator.migrateToLatest();
+    const { error, results } = await this.backend.withMigrationLock(() => migrator.migrateToLatest());
     if (error !== undefined) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new KurabanError('STORE_UNAVAILABLE', `migration ${failed} failed`, { cause: error });

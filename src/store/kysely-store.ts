@@ -20,6 +20,11 @@ export interface BackendSpecifics {
   bulkInsertRecords(db: Kysely<Database>, records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void>;
   /** Inserts key rows, skipping existing ones when asked; returns how many were inserted. */
   bulkInsertWrappedKeys(db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number>;
+  /**
+   * Runs the migrator under a lock that serialises migrating processes. PostgreSQL: Kysely's own
+   * advisory lock, so this just calls `fn`. SQLite: Kysely takes none, so the backend does.
+   */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The constraint or index a unique-violation error names, or undefined if `e` is not one. */
   uniqueViolation(e: unknown): string | undefined;
 }
@@ -314,8 +319,10 @@ export class KyselyStoreOps implements StoreOps {
     return Number(res.numUpdatedRows) === 1;
   }
 
-  async getImportJob(id: string): Promise<ImportJobRow | undefined> {
-    const r = await this.db.selectFrom('import_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  async getImportJob(id: string, lock = false): Promise<ImportJobRow | undefined> {
+    let q = this.db.selectFrom('import_jobs').selectAll().where('id', '=', id);
+    if (lock && this.backend.dialect === 'postgres') q = q.forUpdate();
+    const r = await q.executeTakeFirst();
     return (
       r && {
         id: r.id,

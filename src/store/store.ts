@@ -61,7 +61,8 @@ export interface StoreOps {
   listApiKeys(tenantId?: string | null): Promise<ApiKeyRow[]>;
   revokeApiKey(id: string, at: string): Promise<boolean>;
 
-  getImportJob(id: string): Promise<ImportJobRow | undefined>;
+  /** With `lock`, inside a transaction: holds the row until commit (PostgreSQL FOR UPDATE; SQLite's BEGIN IMMEDIATE already does). */
+  getImportJob(id: string, lock?: boolean): Promise<ImportJobRow | undefined>;
   saveImportJob(row: ImportJobRow): Promise<void>;
 }
 

@@ -1,9 +1,9 @@
-export { createVault } from './vault.js';
+export { createVault, defaultSealWorkers } from './vault.js';
 export type { Vault, VaultDeps } from './vault.js';
 export { openVault, initVault, bindRootKey } from './open-vault.js';
 export type { VaultState, VaultLocation, InitResult } from './open-vault.js';
 export { MAX_BATCH, MAX_SEARCH_LIMIT } from './records.js';
-export type { RecordInput, VaultRecord, Rejected, CreateManyOptions, CreateManyResult, SearchOptions } from './records.js';
+export type { RecordInput, VaultRecord, Rejected, CreateManyOptions, CreateManyResult, SearchOptions, PreparedBatch } from './records.js';
 export type { Collection } from './collections.js';
 export type { Tenant } from './tenants.js';
 export { TENANT_ID_PATTERN, COLLECTION_NAME_PATTERN, SUBJECT_ID_PATTERN } from './identifiers.js';

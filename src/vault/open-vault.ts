@@ -64,7 +64,7 @@ export async function initVault(location: VaultLocation, options: { passphrase?:
     const admin = await state.vault.issueApiKey({ name: 'initial admin', role: 'admin', tenantId: null });
     return { keyId, adminKey: admin.key };
   } finally {
-    if (!state.sealed) state.vault.seal();
+    if (!state.sealed) await state.vault.close();
     await state.store.close();
   }
 }

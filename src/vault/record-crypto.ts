@@ -20,8 +20,10 @@ export function recordAad(b: RecordBinding): Buffer {
   return encodeAad(RECORD_AAD_LABEL, [b.tenantId, b.collectionId, b.recordId, b.version, scope, b.keyVersion]);
 }
 
-export function encryptRecord(key: AeadKey, values: RecordValues, binding: RecordBinding): Buffer {
-  return seal(key, Buffer.from(JSON.stringify(values), 'utf8'), recordAad(binding));
+/** Encrypts a record's canonical JSON (values, or the already serialised bytes). */
+export function encryptRecord(key: AeadKey, values: RecordValues | Buffer, binding: RecordBinding): Buffer {
+  const plain = Buffer.isBuffer(values) ? values : Buffer.from(JSON.stringify(values), 'utf8');
+  return seal(key, plain, recordAad(binding));
 }
 
 export function decryptRecord(key: AeadKey, ciphertext: Buffer, binding: RecordBinding): RecordValues {

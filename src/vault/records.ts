@@ -2,16 +2,14 @@ import { blindIndex } from '../crypto/index.js';
 import { KurabanError, type ErrorDetail } from '../errors/index.js';
 import type { DataKey, Keyring } from '../keys/index.js';
 import { normaliseForIndex, validateRecord, type FieldDef, type RecordValues } from '../schema/index.js';
-import type { IndexRow, IndexTerm, RecordRow, Store, StoreOps, StoreTx } from '../store/index.js';
+import type { IndexTerm, RecordRow, Store, StoreOps, StoreTx } from '../store/index.js';
 import type { Collection, Collections } from './collections.js';
-import { SUBJECT_ID_PATTERN } from './identifiers.js';
-import { decryptRecord, encryptRecord } from './record-crypto.js';
+import { decryptRecord } from './record-crypto.js';
 import { UUID_PATTERN } from './record-id.js';
+import type { RecordInput, Rejected, SealJob, SealOutput } from './seal-batch.js';
+import type { Sealer } from './sealer.js';
 
-export interface RecordInput {
-  readonly subjectId?: string | null | undefined;
-  readonly fields: unknown;
-}
+export type { RecordInput, Rejected } from './seal-batch.js';
 
 export interface VaultRecord {
   readonly id: string;
@@ -20,11 +18,6 @@ export interface VaultRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly fields: RecordValues;
-}
-
-export interface Rejected {
-  readonly index: number;
-  readonly problems: readonly ErrorDetail[];
 }
 
 export interface CreateManyOptions {
@@ -48,20 +41,36 @@ export interface RecordsDeps {
   readonly store: Store;
   readonly keyring: Keyring;
   readonly collections: Collections;
+  readonly sealer: Sealer;
   readonly clock: () => Date;
   readonly newId: () => string;
 }
 
+/**
+ * A batch whose keys are gathered and whose sealing has been handed to the sealer (see
+ * Records.prepareMany); `sealed` settles when the worker is done.
+ */
+export interface PreparedBatch {
+  readonly collection: Collection;
+  readonly inputs: readonly RecordInput[];
+  readonly ids: readonly string[];
+  readonly options: CreateManyOptions;
+  readonly now: string;
+  readonly version: number;
+  readonly returnValues: boolean;
+  readonly sealed: Promise<SealOutput>;
+}
+
+interface CommittedBatch {
+  readonly batch: PreparedBatch;
+  readonly sealed: SealOutput;
+}
+
+/** A subject key was created concurrently by another writer: seal again with the stored key. */
+class SubjectKeyRace extends Error {}
+
 export const MAX_BATCH = 10_000;
 export const MAX_SEARCH_LIMIT = 1000;
-
-interface Prepared {
-  readonly index: number;
-  readonly id: string;
-  readonly subjectId: string | null;
-  readonly values: RecordValues;
-  readonly digests: readonly IndexRow[];
-}
 
 /** Records: validate → index → encrypt under the subject's or the collection's key → store, and back. */
 export class Records {
@@ -69,18 +78,33 @@ export class Records {
 
   async create(tenantId: string, collectionName: string, input: RecordInput): Promise<VaultRecord> {
     const collection = await this.deps.collections.get(tenantId, collectionName);
-    const now = this.deps.clock().toISOString();
-    const result = await this.insert(collection, [input], { mode: 'atomic' }, now);
-    const made = result.created[0] as { id: string };
-    const [p] = result.prepared;
-    return { id: made.id, subjectId: p?.subjectId ?? null, version: 1, createdAt: now, updatedAt: now, fields: p?.values ?? {} };
+    const { batch, sealed } = await this.commit(await this.prepare(collection, [input], { mode: 'atomic' }, 1, undefined, true));
+    const row = sealed.records[0] as RecordRow;
+    return { id: row.id, subjectId: row.subjectId, version: 1, createdAt: batch.now, updatedAt: batch.now, fields: sealed.values?.[0] ?? {} };
   }
 
   async createMany(tenantId: string, collectionName: string, inputs: readonly RecordInput[], options: CreateManyOptions): Promise<CreateManyResult> {
+    return this.commitPrepared(await this.prepareMany(tenantId, collectionName, inputs, options));
+  }
+
+  /**
+   * First half of createMany: gathers the keys (reads) and hands validation, indexing and
+   * encryption to the sealer (a worker thread for large batches), without waiting for it. An
+   * importer prepares batch k+1 and then commits batch k, so sealing and writing overlap.
+   */
+  async prepareMany(tenantId: string, collectionName: string, inputs: readonly RecordInput[], options: CreateManyOptions): Promise<PreparedBatch> {
     if (inputs.length > MAX_BATCH) throw new KurabanError('BATCH_TOO_LARGE', `at most ${MAX_BATCH} records per batch`);
     const collection = await this.deps.collections.get(tenantId, collectionName);
-    const { created, rejected } = await this.insert(collection, inputs, options, this.deps.clock().toISOString());
-    return { created, rejected };
+    return this.prepare(collection, inputs, options, 1, undefined, false);
+  }
+
+  /** Second half of createMany: unique checks, then one transaction for keys, records and indexes. */
+  async commitPrepared(prepared: PreparedBatch): Promise<CreateManyResult> {
+    const { sealed } = await this.commit(prepared);
+    return {
+      created: sealed.records.map((r, i) => ({ index: sealed.positions[i] as number, id: r.id, version: r.version })),
+      rejected: sealed.rejected,
+    };
   }
 
   async get(tenantId: string, collectionName: string, id: string): Promise<VaultRecord> {
@@ -98,27 +122,14 @@ export class Records {
     if (!existing || existing.tenantId !== tenantId) throw new KurabanError('RECORD_NOT_FOUND');
     if (existing.version !== expectedVersion) throw new KurabanError('VERSION_CONFLICT');
     const subjectId = input.subjectId === undefined ? existing.subjectId : input.subjectId;
-    const problems: ErrorDetail[] = [];
-    const prepared = this.prepare(collection, await this.indexKeys(collection), { subjectId, fields: input.fields }, 0, id, problems);
-    if (!prepared) throw new KurabanError('RECORD_INVALID', undefined, { details: problems });
-    await this.checkUnique(collection, [prepared], new Set([id]), 'atomic');
-    const now = this.deps.clock().toISOString();
-    const ok = await this.deps.store.transaction(async (tx) => {
-      const key = await this.writeKey(tx, collection, prepared.subjectId);
-      const version = existing.version + 1;
-      const ciphertext = encryptRecord(key.key, prepared.values, {
-        tenantId,
-        collectionId: collection.id,
-        recordId: id,
-        version,
-        subjectId: prepared.subjectId,
-        keyVersion: key.version,
-      });
-      const row: RecordRow = { ...existing, subjectId: prepared.subjectId, version, keyVersion: key.version, ciphertext, updatedAt: now };
-      return tx.replaceRecord(row, expectedVersion, prepared.digests);
+    const prepared = await this.prepare(collection, [{ subjectId, fields: input.fields }], { mode: 'atomic' }, existing.version + 1, [id], true);
+    const { sealed } = await this.commit(prepared, async (tx, s) => {
+      const row = s.records[0] as RecordRow;
+      const ok = await tx.replaceRecord({ ...row, createdAt: existing.createdAt }, expectedVersion, s.index);
+      if (!ok) throw new KurabanError('VERSION_CONFLICT');
     });
-    if (!ok) throw new KurabanError('VERSION_CONFLICT');
-    return { id, subjectId: prepared.subjectId, version: existing.version + 1, createdAt: existing.createdAt, updatedAt: now, fields: prepared.values };
+    const row = sealed.records[0] as RecordRow;
+    return { id, subjectId: row.subjectId, version: row.version, createdAt: existing.createdAt, updatedAt: row.updatedAt, fields: sealed.values?.[0] ?? {} };
   }
 
   async delete(tenantId: string, collectionName: string, id: string, expectedVersion?: number): Promise<void> {
@@ -200,154 +211,129 @@ export class Records {
     return this.deps.store.countRecords(collection.id);
   }
 
-  private async insert(
+  private async prepare(
     collection: Collection,
     inputs: readonly RecordInput[],
     options: CreateManyOptions,
-    now: string,
-  ): Promise<CreateManyResult & { prepared: Prepared[] }> {
-    const rejected: Rejected[] = [];
-    let prepared: Prepared[] = [];
-    const indexKeys = await this.indexKeys(collection);
-    for (let i = 0; i < inputs.length; i++) {
-      const problems: ErrorDetail[] = [];
-      const p = this.prepare(collection, indexKeys, inputs[i] as RecordInput, i, this.deps.newId(), problems);
-      if (p) prepared.push(p);
-      else rejected.push({ index: i, problems });
-    }
-    if (options.mode === 'atomic' && rejected.length > 0) {
-      throw new KurabanError('RECORD_INVALID', undefined, {
-        details: rejected.flatMap((r) => r.problems.map((d) => (inputs.length > 1 ? { ...d, index: r.index } : d))),
-      });
-    }
-    const duplicates = await this.checkUnique(collection, prepared, new Set(), options.mode);
-    if (duplicates.length > 0) {
-      const bad = new Set(duplicates.map((d) => d.index));
-      prepared = prepared.filter((p) => !bad.has(p.index));
-      rejected.push(...duplicates);
-      rejected.sort((a, b) => a.index - b.index);
-    }
-    await this.deps.store.transaction(async (tx) => {
-      const rows = await this.encryptAll(tx, collection, prepared, now);
-      await tx.insertRecords(
-        rows,
-        prepared.flatMap((p) => p.digests),
-      );
-      if (options.inTransaction) await options.inTransaction(tx, { created: rows.length, rejected });
-    });
-    return { created: prepared.map((p) => ({ index: p.index, id: p.id, version: 1 })), rejected, prepared };
+    version: number,
+    ids: readonly string[] | undefined,
+    returnValues: boolean,
+  ): Promise<PreparedBatch> {
+    const now = this.deps.clock().toISOString();
+    const recordIds = ids ?? inputs.map(() => this.deps.newId());
+    const job = await this.sealJob(collection, inputs, recordIds, version, now, returnValues);
+    const sealed = this.deps.sealer.seal(job);
+    sealed.catch(() => {}); // observed by commit(); never an unhandled rejection if the batch is abandoned
+    return { collection, inputs, ids: recordIds, options, now, version, returnValues, sealed };
   }
 
-  private async encryptAll(tx: StoreTx, collection: Collection, prepared: readonly Prepared[], now: string): Promise<RecordRow[]> {
-    const subjects = prepared.flatMap((p) => (p.subjectId === null ? [] : [p.subjectId]));
-    const subjectKeys = subjects.length > 0 ? await this.deps.keyring.subjectKeysForWrite(tx, collection.tenantId, subjects) : new Map<string, DataKey>();
-    const collectionKey = prepared.some((p) => p.subjectId === null)
-      ? await this.deps.keyring.collectionKey(tx, collection.tenantId, collection.id)
-      : undefined;
-    return prepared.map((p) => {
-      const key = (p.subjectId === null ? collectionKey : subjectKeys.get(p.subjectId)) as DataKey;
-      const ciphertext = encryptRecord(key.key, p.values, {
-        tenantId: collection.tenantId,
-        collectionId: collection.id,
-        recordId: p.id,
-        version: 1,
-        subjectId: p.subjectId,
-        keyVersion: key.version,
-      });
-      return {
-        collectionId: collection.id,
-        id: p.id,
-        tenantId: collection.tenantId,
-        subjectId: p.subjectId,
-        version: 1,
-        keyVersion: key.version,
-        ciphertext,
-        createdAt: now,
-        updatedAt: now,
-      };
-    });
-  }
-
-  private async writeKey(tx: StoreTx, collection: Collection, subjectId: string | null): Promise<DataKey> {
-    if (subjectId === null) return this.deps.keyring.collectionKey(tx, collection.tenantId, collection.id);
-    const keys = await this.deps.keyring.subjectKeysForWrite(tx, collection.tenantId, [subjectId]);
-    return keys.get(subjectId) as DataKey;
-  }
-
-  /** The blind-index key of every indexed field, fetched once per call rather than per record. */
-  private async indexKeys(collection: Collection): Promise<Map<string, Buffer>> {
-    const keys = new Map<string, Buffer>();
+  private async sealJob(collection: Collection, inputs: readonly RecordInput[], ids: readonly string[], version: number, now: string, returnValues: boolean): Promise<SealJob> {
+    const { keyring, store } = this.deps;
+    const subjects: string[] = [];
+    let needsCollectionKey = false;
+    for (const input of inputs) {
+      const s = typeof input === 'object' && input !== null ? input.subjectId : undefined;
+      if (typeof s === 'string') subjects.push(s);
+      else needsCollectionKey = true;
+    }
+    const indexKeys: Array<[string, Buffer]> = [];
     for (const f of collection.schema.fields) {
-      if (f.searchable || f.unique) keys.set(f.name, await this.deps.keyring.fieldIndexKey(this.deps.store, collection.tenantId, collection.id, f.name));
+      if (f.searchable || f.unique) indexKeys.push([f.name, await keyring.fieldIndexKey(store, collection.tenantId, collection.id, f.name)]);
     }
-    return keys;
+    const existing = subjects.length > 0 ? await keyring.existingSubjectKeys(store, collection.tenantId, subjects) : new Map<string, DataKey>();
+    return {
+      tenantId: collection.tenantId,
+      collectionId: collection.id,
+      fields: collection.schema.fields,
+      indexKeys,
+      collectionKey: needsCollectionKey ? await keyring.collectionKey(store, collection.tenantId, collection.id) : null,
+      tenantKey: await keyring.tenantWrappingKey(store, collection.tenantId),
+      subjectKeys: [...existing],
+      inputs,
+      ids,
+      version,
+      now,
+      returnValues,
+    };
   }
 
-  private prepare(
-    collection: Collection,
-    indexKeys: ReadonlyMap<string, Buffer>,
-    input: RecordInput,
-    index: number,
-    id: string,
-    problems: ErrorDetail[],
-  ): Prepared | undefined {
-    if (typeof input !== 'object' || input === null) {
-      problems.push({ reason: 'record_not_object' });
-      return undefined;
+  /**
+   * Unique checks, then one transaction: new subject keys, then the rows (or `write` for updates),
+   * then the caller's hook. If another writer created one of our new subject keys first, the insert
+   * count tells, and the batch is sealed again with the stored key.
+   */
+  private async commit(batch: PreparedBatch, write?: (tx: StoreTx, sealed: SealOutput) => Promise<void>): Promise<CommittedBatch> {
+    let current = batch;
+    for (let attempt = 1; ; attempt++) {
+      const raw = await current.sealed;
+      if (current.options.mode === 'atomic' && raw.rejected.length > 0) {
+        throw new KurabanError('RECORD_INVALID', undefined, {
+          details: raw.rejected.flatMap((r) => r.problems.map((d) => (current.inputs.length > 1 ? { ...d, index: r.index } : d))),
+        });
+      }
+      const sealed = await this.dropUniqueConflicts(current, raw);
+      try {
+        await this.deps.store.transaction(async (tx) => {
+          const used = new Set(sealed.records.map((r) => r.subjectId));
+          const newKeys = sealed.newKeys.filter((k) => used.has(k.scopeId));
+          if (newKeys.length > 0 && (await tx.insertWrappedKeys(newKeys, true)) !== newKeys.length) throw new SubjectKeyRace();
+          if (write) await write(tx, sealed);
+          else await tx.insertRecords(sealed.records, sealed.index);
+          if (current.options.inTransaction) await current.options.inTransaction(tx, { created: sealed.records.length, rejected: sealed.rejected });
+        });
+      } catch (e) {
+        if (!(e instanceof SubjectKeyRace) || attempt >= 3) throw e;
+        current = await this.prepare(current.collection, current.inputs, current.options, current.version, current.ids, current.returnValues);
+        continue;
+      }
+      this.deps.keyring.rememberSubjectKeys(current.collection.tenantId, sealed.newKeyMaterial);
+      return { batch: current, sealed };
     }
-    const subjectId = input.subjectId ?? null;
-    if (subjectId !== null && (typeof subjectId !== 'string' || !SUBJECT_ID_PATTERN.test(subjectId))) {
-      problems.push({ field: 'subjectId', reason: 'invalid_subject_id' });
-    }
-    const { values, problems: fieldProblems } = validateRecord(collection.schema, input.fields);
-    problems.push(...fieldProblems);
-    if (problems.length > 0) return undefined;
-    if (Buffer.byteLength(JSON.stringify(values)) > 256 * 1024) {
-      problems.push({ reason: 'record_too_large' });
-      return undefined;
-    }
-    const digests: IndexRow[] = [];
-    for (const f of collection.schema.fields) {
-      const key = indexKeys.get(f.name);
-      const v = values[f.name];
-      if (key === undefined || v === undefined) continue;
-      digests.push({ collectionId: collection.id, field: f.name, digest: blindIndex(key, normaliseForIndex(f, v)), recordId: id, unique: f.unique });
-    }
-    return { index, id, subjectId, values, digests };
   }
 
   /**
    * Unique fields: a value may appear once per collection. Duplicates inside the batch and against
    * stored records are found before writing; the database's unique index stays the final guard.
+   * Atomic batches fail whole; skip-invalid batches drop the offending records into `rejected`.
    */
-  private async checkUnique(collection: Collection, prepared: readonly Prepared[], self: ReadonlySet<string>, mode: CreateManyOptions['mode']): Promise<Rejected[]> {
-    const uniqueRows = prepared.flatMap((p) => p.digests.filter((d) => d.unique).map((d) => ({ p, d })));
-    if (uniqueRows.length === 0) return [];
-    const out = new Map<number, ErrorDetail[]>();
-    const seen = new Map<string, number>();
-    for (const { p, d } of uniqueRows) {
+  private async dropUniqueConflicts(batch: PreparedBatch, sealed: SealOutput): Promise<SealOutput> {
+    const { collection } = batch;
+    const uniqueRows = sealed.index.filter((d) => d.unique);
+    if (uniqueRows.length === 0) return sealed;
+    const positionOf = new Map(sealed.records.map((r, i) => [r.id, sealed.positions[i] as number]));
+    const problems = new Map<string, ErrorDetail[]>();
+    const add = (recordId: string, d: ErrorDetail) => problems.set(recordId, [...(problems.get(recordId) ?? []), d]);
+    const seen = new Set<string>();
+    for (const d of uniqueRows) {
       const k = `${d.field}\0${d.digest.toString('base64')}`;
-      if (seen.has(k)) out.set(p.index, [...(out.get(p.index) ?? []), { field: d.field, reason: 'duplicate_in_batch' }]);
-      else seen.set(k, p.index);
+      if (seen.has(k)) add(d.recordId, { field: d.field, reason: 'duplicate_in_batch' });
+      else seen.add(k);
     }
     const taken = await this.deps.store.findUniqueDigests(
       collection.id,
-      uniqueRows.map(({ d }) => ({ field: d.field, digest: d.digest })),
+      uniqueRows.map((d) => ({ field: d.field, digest: d.digest })),
     );
     for (const t of taken) {
-      if (self.has(t.recordId)) continue;
-      for (const { p, d } of uniqueRows) {
-        if (d.field === t.field && d.digest.equals(t.digest)) out.set(p.index, [...(out.get(p.index) ?? []), { field: d.field, reason: 'unique_violation' }]);
+      for (const d of uniqueRows) {
+        if (d.recordId !== t.recordId && d.field === t.field && d.digest.equals(t.digest)) add(d.recordId, { field: d.field, reason: 'unique_violation' });
       }
     }
-    if (out.size === 0) return [];
-    const rejected = [...out].map(([index, problems]) => ({ index, problems }));
-    if (mode === 'atomic') {
+    if (problems.size === 0) return sealed;
+    const rejected = [...problems].map(([id, p]) => ({ index: positionOf.get(id) as number, problems: p }));
+    if (batch.options.mode === 'atomic') {
       throw new KurabanError('UNIQUE_VIOLATION', undefined, {
-        details: rejected.flatMap((r) => r.problems.map((d) => (prepared.length > 1 ? { ...d, index: r.index } : d))),
+        details: rejected.flatMap((r) => r.problems.map((d) => (batch.inputs.length > 1 ? { ...d, index: r.index } : d))),
       });
     }
-    return rejected;
+    const keep = sealed.records.map((r) => !problems.has(r.id));
+    return {
+      ...sealed,
+      records: sealed.records.filter((_r, i) => keep[i]),
+      positions: sealed.positions.filter((_p, i) => keep[i]),
+      index: sealed.index.filter((d) => !problems.has(d.recordId)),
+      ...(sealed.values ? { values: sealed.values.filter((_v, i) => keep[i]) } : {}),
+      rejected: [...sealed.rejected, ...rejected].sort((a, b) => a.index - b.index),
+    };
   }
 
   private async open(collection: Collection, row: RecordRow, ops: StoreOps = this.deps.store): Promise<VaultRecord> {

@@ -55,7 +55,7 @@ export async function createTempVault(backend: Backend = 'sqlite', options: { cl
     dir: loc.dir,
     adminKey,
     async cleanup() {
-      vault.seal();
+      await vault.close();
       await state.store.close();
       await loc.cleanup();
     },

@@ -18,7 +18,7 @@ async function serve(config: Config, io: CliIo): Promise<void> {
   io.stderr.write(state.sealed ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}\n` : `kuraban: serving ${address} (docs: ${address}/docs)\n`);
   const stop = async () => {
     await app.close();
-    if (!state.sealed) state.vault.seal();
+    if (!state.sealed) await state.vault.close();
     await state.store.close();
     process.exit(0);
   };

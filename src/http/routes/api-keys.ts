@@ -3,7 +3,7 @@ import { KurabanError } from '../../errors/index.js';
 import { presentApiKey } from '../../policy/index.js';
 import { requireAdmin } from '../auth.js';
 import type { RouteContext } from '../context.js';
-import { apiKey, tenantIdParam } from '../schemas.js';
+import { TEXT_PATTERN, apiKey, tenantIdParam } from '../schemas.js';
 
 export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: { name: string; role: 'admin' | 'tenant'; tenantId?: string; expiresAt?: string } }>(
@@ -15,7 +15,7 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
         body: {
           type: 'object',
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 100 },
+            name: { type: 'string', minLength: 1, maxLength: 100, pattern: TEXT_PATTERN },
             role: { type: 'string', enum: ['admin', 'tenant'] },
             tenantId: tenantIdParam,
             expiresAt: { type: 'string', format: 'date-time' },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { requireTenantAccess } from '../auth.js';
-import { collection, collectionParam, fieldDefinition, tenantIdParam } from '../schemas.js';
+import { TEXT_PATTERN, collection, collectionParam, fieldDefinition, tenantIdParam } from '../schemas.js';
 import type { Collection } from '../../vault/index.js';
 
 const present = (c: Collection) => ({
@@ -80,7 +80,11 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
           properties: {
             schemaVersion: { type: 'integer', minimum: 1, description: 'If given, the change applies only to this schema version' },
             addFields: { type: 'array', items: fieldDefinition, maxItems: 200 },
-            addEnumValues: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+            addEnumValues: {
+              type: 'object',
+              propertyNames: fieldDefinition.properties.name,
+              additionalProperties: { type: 'array', items: { type: 'string', pattern: TEXT_PATTERN } },
+            },
           },
           additionalProperties: false,
         },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { requireAdmin, requireTenantAccess } from '../auth.js';
-import { tenant, tenantIdParam } from '../schemas.js';
+import { TEXT_PATTERN, tenant, tenantIdParam } from '../schemas.js';
 import type { Tenant } from '../../vault/index.js';
 
 const present = (t: Tenant) => ({ id: t.id, name: t.name, createdAt: t.createdAt });
@@ -15,7 +15,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: RouteContext): void {
         tags: ['tenants'],
         body: {
           type: 'object',
-          properties: { id: tenantIdParam, name: { type: 'string', minLength: 1, maxLength: 200 } },
+          properties: { id: tenantIdParam, name: { type: 'string', minLength: 1, maxLength: 200, pattern: TEXT_PATTERN } },
           required: ['id', 'name'],
           additionalProperties: false,
         },

@@ -3,8 +3,8 @@ import type { Dialect } from '../store.js';
 import { initialSchema } from './0001-initial.js';
 
 /**
- * Versioned migrations, applied in name order by Kysely's Migrator under its lock (a PostgreSQL
- * advisory lock; in SQLite the single connection inside BEGIN IMMEDIATE). A released migration is
+ * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
+ * advisory lock; SQLite: the backend's BEGIN IMMEDIATE around the whole run). A released migration is
  * never edited: a change is a new file with the next number.
  */
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -20,6 +20,7 @@ export function openPostgresStore(options: PostgresOptions): Store {
     dialect: 'postgres',
     bulkInsertRecords: postgresBulkInsert,
     bulkInsertWrappedKeys: postgresBulkInsertKeys,
+    withMigrationLock: (fn) => fn(), // Kysely's migrator holds pg_advisory_lock while it migrates
     uniqueViolation(e) {
       const err = e as { code?: unknown; constraint?: unknown } | null;
       // PostgreSQL SQLSTATE 23505 unique_violation (Appendix A, class 23)

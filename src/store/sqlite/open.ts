@@ -53,6 +53,20 @@ export function openSqliteStore(options: SqliteOptions): Store {
     dialect: 'sqlite',
     bulkInsertRecords: sqliteBulkInsert(raw),
     bulkInsertWrappedKeys: sqliteBulkInsertKeys(raw),
+    // Kysely takes no lock on SQLite (no transactional DDL there, it says); SQLite has it. BEGIN
+    // IMMEDIATE holds the database's write lock across the whole migration, so a second process
+    // waits (busy_timeout) and then finds the migrations applied. Runs at open, before any request.
+    async withMigrationLock(fn) {
+      raw.exec('begin immediate');
+      try {
+        const result = await fn();
+        raw.exec('commit');
+        return result;
+      } catch (e) {
+        if (raw.inTransaction) raw.exec('rollback');
+        throw e;
+      }
+    },
     uniqueViolation(e) {
       const code = (e as { code?: unknown } | null)?.code;
       if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return undefined;

@@ -1,0 +1,98 @@
+import { once } from 'node:events';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { Option, type Command } from 'commander';
+import { KurabanError } from '../../errors/index.js';
+import { cellText, csvRecord, ndjsonRecord, SUBJECT_ID_COLUMN } from '../../import/index.js';
+import type { Vault } from '../../vault/index.js';
+import { configFrom, withVault, type CliIo, type GlobalOptions } from '../io.js';
+
+interface ExportOptions {
+  tenant: string;
+  collection: string;
+  format: 'ndjson' | 'csv';
+  out?: string;
+}
+
+const HELP = `
+The output is PLAINTEXT personal data, outside the vault's encryption, access control and log.
+Write it only where it is protected, and delete it when it is no longer needed. With --out the
+file is created with mode 0600 and an existing file is never overwritten.
+
+  ndjson   one {"id", "subjectId", "version", "fields"} per line
+  csv      header id,subject_id,version,<fields in schema order>; objects as JSON; an absent
+           value is an empty cell. Cells are quoted per RFC 4180 and never altered: a
+           spreadsheet may evaluate cells that begin with = + - @ as formulas.
+
+Both formats import back with kuraban import (ids and versions are not kept).
+`;
+
+/** Output is buffered up to this many characters per write, so the stream's backpressure applies per chunk. */
+const WRITE_CHUNK = 64 * 1024;
+
+export function registerExportCommand(program: Command, io: CliIo): void {
+  program
+    .command('export')
+    .description('Write every record of a collection as NDJSON or CSV (plaintext personal data)')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--collection <name>', 'collection name')
+    .addOption(new Option('--format <format>', 'output format').choices(['ndjson', 'csv']).default('ndjson'))
+    .option('--out <file>', 'write to this new file (mode 0600, never overwritten) instead of standard output')
+    .addHelpText('after', HELP)
+    .action(async (opts: ExportOptions) => {
+      await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
+        // The collection is checked before a file is created.
+        const collection = await vault.collections.get(opts.tenant, opts.collection);
+        const fieldNames = collection.schema.fields.map((f) => f.name);
+        let handle: FileHandle | undefined;
+        if (opts.out !== undefined) {
+          try {
+            handle = await open(opts.out, 'wx', 0o600); // O_CREAT | O_EXCL: refuse to overwrite, and no symlink is followed
+          } catch (e) {
+            const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
+            throw new KurabanError('REQUEST_INVALID', exists ? `${opts.out} exists; export never overwrites a file` : `cannot create ${opts.out}`, {
+              details: [{ reason: exists ? 'out_exists' : 'out_unwritable' }],
+            });
+          }
+        }
+        const where = opts.out ?? 'standard output';
+        io.stderr.write(`kuraban export: WARNING: writing PLAINTEXT personal data to ${where}${handle ? ' (mode 0600)' : ''}; protect it and delete it when done\n`);
+        const out = handle ? handle.createWriteStream() : io.stdout;
+        try {
+          const count = await writeRecords(vault, opts, fieldNames, out);
+          if (handle) {
+            (out as NodeJS.WritableStream).end();
+            await finished(out as NodeJS.WritableStream);
+          }
+          io.stderr.write(`kuraban export: ${count} records written to ${where}\n`);
+        } catch (e) {
+          if (handle && opts.out !== undefined) {
+            // A partial copy of personal data is not left behind.
+            (out as NodeJS.WritableStream & { destroy(): void }).destroy();
+            await handle.close().catch(() => undefined);
+            await unlink(opts.out).catch(() => undefined);
+          }
+          throw e;
+        }
+      });
+    });
+}
+
+async function writeRecords(vault: Vault, opts: ExportOptions, fieldNames: readonly string[], out: NodeJS.WritableStream): Promise<number> {
+  let buffered = '';
+  const write = async (s: string, force = false) => {
+    buffered += s;
+    if (buffered.length < WRITE_CHUNK && !force) return;
+    const chunk = buffered;
+    buffered = '';
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  if (opts.format === 'csv') await write(csvRecord(['id', SUBJECT_ID_COLUMN, 'version', ...fieldNames]));
+  let count = 0;
+  for await (const r of vault.records.scan(opts.tenant, opts.collection)) {
+    await write(opts.format === 'csv' ? csvRecord([r.id, r.subjectId ?? '', String(r.version), ...fieldNames.map((n) => cellText(r.fields[n]))]) : ndjsonRecord(r));
+    count++;
+  }
+  if (buffered.length > 0) await write('', true);
+  return count;
+}

@@ -1,0 +1,16 @@
+export { runImport, IMPORT_FORMATS, DEFAULT_BATCH_SIZE, MAX_LINE_BYTES } from './import-job.js';
+export type { ImportDeps, ImportOptions, ImportSummary, ImportFormat } from './import-job.js';
+export { createProgress, PLAIN_INTERVAL_MS, TTY_INTERVAL_MS } from './progress.js';
+export type { Progress, ProgressOutput, ProgressState, ProgressFinal } from './progress.js';
+export { LineSplitter } from './line-splitter.js';
+export type { PhysicalLine, LineTerminator } from './line-splitter.js';
+export { decodeLine } from './utf8-line.js';
+export type { DecodedLine } from './utf8-line.js';
+export { CsvReader, SUBJECT_ID_COLUMN, EXPORT_METADATA_COLUMNS, MAX_CSV_RECORD_BYTES } from './csv-reader.js';
+export { NdjsonReader } from './ndjson-reader.js';
+export type { SourceRow, SourceReader } from './source-row.js';
+export { RejectsFile, formatReject } from './rejects-file.js';
+export type { RejectEntry } from './rejects-file.js';
+export { hashFile, importJobId } from './job-id.js';
+export { csvField, csvRecord, cellText } from './csv-writer.js';
+export { ndjsonRecord } from './ndjson-writer.js';
