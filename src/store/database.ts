@@ -34,6 +34,8 @@ export interface Database {
     version: number;
     key_version: number;
     ciphertext: Buffer;
+    /** This record's blind-index entries (see index-digests.ts), to remove them by key. */
+    index_digests: Buffer;
     created_at: string;
     updated_at: string;
   };

@@ -12,6 +12,7 @@ import type {
   WrappedKeyKind,
   WrappedKeyRow,
 } from './rows.js';
+import { decodeIndexDigests, encodeIndexDigests } from './index-digests.js';
 import type { Dialect, StoreOps } from './store.js';
 
 /** What each backend supplies beyond portable Kysely queries: its bulk insert and its constraint names. */
@@ -180,12 +181,14 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async replaceRecord(row: RecordRow, expectedVersion: number, index: readonly IndexRow[]): Promise<boolean> {
+    const old = await this.indexEntriesOf(row.collectionId, row.id);
     const res = await this.db
       .updateTable('records')
       .set({
         version: row.version,
         key_version: row.keyVersion,
         ciphertext: row.ciphertext,
+        index_digests: encodeIndexDigests(index),
         subject_id: row.subjectId,
         updated_at: row.updatedAt,
       })
@@ -194,7 +197,7 @@ export class KyselyStoreOps implements StoreOps {
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return false;
-    await this.db.deleteFrom('blind_index').where('collection_id', '=', row.collectionId).where('record_id', '=', row.id).execute();
+    await this.deleteIndexEntries(old);
     if (index.length > 0) {
       await this.mapUnique(
         () => this.db.insertInto('blind_index').values(index.map(toIndexValues)).execute(),
@@ -205,12 +208,37 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async deleteRecord(collectionId: string, id: string, expectedVersion?: number): Promise<boolean> {
+    const old = await this.indexEntriesOf(collectionId, id);
     let q = this.db.deleteFrom('records').where('collection_id', '=', collectionId).where('id', '=', id);
     if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
     const res = await q.executeTakeFirst();
     if (Number(res.numDeletedRows) !== 1) return false;
-    await this.db.deleteFrom('blind_index').where('collection_id', '=', collectionId).where('record_id', '=', id).execute();
+    await this.deleteIndexEntries(old);
     return true;
+  }
+
+  /** A record's own index entries, read from its row (empty if the record does not exist). */
+  private async indexEntriesOf(collectionId: string, id: string): Promise<IndexRow[]> {
+    const r = await this.db
+      .selectFrom('records')
+      .select('index_digests')
+      .where('collection_id', '=', collectionId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? decodeIndexDigests(Buffer.from(r.index_digests), collectionId, id) : [];
+  }
+
+  /** Deletes index rows by their full primary key: no scan of the collection's index. */
+  private async deleteIndexEntries(entries: readonly IndexRow[]): Promise<void> {
+    for (const e of entries) {
+      await this.db
+        .deleteFrom('blind_index')
+        .where('collection_id', '=', e.collectionId)
+        .where('field', '=', e.field)
+        .where('digest', '=', e.digest)
+        .where('record_id', '=', e.recordId)
+        .execute();
+    }
   }
 
   async searchRecordIds(collectionId: string, terms: readonly IndexTerm[], limit: number, afterId?: string): Promise<string[]> {
@@ -429,18 +457,4 @@ function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRow {
 
 export function toIndexValues(r: IndexRow): Database['blind_index'] {
   return { collection_id: r.collectionId, field: r.field, digest: r.digest, record_id: r.recordId, uniq: r.unique ? 1 : 0 };
-}
-
-export function toRecordValues(r: RecordRow): Database['records'] {
-  return {
-    collection_id: r.collectionId,
-    id: r.id,
-    tenant_id: r.tenantId,
-    subject_id: r.subjectId,
-    version: r.version,
-    key_version: r.keyVersion,
-    ciphertext: r.ciphertext,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
-  };
 }

@@ -132,14 +132,13 @@ test('header: duplicate columns, a missing required field, bad UTF-8, no header 
   assert.deepEqual(readCsv('family_name,given_name\n').rows, [], 'a header alone is an empty import');
 });
 
-test('export metadata columns id and version are skipped, unless the collection has such fields', () => {
+test('export metadata columns id and version are skipped (schemas cannot declare fields with those names)', () => {
   const { rows, reader } = readCsv('id,subject_id,version,family_name,given_name\nabc,,7,A,B\n');
   assert.deepEqual(rows, [{ line: 2, endLine: 2, input: { fields: { family_name: 'A', given_name: 'B' } } }]);
   assert.deepEqual(reader.ignoredColumns, ['id', 'version']);
-  const withId = parseCollectionSchema({ fields: [{ name: 'id', type: 'string' }] });
-  const own = readCsv('id\nX-1\n', withId);
-  assert.deepEqual(own.rows, [{ line: 2, endLine: 2, input: { fields: { id: 'X-1' } } }]);
-  assert.deepEqual(own.reader.ignoredColumns, []);
+  for (const name of ['id', 'version', 'subject_id']) {
+    assert.throws(() => parseCollectionSchema({ fields: [{ name, type: 'string' }] }), (e: unknown) => (e as { details?: Array<{ reason: string }> }).details?.[0]?.reason === 'reserved_name');
+  }
 });
 
 test('a runaway quote fails the import at the record start instead of reading the file into memory', () => {

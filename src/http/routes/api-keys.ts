@@ -33,6 +33,9 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
       if (role === 'tenant') {
         if (tenantId === undefined) throw new KurabanError('REQUEST_INVALID', 'tenant keys need tenantId', { details: [{ field: 'tenantId', reason: 'required' }] });
         await vault.tenants.require(tenantId);
+      } else if (tenantId !== undefined) {
+        // Never drop it silently: the caller meant a key limited to one tenant, and would get one for all.
+        throw new KurabanError('REQUEST_INVALID', 'admin keys are not bound to a tenant', { details: [{ field: 'tenantId', reason: 'not_for_admin' }] });
       }
       if (expiresAt !== undefined && !(Date.parse(expiresAt) > vault.clock().getTime())) {
         throw new KurabanError('REQUEST_INVALID', 'expiresAt must be in the future', { details: [{ field: 'expiresAt', reason: 'not_in_future' }] });

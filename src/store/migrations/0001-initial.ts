@@ -47,12 +47,14 @@ export function initialSchema(dialect: Dialect): Migration {
         .addColumn('version', 'integer', (c) => c.notNull())
         .addColumn('key_version', 'integer', (c) => c.notNull())
         .addColumn('ciphertext', bytes, (c) => c.notNull())
+        .addColumn('index_digests', bytes, (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('records_pk', ['collection_id', 'id'])
         .execute();
       // Finding a person's records (erasure, "who read my data") without scanning.
       await db.schema.createIndex('records_subject').on('records').columns(['tenant_id', 'subject_id']).execute();
+      // SQLite: small fixed-shape rows live best in WITHOUT ROWID tables keyed by their primary key.
       let index = db.schema
         .createTable('blind_index')
         .addColumn('collection_id', 'text', (c) => c.notNull())

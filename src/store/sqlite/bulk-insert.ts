@@ -1,11 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
+import { encodeIndexDigests, indexRowsByRecord } from '../index-digests.js';
 import type { IndexRow, RecordRow, WrappedKeyRow } from '../rows.js';
 
-const RECORD_COLUMNS = 9;
+const RECORD_COLUMNS = 10;
 const INDEX_COLUMNS = 5;
-const RECORDS_PER_STATEMENT = 100; // 900 parameters, under SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32)
+const RECORDS_PER_STATEMENT = 100; // 1000 parameters, under SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32)
 const INDEX_ROWS_PER_STATEMENT = 200; // 1000 parameters
 const KEY_COLUMNS = 6;
 const KEYS_PER_STATEMENT = 150; // 900 parameters
@@ -17,7 +18,7 @@ const KEYS_PER_STATEMENT = 150; // 900 parameters
  */
 export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
   const recordSql = (n: number) =>
-    `insert into records (collection_id, id, tenant_id, subject_id, version, key_version, ciphertext, created_at, updated_at) values ${placeholders(n, RECORD_COLUMNS)}`;
+    `insert into records (collection_id, id, tenant_id, subject_id, version, key_version, ciphertext, index_digests, created_at, updated_at) values ${placeholders(n, RECORD_COLUMNS)}`;
   const indexSql = (n: number) =>
     `insert into blind_index (collection_id, field, digest, record_id, uniq) values ${placeholders(n, INDEX_COLUMNS)}`;
   // Prepared on first use: the tables exist only after migration.
@@ -32,6 +33,7 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
       oneIndex: raw.prepare(indexSql(1)),
     };
     const { manyRecords, oneRecord, manyIndex, oneIndex } = statements;
+    const byRecord = indexRowsByRecord(index);
     runChunked(records, RECORDS_PER_STATEMENT, manyRecords, oneRecord, RECORD_COLUMNS, (r, out, at) => {
       out[at] = r.collectionId;
       out[at + 1] = r.id;
@@ -40,8 +42,9 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
       out[at + 4] = r.version;
       out[at + 5] = r.keyVersion;
       out[at + 6] = r.ciphertext;
-      out[at + 7] = r.createdAt;
-      out[at + 8] = r.updatedAt;
+      out[at + 7] = encodeIndexDigests(byRecord.get(r.id) ?? []);
+      out[at + 8] = r.createdAt;
+      out[at + 9] = r.updatedAt;
     });
     runChunked(index, INDEX_ROWS_PER_STATEMENT, manyIndex, oneIndex, INDEX_COLUMNS, (r, out, at) => {
       out[at] = r.collectionId;
