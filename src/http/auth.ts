@@ -12,7 +12,8 @@ declare module 'fastify' {
 /** Authenticate: `Authorization: Bearer kbn_…`. Anything else is UNAUTHENTICATED, with one message. */
 export async function authenticate(request: FastifyRequest, vault: Vault): Promise<Principal> {
   const header = request.headers.authorization;
-  const m = typeof header === 'string' ? /^Bearer ([!-~]{1,200})$/.exec(header) : null;
+  // The scheme name is case-insensitive (RFC 9110 §11.1).
+  const m = typeof header === 'string' ? /^Bearer ([!-~]{1,200})$/i.exec(header) : null;
   if (!m) throw new KurabanError('UNAUTHENTICATED', 'send Authorization: Bearer <API key>');
   const principal = await vault.authenticate(m[1] as string);
   request.principal = principal;

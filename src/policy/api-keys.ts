@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constantTimeEqual } from '../crypto/index.js';
 import { KurabanError } from '../errors/index.js';
+import { isCleanText } from '../schema/index.js';
 import type { ApiKeyRow, StoreOps } from '../store/index.js';
 
 /**
@@ -46,6 +47,9 @@ export interface IssueOptions {
 }
 
 export async function issueApiKey(ops: Pick<StoreOps, 'insertApiKey'>, options: IssueOptions): Promise<IssuedApiKey> {
+  if (typeof options.name !== 'string' || options.name.trim() === '' || options.name.length > 100 || !isCleanText(options.name)) {
+    throw new KurabanError('REQUEST_INVALID', 'invalid key name', { details: [{ field: 'name', reason: 'invalid_name' }] });
+  }
   if (options.role === 'admin' && options.tenantId !== null) throw new KurabanError('REQUEST_INVALID', 'admin keys are not bound to a tenant');
   if (options.role === 'tenant' && options.tenantId === null) throw new KurabanError('REQUEST_INVALID', 'tenant keys need a tenant');
   const id = randomBytes(8).toString('hex');

@@ -1,5 +1,5 @@
 import { KurabanError, type ErrorDetail } from '../errors/index.js';
-import { isWellFormed } from './unicode.js';
+import { isCleanText } from './unicode.js';
 import { CLASSIFICATIONS, FIELD_TYPES, LIMITS, NAME_PATTERN, type CollectionSchema, type FieldDef } from './field.js';
 
 const FIELD_KEYS = new Set([
@@ -42,7 +42,8 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
     const bad = (reason: string): void => {
       problems.push({ field: path, reason });
     };
-    for (const k of Object.keys(f)) if (!FIELD_KEYS.has(k)) bad(`unknown_option:${k}`);
+    // The option name is caller text: named only when it looks like an option name.
+    for (const k of Object.keys(f)) if (!FIELD_KEYS.has(k)) bad(/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(k) ? `unknown_option:${k}` : 'unknown_option');
     if (typeof f.name !== 'string' || !NAME_PATTERN.test(f.name)) return bad('invalid_name');
     if (depth === 1 && RESERVED_NAMES.has(f.name)) return bad('reserved_name');
     if (seen.has(f.name)) return bad('duplicate_name');
@@ -65,7 +66,7 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
       unique: bool('unique', false),
     };
     if (f.description !== undefined) {
-      if (typeof f.description !== 'string' || f.description.length > LIMITS.descriptionLength) bad('invalid_description');
+      if (typeof f.description !== 'string' || f.description.length > LIMITS.descriptionLength || !isCleanText(f.description)) bad('invalid_description');
       else def.description = f.description;
     }
     if ((def.searchable || def.unique) && (type === 'object' || depth > 1)) bad('not_indexable');
@@ -111,7 +112,7 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
           bad('invalid_values');
           break;
         }
-        const ok = values.every((v) => typeof v === 'string' && v.length > 0 && v.length <= LIMITS.enumValueLength && isWellFormed(v));
+        const ok = values.every((v) => typeof v === 'string' && v.length > 0 && v.length <= LIMITS.enumValueLength && isCleanText(v));
         if (!ok || new Set(values).size !== values.length) bad('invalid_values');
         else def.values = [...(values as string[])];
         break;
@@ -164,7 +165,7 @@ export function evolveSchema(current: CollectionSchema, change: SchemaChange): C
     }
     const values = [...(f.values ?? [])];
     for (const v of extra) {
-      if (typeof v !== 'string' || v.length === 0 || v.length > LIMITS.enumValueLength || !isWellFormed(v) || values.includes(v)) {
+      if (typeof v !== 'string' || v.length === 0 || v.length > LIMITS.enumValueLength || !isCleanText(v) || values.includes(v)) {
         problems.push({ field: f.name, reason: 'invalid_enum_value' });
         continue;
       }
@@ -174,16 +175,16 @@ export function evolveSchema(current: CollectionSchema, change: SchemaChange): C
     return { ...f, values };
   });
   for (const name of Object.keys(enumAdds)) {
-    if (!current.fields.some((f) => f.name === name)) problems.push({ field: name, reason: 'unknown_field' });
+    if (!current.fields.some((f) => f.name === name)) problems.push(NAME_PATTERN.test(name) ? { field: name, reason: 'unknown_field' } : { reason: 'unknown_field' });
   }
   for (const raw of added) {
     const name = isPlainObject(raw) ? (raw as { name?: unknown }).name : undefined;
-    if (typeof name === 'string' && current.fields.some((f) => f.name === name)) {
+    if (typeof name === 'string' && NAME_PATTERN.test(name) && current.fields.some((f) => f.name === name)) {
       problems.push({ field: name, reason: 'field_exists' });
       continue;
     }
     if (isPlainObject(raw) && (raw as { required?: unknown }).required === true) {
-      problems.push(typeof name === 'string' ? { field: name, reason: 'added_field_must_be_optional' } : { reason: 'added_field_must_be_optional' });
+      problems.push(typeof name === 'string' && NAME_PATTERN.test(name) ? { field: name, reason: 'added_field_must_be_optional' } : { reason: 'added_field_must_be_optional' });
     }
   }
   if (problems.length > 0) throw new KurabanError('SCHEMA_CHANGE_REJECTED', undefined, { details: problems });

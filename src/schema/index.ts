@@ -6,3 +6,4 @@ export { validateRecord, canonicalDecimal, isIsoDate } from './record-values.js'
 export type { FieldValue, RecordValues } from './record-values.js';
 export { normaliseForIndex, normaliseText } from './normalise.js';
 export { valueFromText } from './text-values.js';
+export { isWellFormed, isCleanText } from './unicode.js';

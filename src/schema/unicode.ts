@@ -4,3 +4,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function isWellFormed(s: string): boolean {
   return !LONE_SURROGATE.test(s);
 }
+
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/** Display text (names, descriptions, enum values): well-formed, and no NUL or other C0 controls but tab and newlines. */
+export function isCleanText(s: string): boolean {
+  return isWellFormed(s) && !CONTROL.test(s);
+}

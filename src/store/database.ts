@@ -40,8 +40,6 @@ export interface Database {
     updated_at: string;
   };
   blind_index: {
-    collection_id: string;
-    field: string;
     digest: Buffer;
     record_id: string;
     uniq: number;

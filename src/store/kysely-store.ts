@@ -231,13 +231,7 @@ export class KyselyStoreOps implements StoreOps {
   /** Deletes index rows by their full primary key: no scan of the collection's index. */
   private async deleteIndexEntries(entries: readonly IndexRow[]): Promise<void> {
     for (const e of entries) {
-      await this.db
-        .deleteFrom('blind_index')
-        .where('collection_id', '=', e.collectionId)
-        .where('field', '=', e.field)
-        .where('digest', '=', e.digest)
-        .where('record_id', '=', e.recordId)
-        .execute();
+      await this.db.deleteFrom('blind_index').where('digest', '=', e.digest).where('record_id', '=', e.recordId).execute();
     }
   }
 
@@ -246,21 +240,19 @@ export class KyselyStoreOps implements StoreOps {
     if (!first) return [];
     let q = this.db
       .selectFrom('blind_index as b0')
+      .innerJoin('records as r', (j) => j.onRef('r.id', '=', 'b0.record_id').on('r.collection_id', '=', collectionId))
       .select('b0.record_id')
-      .where('b0.collection_id', '=', collectionId)
-      .where('b0.field', '=', first.field)
       .where('b0.digest', '=', first.digest);
     rest.forEach((t, i) => {
       // AND of equality terms: each further term must hold an index row for the same record.
+      const alias = `b${i + 1}`;
       q = q.where((eb) =>
         eb.exists(
           eb
-            .selectFrom(`blind_index as b${i + 1}` as 'blind_index')
+            .selectFrom(`blind_index as ${alias}` as 'blind_index')
             .select(sql.lit(1).as('one'))
-            .where(sql.ref(`b${i + 1}.collection_id`), '=', collectionId)
-            .where(sql.ref(`b${i + 1}.field`), '=', t.field)
-            .where(sql.ref(`b${i + 1}.digest`), '=', t.digest)
-            .where(sql.ref(`b${i + 1}.record_id`), '=', sql.ref('b0.record_id')),
+            .where(sql.ref(`${alias}.digest`), '=', t.digest)
+            .where(sql.ref(`${alias}.record_id`), '=', sql.ref('b0.record_id')),
         ),
       );
     });
@@ -271,23 +263,22 @@ export class KyselyStoreOps implements StoreOps {
 
   async findUniqueDigests(collectionId: string, terms: readonly IndexTerm[]): Promise<Array<IndexTerm & { recordId: string }>> {
     const out: Array<IndexTerm & { recordId: string }> = [];
-    const byField = new Map<string, Buffer[]>();
-    for (const t of terms) {
-      const list = byField.get(t.field) ?? [];
-      list.push(t.digest);
-      byField.set(t.field, list);
-    }
-    for (const [field, digests] of byField) {
-      for (let i = 0; i < digests.length; i += 500) {
-        const rows = await this.db
-          .selectFrom('blind_index')
-          .select(['field', 'digest', 'record_id'])
-          .where('collection_id', '=', collectionId)
-          .where('field', '=', field)
-          .where('uniq', '=', 1)
-          .where('digest', 'in', digests.slice(i, i + 500))
-          .execute();
-        for (const r of rows) out.push({ field: r.field, digest: Buffer.from(r.digest), recordId: r.record_id });
+    for (let i = 0; i < terms.length; i += 500) {
+      const chunk = terms.slice(i, i + 500);
+      const rows = await this.db
+        .selectFrom('blind_index as b')
+        .innerJoin('records as r', (j) => j.onRef('r.id', '=', 'b.record_id').on('r.collection_id', '=', collectionId))
+        .select(['b.digest', 'b.record_id'])
+        .where('b.uniq', '=', 1)
+        .where(
+          'b.digest',
+          'in',
+          chunk.map((t) => t.digest),
+        )
+        .execute();
+      for (const r of rows) {
+        const digest = Buffer.from(r.digest);
+        for (const t of chunk) if (t.digest.equals(digest)) out.push({ field: t.field, digest, recordId: r.record_id });
       }
     }
     return out;
@@ -456,5 +447,5 @@ function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRow {
 }
 
 export function toIndexValues(r: IndexRow): Database['blind_index'] {
-  return { collection_id: r.collectionId, field: r.field, digest: r.digest, record_id: r.recordId, uniq: r.unique ? 1 : 0 };
+  return { digest: r.digest, record_id: r.recordId, uniq: r.unique ? 1 : 0 };
 }

@@ -1,4 +1,5 @@
 import { KurabanError } from '../errors/index.js';
+import { isCleanText } from '../schema/index.js';
 import type { Keyring } from '../keys/index.js';
 import type { Store, StoreOps, TenantRow } from '../store/index.js';
 import { TENANT_ID_PATTERN } from './identifiers.js';
@@ -18,7 +19,7 @@ export class Tenants {
   async create(id: string, name: string): Promise<Tenant> {
     const problems = [];
     if (typeof id !== 'string' || !TENANT_ID_PATTERN.test(id)) problems.push({ field: 'id', reason: 'invalid_tenant_id' });
-    if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) problems.push({ field: 'name', reason: 'invalid_name' });
+    if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200 || !isCleanText(name)) problems.push({ field: 'name', reason: 'invalid_name' });
     if (problems.length > 0) throw new KurabanError('REQUEST_INVALID', 'invalid tenant', { details: problems });
     const row: TenantRow = { id, name, createdAt: this.deps.clock().toISOString() };
     await this.deps.store.transaction(async (tx) => {

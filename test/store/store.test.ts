@@ -13,7 +13,12 @@ const NOW = '2025-01-02T03:04:05.000Z';
 const newId = createRecordIdGenerator();
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++seq}-${randomBytes(3).toString('hex')}`;
-const digest = (s: string) => createHash('sha256').update(s).digest().subarray(0, 16);
+/**
+ * Stand-in for a blind index: like the real HMAC under a per-(collection, field) key, a digest
+ * depends on collection, field and value, so equal values in different fields never share one.
+ */
+const digest = (s: string, field: string, collectionId: string) => createHash('sha256').update(`${collectionId}\0${field}\0${s}`).digest().subarray(0, 16);
+const term = (collectionId: string, field: string, value: string) => ({ field, digest: digest(value, field, collectionId) });
 
 function recordRow(collectionId: string, tenantId: string, over: Partial<RecordRow> = {}): RecordRow {
   return {
@@ -32,7 +37,7 @@ function recordRow(collectionId: string, tenantId: string, over: Partial<RecordR
 const indexRow = (r: RecordRow, field: string, value: string, isUnique = false): IndexRow => ({
   collectionId: r.collectionId,
   field,
-  digest: digest(value),
+  digest: digest(value, field, r.collectionId),
   recordId: r.id,
   unique: isUnique,
 });
@@ -190,8 +195,8 @@ for (const backend of BACKENDS) {
       assert.equal(await store.countRecords(collection.id), 523);
       const back = await store.getRecords(collection.id, rows.map((r) => r.id));
       assert.deepEqual(back, [...rows].sort((x, y) => (x.id < y.id ? -1 : 1)));
-      assert.equal((await store.searchRecordIds(collection.id, [{ field: 'kana', digest: digest('k3') }], 1000)).length, 52);
-      assert.equal((await store.findUniqueDigests(collection.id, rows.map((_r, i) => ({ field: 'resident_no', digest: digest(`R-${i}`) })))).length, 523);
+      assert.equal((await store.searchRecordIds(collection.id, [term(collection.id, 'kana', 'k3')], 1000)).length, 52);
+      assert.equal((await store.findUniqueDigests(collection.id, rows.map((_r, i) => (term(collection.id, 'resident_no', `R-${i}`))))).length, 523);
     });
 
     test('unique blind index: a taken digest is UNIQUE_VIOLATION and nothing of the failed insert remains', async () => {
@@ -206,14 +211,14 @@ for (const backend of BACKENDS) {
       );
       assert.equal(await store.countRecords(collection.id), 1);
       assert.equal(await store.getRecord(collection.id, ok.id), undefined);
-      assert.deepEqual(await store.searchRecordIds(collection.id, [{ field: 'kana', digest: digest('k') }], 10), []);
-      assert.deepEqual(await store.findUniqueDigests(collection.id, [{ field: 'resident_no', digest: digest('R-2') }]), []);
+      assert.deepEqual(await store.searchRecordIds(collection.id, [term(collection.id, 'kana', 'k')], 10), []);
+      assert.deepEqual(await store.findUniqueDigests(collection.id, [term(collection.id, 'resident_no', 'R-2')]), []);
       // a duplicate inside one batch is caught too
       const x = recordRow(collection.id, tenantId);
       const y = recordRow(collection.id, tenantId);
       await rejectsWithCode(() => store.insertRecords([x, y], [indexRow(x, 'resident_no', 'R-3', true), indexRow(y, 'resident_no', 'R-3', true)]), 'UNIQUE_VIOLATION');
       assert.equal(await store.countRecords(collection.id), 1);
-      // only unique rows are constrained; the same digest in another field, collection or a non-unique row is fine
+      // only unique rows are constrained: the same value in a non-unique row, another field or another collection is fine
       const z = recordRow(collection.id, tenantId);
       await store.insertRecords([z], [indexRow(z, 'resident_no', 'R-1', false), indexRow(z, 'other_no', 'R-1', true)]);
       const elsewhere = await scope();
@@ -227,20 +232,20 @@ for (const backend of BACKENDS) {
       const index = rows.flatMap((r, i) => [indexRow(r, 'family_name', i % 3 === 0 ? 'yamada' : 'sato'), indexRow(r, 'birth_date', i % 2 === 0 ? '1990-01-01' : '1985-05-05')]);
       await store.insertRecords([...rows].reverse(), index);
       const ids = (pred: (i: number) => boolean) => rows.filter((_r, i) => pred(i)).map((r) => r.id);
-      const yamada = { field: 'family_name', digest: digest('yamada') };
-      const born1990 = { field: 'birth_date', digest: digest('1990-01-01') };
+      const yamada = term(collection.id, 'family_name', 'yamada');
+      const born1990 = term(collection.id, 'birth_date', '1990-01-01');
       assert.deepEqual(await store.searchRecordIds(collection.id, [yamada], 100), ids((i) => i % 3 === 0));
       assert.deepEqual(await store.searchRecordIds(collection.id, [yamada, born1990], 100), ids((i) => i % 6 === 0));
       assert.deepEqual(await store.searchRecordIds(collection.id, [born1990, yamada], 100), ids((i) => i % 6 === 0));
-      assert.deepEqual(await store.searchRecordIds(collection.id, [yamada, { field: 'family_name', digest: digest('sato') }], 100), []);
-      assert.deepEqual(await store.searchRecordIds(collection.id, [{ field: 'birth_date', digest: digest('yamada') }], 100), [], 'a digest matches only in its own field');
+      assert.deepEqual(await store.searchRecordIds(collection.id, [yamada, term(collection.id, 'family_name', 'sato')], 100), []);
+      assert.deepEqual(await store.searchRecordIds(collection.id, [term(collection.id, 'birth_date', 'yamada')], 100), [], 'a digest matches only in its own field');
       assert.deepEqual(await store.searchRecordIds(collection.id, [], 100), []);
       assert.deepEqual(await store.searchRecordIds(newId(), [yamada], 100), []);
       const all = ids(() => true);
       const pages: string[][] = [];
       let after: string | undefined;
       for (;;) {
-        const page = await store.searchRecordIds(collection.id, [{ field: 'family_name', digest: digest('sato') }], 2, after);
+        const page = await store.searchRecordIds(collection.id, [term(collection.id, 'family_name', 'sato')], 2, after);
         if (page.length === 0) break;
         pages.push(page);
         after = page.at(-1);
@@ -255,15 +260,15 @@ for (const backend of BACKENDS) {
       const b = recordRow(collection.id, tenantId);
       await store.insertRecords([a, b], [indexRow(a, 'resident_no', 'R-A', true), indexRow(b, 'resident_no', 'R-B', true), indexRow(b, 'kana', 'R-A', false)]);
       const found = await store.findUniqueDigests(collection.id, [
-        { field: 'resident_no', digest: digest('R-A') },
-        { field: 'resident_no', digest: digest('R-C') },
-        { field: 'kana', digest: digest('R-A') },
-        { field: 'resident_no', digest: digest('R-B') },
+        term(collection.id, 'resident_no', 'R-A'),
+        term(collection.id, 'resident_no', 'R-C'),
+        term(collection.id, 'kana', 'R-A'),
+        term(collection.id, 'resident_no', 'R-B'),
       ]);
       const norm = found.map((f) => ({ field: f.field, digest: f.digest.toString('hex'), recordId: f.recordId })).sort((x, y) => (x.recordId < y.recordId ? -1 : 1));
       assert.deepEqual(norm, [
-        { field: 'resident_no', digest: digest('R-A').toString('hex'), recordId: a.id },
-        { field: 'resident_no', digest: digest('R-B').toString('hex'), recordId: b.id },
+        { field: 'resident_no', digest: digest('R-A', 'resident_no', collection.id).toString('hex'), recordId: a.id },
+        { field: 'resident_no', digest: digest('R-B', 'resident_no', collection.id).toString('hex'), recordId: b.id },
       ]);
       assert.ok(found.every((f) => Buffer.isBuffer(f.digest)));
       assert.deepEqual(await store.findUniqueDigests(collection.id, []), []);
@@ -278,9 +283,9 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.getRecord(collection.id, r.id), r);
       assert.equal(await store.replaceRecord(v2, 1, [indexRow(r, 'family_name', 'new'), indexRow(r, 'resident_no', 'R-NEW', true)]), true);
       assert.deepEqual(await store.getRecord(collection.id, r.id), v2);
-      assert.deepEqual(await store.searchRecordIds(collection.id, [{ field: 'family_name', digest: digest('old') }], 10), []);
-      assert.deepEqual(await store.searchRecordIds(collection.id, [{ field: 'family_name', digest: digest('new') }], 10), [r.id]);
-      assert.deepEqual(await store.findUniqueDigests(collection.id, [{ field: 'resident_no', digest: digest('R-OLD') }]), []);
+      assert.deepEqual(await store.searchRecordIds(collection.id, [term(collection.id, 'family_name', 'old')], 10), []);
+      assert.deepEqual(await store.searchRecordIds(collection.id, [term(collection.id, 'family_name', 'new')], 10), [r.id]);
+      assert.deepEqual(await store.findUniqueDigests(collection.id, [term(collection.id, 'resident_no', 'R-OLD')]), []);
       assert.equal(await store.replaceRecord({ ...v2, version: 3 }, 1, []), false);
       assert.equal(await store.replaceRecord(recordRow(collection.id, tenantId, { version: 2 }), 1, []), false, 'a missing record is not replaced');
     });
@@ -292,8 +297,8 @@ for (const backend of BACKENDS) {
       await store.insertRecords([a, b], [indexRow(a, 'resident_no', 'R-A', true), indexRow(b, 'resident_no', 'R-B', true), indexRow(b, 'kana', 'kb')]);
       await rejectsWithCode(() => store.replaceRecord({ ...b, version: 2, ciphertext: randomBytes(30) }, 1, [indexRow(b, 'resident_no', 'R-A', true)]), 'UNIQUE_VIOLATION');
       assert.deepEqual(await store.getRecord(collection.id, b.id), b);
-      assert.deepEqual(await store.searchRecordIds(collection.id, [{ field: 'kana', digest: digest('kb') }], 10), [b.id]);
-      assert.equal((await store.findUniqueDigests(collection.id, [{ field: 'resident_no', digest: digest('R-B') }]))[0]?.recordId, b.id);
+      assert.deepEqual(await store.searchRecordIds(collection.id, [term(collection.id, 'kana', 'kb')], 10), [b.id]);
+      assert.equal((await store.findUniqueDigests(collection.id, [term(collection.id, 'resident_no', 'R-B')]))[0]?.recordId, b.id);
     });
 
     test('deleteRecord: optional version check; the record and its index rows go, freeing unique values', async () => {
@@ -305,7 +310,7 @@ for (const backend of BACKENDS) {
       assert.equal(await store.deleteRecord(newId(), r.id), false);
       assert.equal(await store.deleteRecord(collection.id, r.id, 1), true);
       assert.equal(await store.getRecord(collection.id, r.id), undefined);
-      assert.deepEqual(await store.searchRecordIds(collection.id, [{ field: 'kana', digest: digest('k') }], 10), []);
+      assert.deepEqual(await store.searchRecordIds(collection.id, [term(collection.id, 'kana', 'k')], 10), []);
       assert.equal(await store.deleteRecord(collection.id, r.id), false);
       const again = recordRow(collection.id, tenantId);
       await store.insertRecords([again], [indexRow(again, 'resident_no', 'R-1', true)]);
@@ -424,7 +429,7 @@ for (const backend of BACKENDS) {
       assert.equal(hookRan, false);
       assert.equal(await store.getTenant(newTenant), undefined);
       assert.equal(await store.getRecord(collection.id, r.id), undefined);
-      assert.deepEqual(await store.findUniqueDigests(collection.id, [{ field: 'resident_no', digest: digest('R-1') }]), []);
+      assert.deepEqual(await store.findUniqueDigests(collection.id, [term(collection.id, 'resident_no', 'R-1')]), []);
       assert.equal(await store.getWrappedKey(tenantId, 'subject', 'S-1'), undefined);
       assert.equal(await store.getImportJob(`job-${newTenant}`), undefined);
       assert.equal((await store.getCollection(tenantId, 'residents'))?.schemaVersion, 1);

@@ -54,22 +54,24 @@ export function initialSchema(dialect: Dialect): Migration {
         .execute();
       // Finding a person's records (erasure, "who read my data") without scanning.
       await db.schema.createIndex('records_subject').on('records').columns(['tenant_id', 'subject_id']).execute();
+      // Blind index: one row per (digest, record). The digest is an HMAC under a key private to one
+      // (collection, field), so it names its collection and field by itself (a cross-field collision
+      // is a 2^-128 event, and every hit is re-checked after decryption). Keeping the key to 16 bytes
+      // plus the record id keeps this, the largest B-tree, small.
       // SQLite: small fixed-shape rows live best in WITHOUT ROWID tables keyed by their primary key.
       let index = db.schema
         .createTable('blind_index')
-        .addColumn('collection_id', 'text', (c) => c.notNull())
-        .addColumn('field', 'text', (c) => c.notNull())
         .addColumn('digest', bytes, (c) => c.notNull())
         .addColumn('record_id', 'text', (c) => c.notNull())
         .addColumn('uniq', 'integer', (c) => c.notNull())
-        .addPrimaryKeyConstraint('blind_index_pk', ['collection_id', 'field', 'digest', 'record_id']);
+        .addPrimaryKeyConstraint('blind_index_pk', ['digest', 'record_id']);
       if (dialect === 'sqlite') index = index.modifyEnd(sql`without rowid`);
       await index.execute();
-      // Unique fields: at most one record per (collection, field, digest) among rows flagged uniq.
+      // Unique fields: at most one record per digest among rows flagged uniq.
       await db.schema
         .createIndex('blind_index_unique')
         .on('blind_index')
-        .columns(['collection_id', 'field', 'digest'])
+        .column('digest')
         .unique()
         .where(sql.ref('uniq'), '=', 1)
         .execute();

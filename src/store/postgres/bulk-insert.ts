@@ -22,10 +22,8 @@ export async function postgresBulkInsert(db: Kysely<Database>, records: readonly
   }
   for (let i = 0; i < index.length; i += ROWS_PER_STATEMENT) {
     const c = index.slice(i, i + ROWS_PER_STATEMENT);
-    await sql`insert into blind_index (collection_id, field, digest, record_id, uniq)
-      select * from unnest(
-        ${c.map((r) => r.collectionId)}::text[], ${c.map((r) => r.field)}::text[], ${c.map((r) => r.digest)}::bytea[],
-        ${c.map((r) => r.recordId)}::text[], ${c.map((r) => (r.unique ? 1 : 0))}::int[])`.execute(db);
+    await sql`insert into blind_index (digest, record_id, uniq)
+      select * from unnest(${c.map((r) => r.digest)}::bytea[], ${c.map((r) => r.recordId)}::text[], ${c.map((r) => (r.unique ? 1 : 0))}::int[])`.execute(db);
   }
 }
 

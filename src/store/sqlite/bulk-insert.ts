@@ -5,9 +5,9 @@ import { encodeIndexDigests, indexRowsByRecord } from '../index-digests.js';
 import type { IndexRow, RecordRow, WrappedKeyRow } from '../rows.js';
 
 const RECORD_COLUMNS = 10;
-const INDEX_COLUMNS = 5;
+const INDEX_COLUMNS = 3;
 const RECORDS_PER_STATEMENT = 100; // 1000 parameters, under SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32)
-const INDEX_ROWS_PER_STATEMENT = 200; // 1000 parameters
+const INDEX_ROWS_PER_STATEMENT = 300; // 900 parameters
 const KEY_COLUMNS = 6;
 const KEYS_PER_STATEMENT = 150; // 900 parameters
 
@@ -20,7 +20,7 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
   const recordSql = (n: number) =>
     `insert into records (collection_id, id, tenant_id, subject_id, version, key_version, ciphertext, index_digests, created_at, updated_at) values ${placeholders(n, RECORD_COLUMNS)}`;
   const indexSql = (n: number) =>
-    `insert into blind_index (collection_id, field, digest, record_id, uniq) values ${placeholders(n, INDEX_COLUMNS)}`;
+    `insert into blind_index (digest, record_id, uniq) values ${placeholders(n, INDEX_COLUMNS)}`;
   // Prepared on first use: the tables exist only after migration.
   let statements: { manyRecords: BetterSqlite3.Statement; oneRecord: BetterSqlite3.Statement; manyIndex: BetterSqlite3.Statement; oneIndex: BetterSqlite3.Statement } | undefined;
 
@@ -47,11 +47,9 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
       out[at + 9] = r.updatedAt;
     });
     runChunked(index, INDEX_ROWS_PER_STATEMENT, manyIndex, oneIndex, INDEX_COLUMNS, (r, out, at) => {
-      out[at] = r.collectionId;
-      out[at + 1] = r.field;
-      out[at + 2] = r.digest;
-      out[at + 3] = r.recordId;
-      out[at + 4] = r.unique ? 1 : 0;
+      out[at] = r.digest;
+      out[at + 1] = r.recordId;
+      out[at + 2] = r.unique ? 1 : 0;
     });
   };
 }

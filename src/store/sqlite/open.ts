@@ -41,6 +41,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
   raw.pragma('busy_timeout = 10000');
   raw.pragma('cache_size = -32768'); // 32 MiB page cache
   raw.pragma('temp_store = MEMORY');
+  raw.pragma('wal_autocheckpoint = 10000'); // 40 MB of WAL between checkpoints: index pages rewritten many times are copied once
   const config = { database: raw };
   const dialect: KyselyDialect = {
     createAdapter: () => new SqliteAdapter(),
