@@ -180,10 +180,6 @@ export class Keyring {
     return this.tenantKey(ops, tenantId);
   }
 
-  /** Caches subject keys that a committed batch created. */
-  rememberSubjectKeys(tenantId: string, keys: ReadonlyArray<{ readonly subjectId: string; readonly version: number; readonly key: Buffer }>): void {
-    for (const k of keys) this.remember(undefined, tenantId, 'subject', k.subjectId, k.version, k.key);
-  }
 
   /** The per-field blind-index key: HKDF-SHA-256 from the collection's index key (never from a data key). */
   async fieldIndexKey(ops: KeyStoreOps, tenantId: string, collectionId: string, field: string): Promise<Buffer> {

@@ -1,4 +1,4 @@
-import type { IndexRow } from './rows.js';
+import type { IndexRow, RecordRow } from './rows.js';
 
 /**
  * A record's own blind-index entries, kept beside its ciphertext, so that replacing or deleting a
@@ -37,13 +37,14 @@ export function decodeIndexDigests(buf: Buffer, collectionId: string, recordId: 
   return out;
 }
 
-/** Groups index rows by record id (bulk inserts write each record's entries into its row). */
-export function indexRowsByRecord(index: readonly IndexRow[]): Map<string, IndexRow[]> {
+/** Each record's encoded entries: the writer's own when present, else encoded from `index`. */
+export function indexDigestsOf(records: readonly RecordRow[], index: readonly IndexRow[]): Buffer[] {
+  if (records.every((r) => r.indexDigests !== undefined)) return records.map((r) => r.indexDigests as Buffer);
   const byRecord = new Map<string, IndexRow[]>();
   for (const r of index) {
     const list = byRecord.get(r.recordId);
     if (list) list.push(r);
     else byRecord.set(r.recordId, [r]);
   }
-  return byRecord;
+  return records.map((r) => r.indexDigests ?? encodeIndexDigests(byRecord.get(r.id) ?? []));
 }

@@ -5,6 +5,7 @@ export type { SqliteOptions } from './sqlite/open.js';
 export { openPostgresStore } from './postgres/open.js';
 export type { PostgresOptions } from './postgres/open.js';
 export type { Store, StoreOps, StoreTx, Dialect } from './store.js';
+export { encodeIndexDigests } from './index-digests.js';
 export type {
   TenantRow,
   CollectionRow,

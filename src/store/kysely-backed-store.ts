@@ -21,8 +21,9 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
     private readonly kysely: Kysely<Database>,
     backend: BackendSpecifics,
     private readonly onClose: () => Promise<void> = async () => {},
+    private readonly reader: Kysely<Database> = kysely,
   ) {
-    super(kysely, backend);
+    super(kysely, backend, reader);
     this.dialect = backend.dialect;
   }
 
@@ -72,6 +73,7 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.reader !== this.kysely) await this.reader.destroy();
     await this.kysely.destroy();
     await this.onClose();
   }

@@ -32,15 +32,20 @@ export interface BackendSpecifics {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** StoreOps over Kysely, shared by both backends. */
+/**
+ * StoreOps over Kysely, shared by both backends. Writes go to `db`; reads outside a transaction go
+ * to `read` (SQLite: a second, read-only connection, so reads proceed while a write transaction is
+ * open; PostgreSQL: the same pool). Inside a transaction both are the transaction.
+ */
 export class KyselyStoreOps implements StoreOps {
   constructor(
     protected readonly db: Db,
     protected readonly backend: BackendSpecifics,
+    protected readonly read: Db = db,
   ) {}
 
   async getMeta(key: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('kuraban_meta').select('value').where('key', '=', key).executeTakeFirst();
+    const row = await this.read.selectFrom('kuraban_meta').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value;
   }
 
@@ -59,12 +64,12 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async getTenant(id: string): Promise<TenantRow | undefined> {
-    const r = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.read.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
     return r && { id: r.id, name: r.name, createdAt: r.created_at };
   }
 
   async listTenants(): Promise<TenantRow[]> {
-    const rows = await this.db.selectFrom('tenants').selectAll().orderBy('id').execute();
+    const rows = await this.read.selectFrom('tenants').selectAll().orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
   }
 
@@ -74,7 +79,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async getWrappedKey(tenantId: string, kind: WrappedKeyKind, scopeId: string, version?: number): Promise<WrappedKeyRow | undefined> {
-    let q = this.db
+    let q = this.read
       .selectFrom('wrapped_keys')
       .selectAll()
       .where('tenant_id', '=', tenantId)
@@ -88,7 +93,7 @@ export class KyselyStoreOps implements StoreOps {
   async getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKeyRow[]> {
     const latest = new Map<string, WrappedKeyRow>();
     for (let i = 0; i < scopeIds.length; i += 500) {
-      const rows = await this.db
+      const rows = await this.read
         .selectFrom('wrapped_keys')
         .selectAll()
         .where('tenant_id', '=', tenantId)
@@ -123,7 +128,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async getCollection(tenantId: string, name: string): Promise<CollectionRow | undefined> {
-    const r = await this.db
+    const r = await this.read
       .selectFrom('collections')
       .selectAll()
       .where('tenant_id', '=', tenantId)
@@ -133,7 +138,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async listCollections(tenantId: string): Promise<CollectionRow[]> {
-    const rows = await this.db.selectFrom('collections').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
+    const rows = await this.read.selectFrom('collections').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
     return rows.map(toCollection);
   }
 
@@ -156,7 +161,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async getRecord(collectionId: string, id: string): Promise<RecordRow | undefined> {
-    const r = await this.db
+    const r = await this.read
       .selectFrom('records')
       .selectAll()
       .where('collection_id', '=', collectionId)
@@ -168,7 +173,7 @@ export class KyselyStoreOps implements StoreOps {
   async getRecords(collectionId: string, ids: readonly string[]): Promise<RecordRow[]> {
     const out: RecordRow[] = [];
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.db
+      const rows = await this.read
         .selectFrom('records')
         .selectAll()
         .where('collection_id', '=', collectionId)
@@ -188,7 +193,7 @@ export class KyselyStoreOps implements StoreOps {
         version: row.version,
         key_version: row.keyVersion,
         ciphertext: row.ciphertext,
-        index_digests: encodeIndexDigests(index),
+        index_digests: row.indexDigests ?? encodeIndexDigests(index),
         subject_id: row.subjectId,
         updated_at: row.updatedAt,
       })
@@ -219,7 +224,7 @@ export class KyselyStoreOps implements StoreOps {
 
   /** A record's own index entries, read from its row (empty if the record does not exist). */
   private async indexEntriesOf(collectionId: string, id: string): Promise<IndexRow[]> {
-    const r = await this.db
+    const r = await this.read
       .selectFrom('records')
       .select('index_digests')
       .where('collection_id', '=', collectionId)
@@ -238,7 +243,7 @@ export class KyselyStoreOps implements StoreOps {
   async searchRecordIds(collectionId: string, terms: readonly IndexTerm[], limit: number, afterId?: string): Promise<string[]> {
     const [first, ...rest] = terms;
     if (!first) return [];
-    let q = this.db
+    let q = this.read
       .selectFrom('blind_index as b0')
       .innerJoin('records as r', (j) => j.onRef('r.id', '=', 'b0.record_id').on('r.collection_id', '=', collectionId))
       .select('b0.record_id')
@@ -265,7 +270,7 @@ export class KyselyStoreOps implements StoreOps {
     const out: Array<IndexTerm & { recordId: string }> = [];
     for (let i = 0; i < terms.length; i += 500) {
       const chunk = terms.slice(i, i + 500);
-      const rows = await this.db
+      const rows = await this.read
         .selectFrom('blind_index as b')
         .innerJoin('records as r', (j) => j.onRef('r.id', '=', 'b.record_id').on('r.collection_id', '=', collectionId))
         .select(['b.digest', 'b.record_id'])
@@ -285,14 +290,14 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async listRecords(collectionId: string, limit: number, afterId?: string): Promise<RecordRow[]> {
-    let q = this.db.selectFrom('records').selectAll().where('collection_id', '=', collectionId);
+    let q = this.read.selectFrom('records').selectAll().where('collection_id', '=', collectionId);
     if (afterId !== undefined) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toRecord);
   }
 
   async countRecords(collectionId: string): Promise<number> {
-    const r = await this.db
+    const r = await this.read
       .selectFrom('records')
       .select((eb) => eb.fn.countAll().as('n'))
       .where('collection_id', '=', collectionId)
@@ -317,12 +322,12 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async getApiKey(id: string): Promise<ApiKeyRow | undefined> {
-    const r = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.read.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
     return r && toApiKey(r);
   }
 
   async listApiKeys(tenantId?: string | null): Promise<ApiKeyRow[]> {
-    let q = this.db.selectFrom('api_keys').selectAll();
+    let q = this.read.selectFrom('api_keys').selectAll();
     if (tenantId !== undefined) q = tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', tenantId);
     const rows = await q.orderBy('created_at').execute();
     return rows.map(toApiKey);
@@ -339,7 +344,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async getImportJob(id: string, lock = false): Promise<ImportJobRow | undefined> {
-    let q = this.db.selectFrom('import_jobs').selectAll().where('id', '=', id);
+    let q = this.read.selectFrom('import_jobs').selectAll().where('id', '=', id);
     if (lock && this.backend.dialect === 'postgres') q = q.forUpdate();
     const r = await q.executeTakeFirst();
     return (

@@ -36,6 +36,11 @@ export interface RecordRow {
   readonly version: number;
   readonly keyVersion: number;
   readonly ciphertext: Buffer;
+  /**
+   * This record's index entries, encoded (encodeIndexDigests), when the writer has them ready;
+   * otherwise the store encodes them from the index rows it is given.
+   */
+  readonly indexDigests?: Buffer;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -286,7 +286,8 @@ export class Records {
         current = await this.prepare(current.collection, current.inputs, current.options, current.version, current.ids, current.returnValues);
         continue;
       }
-      this.deps.keyring.rememberSubjectKeys(current.collection.tenantId, sealed.newKeyMaterial);
+      // New subject keys are not cached: a bulk load would only churn the cache; a later read loads them.
+      for (const k of sealed.newKeyMaterial) k.key.fill(0);
       return { batch: current, sealed };
     }
   }

@@ -2,7 +2,7 @@ import { AES_256_KEY_BYTES, blindIndex, randomBytesPooled, seal } from '../crypt
 import type { ErrorDetail } from '../errors/index.js';
 import { wrappedKeyAad, type DataKey } from '../keys/index.js';
 import { normaliseForIndex, validateRecord, LIMITS, type FieldDef, type RecordValues } from '../schema/index.js';
-import type { IndexRow, RecordRow, WrappedKeyRow } from '../store/index.js';
+import { encodeIndexDigests, type IndexRow, type RecordRow, type WrappedKeyRow } from '../store/index.js';
 import { SUBJECT_ID_PATTERN } from './identifiers.js';
 import { encryptRecord } from './record-crypto.js';
 
@@ -87,12 +87,14 @@ export function sealBatch(job: SealJob): SealOutput {
       continue;
     }
     const id = job.ids[i] as string;
+    const entries: IndexRow[] = [];
     for (const f of job.fields) {
       const key = indexKeys.get(f.name);
       const v = values[f.name];
       if (key === undefined || v === undefined) continue;
-      out.index.push({ collectionId: job.collectionId, field: f.name, digest: blindIndex(key, normaliseForIndex(f, v)), recordId: id, unique: f.unique });
+      entries.push({ collectionId: job.collectionId, field: f.name, digest: blindIndex(key, normaliseForIndex(f, v)), recordId: id, unique: f.unique });
     }
+    for (const e of entries) out.index.push(e);
     let key: DataKey;
     if (subjectId === null) {
       if (job.collectionKey === null) throw new Error('sealBatch: collection key missing');
@@ -117,6 +119,7 @@ export function sealBatch(job: SealJob): SealOutput {
       version: job.version,
       keyVersion: key.version,
       ciphertext,
+      indexDigests: encodeIndexDigests(entries),
       createdAt: job.now,
       updatedAt: job.now,
     });

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
-import { encodeIndexDigests, indexRowsByRecord } from '../index-digests.js';
+import { indexDigestsOf } from '../index-digests.js';
 import type { IndexRow, RecordRow, WrappedKeyRow } from '../rows.js';
 
 const ROWS_PER_STATEMENT = 5000;
@@ -10,14 +10,14 @@ const ROWS_PER_STATEMENT = 5000;
  * is 9 parameters, not 45,000, and PostgreSQL plans it once.
  */
 export async function postgresBulkInsert(db: Kysely<Database>, records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void> {
-  const byRecord = indexRowsByRecord(index);
+  const digests = indexDigestsOf(records, index);
   for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
     const c = records.slice(i, i + ROWS_PER_STATEMENT);
     await sql`insert into records (collection_id, id, tenant_id, subject_id, version, key_version, ciphertext, index_digests, created_at, updated_at)
       select * from unnest(
         ${c.map((r) => r.collectionId)}::text[], ${c.map((r) => r.id)}::text[], ${c.map((r) => r.tenantId)}::text[],
         ${c.map((r) => r.subjectId)}::text[], ${c.map((r) => r.version)}::int[], ${c.map((r) => r.keyVersion)}::int[],
-        ${c.map((r) => r.ciphertext)}::bytea[], ${c.map((r) => encodeIndexDigests(byRecord.get(r.id) ?? []))}::bytea[],
+        ${c.map((r) => r.ciphertext)}::bytea[], ${digests.slice(i, i + ROWS_PER_STATEMENT)}::bytea[],
         ${c.map((r) => r.createdAt)}::text[], ${c.map((r) => r.updatedAt)}::text[])`.execute(db);
   }
   for (let i = 0; i < index.length; i += ROWS_PER_STATEMENT) {

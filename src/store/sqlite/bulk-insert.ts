@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
-import { encodeIndexDigests, indexRowsByRecord } from '../index-digests.js';
+import { indexDigestsOf } from '../index-digests.js';
 import type { IndexRow, RecordRow, WrappedKeyRow } from '../rows.js';
 
 const RECORD_COLUMNS = 10;
@@ -33,7 +33,8 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
       oneIndex: raw.prepare(indexSql(1)),
     };
     const { manyRecords, oneRecord, manyIndex, oneIndex } = statements;
-    const byRecord = indexRowsByRecord(index);
+    const digests = indexDigestsOf(records, index);
+    let n = 0;
     runChunked(records, RECORDS_PER_STATEMENT, manyRecords, oneRecord, RECORD_COLUMNS, (r, out, at) => {
       out[at] = r.collectionId;
       out[at + 1] = r.id;
@@ -42,7 +43,7 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
       out[at + 4] = r.version;
       out[at + 5] = r.keyVersion;
       out[at + 6] = r.ciphertext;
-      out[at + 7] = encodeIndexDigests(byRecord.get(r.id) ?? []);
+      out[at + 7] = digests[n++];
       out[at + 8] = r.createdAt;
       out[at + 9] = r.updatedAt;
     });
