@@ -110,6 +110,7 @@ async function barePostgres(url: string, pgcrypto: boolean): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  mkdirSync(workdir, { recursive: true });
   let seconds: number;
   switch (kind) {
     case 'kuraban-sqlite':
