@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AES_256_KEY_BYTES, encodeAad, hkdfSha256, open, randomBytesPooled, seal } from '../crypto/index.js';
+import { AES_256_KEY_BYTES, encodeAad, hkdfSha256, open, seal } from '../crypto/index.js';
 import { KurabanError } from '../errors/index.js';
 import { KeyCache } from './key-cache.js';
 import type { RootKeyProvider } from './root-key-provider.js';
@@ -100,53 +100,6 @@ export class Keyring {
   /** A subject's data key at a version (for reading). DECRYPTION_FAILED if the key is gone. */
   async subjectKey(ops: KeyStoreOps, tenantId: string, subjectId: string, version: number): Promise<DataKey> {
     return this.dataKey(ops, tenantId, 'subject', subjectId, version);
-  }
-
-  /**
-   * Current data keys for many subjects at once, creating those that have none. Must run inside the
-   * transaction that writes the records, so a key and the records under it land together.
-   */
-  async subjectKeysForWrite(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<Map<string, DataKey>> {
-    const out = new Map<string, DataKey>();
-    const missing: string[] = [];
-    for (const s of new Set(subjectIds)) {
-      const latest = this.cache.get(latestId(tenantId, 'subject', s))?.readUInt32BE(0);
-      const key = latest === undefined ? undefined : this.cachedKey(cacheId(tenantId, 'subject', s, latest));
-      if (latest !== undefined && key) out.set(s, { version: latest, key });
-      else missing.push(s);
-    }
-    if (missing.length === 0) return out;
-    const tenantKey = await this.tenantKey(ops, tenantId);
-    const existing = await ops.getLatestWrappedKeys(tenantId, 'subject', missing);
-    const found = new Set<string>();
-    for (const row of existing) {
-      const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
-      out.set(row.scopeId, { version: row.version, key });
-      found.add(row.scopeId);
-      this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
-    }
-    const created: WrappedKey[] = [];
-    for (const s of missing) {
-      if (found.has(s)) continue;
-      const key = randomBytesPooled(AES_256_KEY_BYTES);
-      created.push(this.row(tenantId, 'subject', s, FIRST_VERSION, seal(tenantKey.key, key, wrapAad(tenantId, 'subject', s, FIRST_VERSION))));
-      out.set(s, { version: FIRST_VERSION, key });
-    }
-    if (created.length > 0) {
-      const inserted = await ops.insertWrappedKeys(created, true);
-      if (inserted === created.length) {
-        for (const row of created) this.remember(ops, tenantId, 'subject', row.scopeId, row.version, (out.get(row.scopeId) as DataKey).key);
-      } else {
-        // Another writer created some of these keys first: use what is stored, not what we made.
-        const stored = await ops.getLatestWrappedKeys(tenantId, 'subject', created.map((r) => r.scopeId));
-        for (const row of stored) {
-          const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
-          out.set(row.scopeId, { version: row.version, key });
-          this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
-        }
-      }
-    }
-    return out;
   }
 
   /**

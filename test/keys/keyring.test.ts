@@ -3,12 +3,27 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyFile, Keyring, openKeyFileProvider, type KeyStoreOps, type RootKeyProvider } from '../../src/keys/index.js';
+import { randomBytes } from 'node:crypto';
+import { seal } from '../../src/crypto/index.js';
+import { createKeyFile, Keyring, openKeyFileProvider, wrappedKeyAad, type KeyStoreOps, type RootKeyProvider } from '../../src/keys/index.js';
 import { rejectsWithCode, rejectsWithDecryptionFailure } from '../helpers/errors.js';
 
 type Row = Parameters<KeyStoreOps['insertWrappedKeys']>[0][number];
 
 /** The in-memory stand-in for the keyring's view of storage, with the store's semantics. */
+/** Creates subject keys the way batch sealing does: random, wrapped by the tenant key with the subject's AAD. */
+async function storeSubjectKeys(ops: KeyStoreOps, ring: Keyring, subjects: readonly string[]): Promise<Map<string, Buffer>> {
+  const tenantKey = await ring.tenantWrappingKey(ops, 't1');
+  const made = new Map<string, Buffer>();
+  const rows = subjects.map((s) => {
+    const key = randomBytes(32);
+    made.set(s, Buffer.from(key));
+    return { tenantId: 't1', kind: 'subject' as const, scopeId: s, version: 1, wrapped: seal(tenantKey.key, key, wrappedKeyAad('t1', 'subject', s, 1)), createdAt: '2025-01-01T00:00:00.000Z' };
+  });
+  if (rows.length > 0) await ops.insertWrappedKeys(rows, false);
+  return made;
+}
+
 class MemoryKeyStore implements KeyStoreOps {
   readonly rows = new Map<string, Row>();
   private id(r: Pick<Row, 'tenantId' | 'kind' | 'scopeId' | 'version'>) {
@@ -125,36 +140,21 @@ describe('Keyring', () => {
     await rejectsWithCode(() => ring.createCollectionKeys(ops, 'no-tenant', 'c9'), 'TENANT_NOT_FOUND');
   });
 
-  test('subject keys: one per subject, created once, found again by later writers and readers', async () => {
+  test('subject keys: existing ones are found by later writers and readers; subjects without one are absent', async () => {
     const ops = new MemoryKeyStore();
     const ring = new Keyring({ provider });
     await tenantWithCollection(ops, ring);
-    const first = await ring.subjectKeysForWrite(ops, 't1', ['S-1', 'S-2', 'S-1']);
-    assert.deepEqual([...first.keys()].sort(), ['S-1', 'S-2']);
-    assert.notDeepEqual(first.get('S-1')?.key, first.get('S-2')?.key);
-    assert.equal([...ops.rows.keys()].filter((k) => k.includes('|subject|')).length, 2);
-    const again = await new Keyring({ provider }).subjectKeysForWrite(ops, 't1', ['S-2', 'S-3']);
-    assert.deepEqual(again.get('S-2')?.key, first.get('S-2')?.key);
-    assert.equal([...ops.rows.keys()].filter((k) => k.includes('|subject|')).length, 3);
-    assert.deepEqual((await new Keyring({ provider }).subjectKey(ops, 't1', 'S-1', 1)).key, first.get('S-1')?.key);
-  });
-
-  test('subject keys: a writer that loses the race to create a key uses the stored one', async () => {
-    const ops = new MemoryKeyStore();
-    await tenantWithCollection(ops, new Keyring({ provider }));
-    const winner = await new Keyring({ provider }).subjectKeysForWrite(ops, 't1', ['S-9']);
-    // The loser read before the winner inserted: it sees no key, makes one, and its insert is ignored.
-    const staleOps: KeyStoreOps = {
-      getWrappedKey: (...a) => ops.getWrappedKey(...a),
-      insertWrappedKeys: (...a) => ops.insertWrappedKeys(...a),
-      getLatestWrappedKeys: (() => {
-        let calls = 0;
-        return async (...a: Parameters<KeyStoreOps['getLatestWrappedKeys']>) => (calls++ === 0 ? [] : ops.getLatestWrappedKeys(...a));
-      })(),
-    };
-    const loser = await new Keyring({ provider }).subjectKeysForWrite(staleOps, 't1', ['S-9']);
-    assert.deepEqual(loser.get('S-9')?.key, winner.get('S-9')?.key);
-    assert.equal([...ops.rows.keys()].filter((k) => k.includes('|subject|')).length, 1);
+    const made = await storeSubjectKeys(ops, ring, ['S-1', 'S-2']);
+    const found = await new Keyring({ provider }).existingSubjectKeys(ops, 't1', ['S-1', 'S-3', 'S-2', 'S-1']);
+    assert.deepEqual([...found.keys()].sort(), ['S-1', 'S-2']);
+    assert.deepEqual(found.get('S-1')?.key, made.get('S-1'));
+    assert.notDeepEqual(found.get('S-1')?.key, found.get('S-2')?.key);
+    assert.deepEqual((await new Keyring({ provider }).subjectKey(ops, 't1', 'S-2', 1)).key, made.get('S-2'));
+    // a subject key wrapped for another subject (row moved) does not unwrap
+    const moved = ops.rows.get('t1|subject|S-1|1');
+    assert.ok(moved);
+    ops.rows.set('t1|subject|S-3|1', { ...moved, scopeId: 'S-3' });
+    await rejectsWithDecryptionFailure(() => new Keyring({ provider }).existingSubjectKeys(ops, 't1', ['S-3']));
   });
 
   test('keys handed out stay intact while the cache evicts (a tiny cache under churn)', async () => {
@@ -166,7 +166,8 @@ describe('Keyring', () => {
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < subjects.length; i += 3) {
         const batch = subjects.slice(i, i + 5);
-        const keys = await ring.subjectKeysForWrite(ops, 't1', batch);
+        await storeSubjectKeys(ops, ring, batch.filter((x) => !ops.rows.has(`t1|subject|${x}|1`)));
+        const keys = await ring.existingSubjectKeys(ops, 't1', batch);
         const c = await ring.collectionKey(ops, 't1', 'c1');
         const f = await ring.fieldIndexKey(ops, 't1', 'c1', `f${i}`);
         for (const [s, k] of keys) handedOut.push([s, k.key]);
