@@ -52,6 +52,10 @@ export async function issueApiKey(ops: Pick<StoreOps, 'insertApiKey'>, options: 
   }
   if (options.role === 'admin' && options.tenantId !== null) throw new KurabanError('REQUEST_INVALID', 'admin keys are not bound to a tenant');
   if (options.role === 'tenant' && options.tenantId === null) throw new KurabanError('REQUEST_INVALID', 'tenant keys need a tenant');
+  const expiresMs = options.expiresAt == null ? undefined : Date.parse(options.expiresAt);
+  if (expiresMs !== undefined && !Number.isFinite(expiresMs)) {
+    throw new KurabanError('REQUEST_INVALID', 'expiresAt must be a date-time', { details: [{ field: 'expiresAt', reason: 'invalid_date_time' }] });
+  }
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const row: ApiKeyRow = {
@@ -61,7 +65,8 @@ export async function issueApiKey(ops: Pick<StoreOps, 'insertApiKey'>, options: 
     role: options.role,
     secretHash: hashSecret(secret),
     createdAt: options.now.toISOString(),
-    expiresAt: options.expiresAt ?? null,
+    // Stored in one form (UTC, ISO 8601) so that expiry compares the same way everywhere.
+    expiresAt: expiresMs === undefined ? null : new Date(expiresMs).toISOString(),
     revokedAt: null,
   };
   await ops.insertApiKey(row);
@@ -75,7 +80,8 @@ export async function authenticateApiKey(ops: Pick<StoreOps, 'getApiKey'>, prese
   const expected = row?.secretHash ?? Buffer.alloc(32);
   const given = hashSecret(m ? (m[2] as string) : presented);
   const match = constantTimeEqual(expected, given);
-  if (!m || !row || !match || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now.toISOString())) {
+  const expired = row?.expiresAt != null && !(Date.parse(row.expiresAt) > now.getTime());
+  if (!m || !row || !match || row.revokedAt !== null || expired) {
     throw new KurabanError('UNAUTHENTICATED', 'invalid, expired or revoked API key');
   }
   return { kind: 'api-key', id: row.id, name: row.name, role: row.role as ApiKeyRole, tenantId: row.tenantId };

@@ -99,6 +99,7 @@ export interface PackedSealOutput {
   readonly keyMaterial: Uint8Array;
   readonly rejected: SealOutput['rejected'];
   readonly positions: number[];
+  readonly values?: SealOutput['values'];
 }
 
 /** Concatenates into a fresh ArrayBuffer of its own (never Node's shared Buffer pool, which must not be transferred). */
@@ -138,6 +139,7 @@ export function pack(out: SealOutput): { packed: PackedSealOutput; transfer: Arr
     keyMaterial,
     rejected: out.rejected,
     positions: out.positions,
+    ...(out.values ? { values: out.values } : {}),
   };
   const transfer = [ciphertexts, indexDigests, digests, wrapped, keyMaterial].map((b) => b.buffer as ArrayBuffer);
   return { packed, transfer };
@@ -186,7 +188,7 @@ export function unpack(p: PackedSealOutput): SealOutput {
   });
   const km = view(p.keyMaterial);
   const newKeyMaterial = p.newKeyMaterial.map((k, i) => ({ ...k, key: km.subarray(i * 32, (i + 1) * 32) }));
-  return { records, index, newKeys, newKeyMaterial, rejected: p.rejected, positions: p.positions };
+  return { records, index, newKeys, newKeyMaterial, rejected: p.rejected, positions: p.positions, ...(p.values ? { values: p.values } : {}) };
 }
 
 /** Structured clone turns Buffers into Uint8Arrays; the worker turns them back into Buffers. */

@@ -1,0 +1,294 @@
+/**
+ * Sealers: pack/unpack (the worker's transfer format), the worker sealer against the inline one,
+ * concurrency and ordering, the inline threshold, and that a sealer never holds the process open.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { open } from '../../src/crypto/index.js';
+import { wrappedKeyAad, type DataKey } from '../../src/keys/index.js';
+import { parseCollectionSchema } from '../../src/schema/index.js';
+import { decryptRecord } from '../../src/vault/record-crypto.js';
+import { sealBatch, type RecordInput, type SealJob, type SealOutput } from '../../src/vault/seal-batch.js';
+import { inlineSealer, pack, unpack, workerSealer, WORKER_MIN_BATCH, type PackedSealOutput } from '../../src/vault/sealer.js';
+import { RESIDENT_SCHEMA } from '../helpers/temp-vault.js';
+
+const TENANT = '131016';
+const COLLECTION_ID = 'col-0001';
+const NOW = '2025-04-01T09:00:00.000Z';
+const SCHEMA = parseCollectionSchema(RESIDENT_SCHEMA);
+
+const KEYS = {
+  indexKeys: SCHEMA.fields.filter((f) => f.searchable || f.unique).map((f) => [f.name, randomBytes(32)] as const),
+  collectionKey: { version: 2, key: randomBytes(32) } as DataKey,
+  tenantKey: { version: 1, key: randomBytes(32) } as DataKey,
+  existing: { version: 5, key: randomBytes(32) } as DataKey,
+};
+
+/** Input i: mostly valid; every 17th invalid; subjects new (repeated), existing, or none. */
+function input(i: number, tag = ''): RecordInput {
+  if (i % 17 === 16) return { subjectId: 'P-new-1', fields: { family_name: `F${i}`, unknown_thing: 'x' } };
+  const subjectId = i % 5 === 0 ? `P-new-${i % 3}` : i % 7 === 0 ? 'P-existing' : null;
+  return {
+    subjectId,
+    fields: { family_name: `Ｆamily ${tag}${i}`, given_name: `G${i}`, resident_no: `R-${tag}${i}`, birth_date: '1990-01-02', income: `${i}.50`, household_size: (i % 50) + 1 },
+  };
+}
+
+function makeJob(inputs: readonly RecordInput[], extra: Partial<SealJob> = {}): SealJob {
+  return {
+    tenantId: TENANT,
+    collectionId: COLLECTION_ID,
+    fields: SCHEMA.fields,
+    indexKeys: KEYS.indexKeys,
+    collectionKey: KEYS.collectionKey,
+    tenantKey: KEYS.tenantKey,
+    subjectKeys: [['P-existing', KEYS.existing]],
+    inputs,
+    ids: inputs.map(() => randomUUID()),
+    version: 1,
+    now: NOW,
+    returnValues: false,
+    ...extra,
+  };
+}
+
+const hex = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('hex'));
+
+/** Every row of an output as plain comparable data (bytes as hex). */
+function rowsOf(o: SealOutput) {
+  return {
+    records: o.records.map((r) => ({ ...r, ciphertext: hex(r.ciphertext), indexDigests: hex(r.indexDigests) })),
+    index: o.index.map((r) => ({ ...r, digest: hex(r.digest) })),
+    newKeys: o.newKeys.map((k) => ({ ...k, wrapped: hex(k.wrapped) })),
+    newKeyMaterial: o.newKeyMaterial.map((k) => ({ ...k, key: hex(k.key) })),
+    rejected: o.rejected,
+    positions: o.positions,
+  };
+}
+
+/** The same, without what is random each run (ciphertexts, wrapped keys, key material). */
+function deterministicRowsOf(o: SealOutput) {
+  const r = rowsOf(o);
+  return {
+    ...r,
+    records: r.records.map(({ ciphertext: _c, ...rest }) => rest),
+    newKeys: r.newKeys.map(({ wrapped: _w, ...rest }) => rest),
+    newKeyMaterial: r.newKeyMaterial.map(({ key: _k, ...rest }) => rest),
+  };
+}
+
+/** Decrypts every record of an output with the keys it should be under. */
+function decryptAll(o: SealOutput): unknown[] {
+  const material = new Map(o.newKeyMaterial.map((k) => [k.subjectId, { version: k.version, key: k.key }]));
+  for (const k of o.newKeys) {
+    const m = material.get(k.scopeId);
+    assert.ok(m);
+    assert.ok(open(KEYS.tenantKey.key, k.wrapped, wrappedKeyAad(TENANT, 'subject', k.scopeId, k.version)).equals(m.key), 'wrapped key matches its material');
+  }
+  return o.records.map((r) => {
+    const key = r.subjectId === null ? KEYS.collectionKey : r.subjectId === 'P-existing' ? KEYS.existing : material.get(r.subjectId);
+    assert.ok(key, `key for ${r.subjectId}`);
+    return decryptRecord(key.key, r.ciphertext, { tenantId: TENANT, collectionId: COLLECTION_ID, recordId: r.id, version: r.version, subjectId: r.subjectId, keyVersion: key.version });
+  });
+}
+
+/** What a postMessage with a transfer list does to the packed output. */
+function throughTransfer(packed: PackedSealOutput, transfer: ArrayBuffer[]): PackedSealOutput {
+  return structuredClone(packed, { transfer });
+}
+
+describe('pack / unpack', () => {
+  test('round trip: every row equal to the original, bytes as Buffers', () => {
+    const out = sealBatch(makeJob(Array.from({ length: 40 }, (_, i) => input(i))));
+    assert.ok(out.records.length > 0 && out.newKeys.length > 0 && out.rejected.length > 0 && out.index.length > 0, 'a batch with every kind of row');
+    const before = rowsOf(out);
+    const { packed, transfer } = pack(out);
+    const back = unpack(throughTransfer(packed, transfer));
+    assert.deepEqual(rowsOf(back), before);
+    for (const r of back.records) {
+      assert.ok(Buffer.isBuffer(r.ciphertext));
+      assert.ok(Buffer.isBuffer(r.indexDigests));
+    }
+    for (const r of back.index) assert.ok(Buffer.isBuffer(r.digest));
+    for (const k of back.newKeys) assert.ok(Buffer.isBuffer(k.wrapped));
+    for (const k of back.newKeyMaterial) assert.ok(Buffer.isBuffer(k.key));
+    // And the unpacked rows are usable as they are.
+    assert.equal(decryptAll(back).length, out.records.length);
+  });
+
+  test('round trip of an empty output, and of one with only rejections', () => {
+    const empty = sealBatch(makeJob([]));
+    const e = pack(empty);
+    assert.deepEqual(rowsOf(unpack(throughTransfer(e.packed, e.transfer))), { records: [], index: [], newKeys: [], newKeyMaterial: [], rejected: [], positions: [] });
+    const onlyRejected = sealBatch(makeJob([input(16), { fields: null }]));
+    const r = pack(onlyRejected);
+    const back = unpack(throughTransfer(r.packed, r.transfer));
+    assert.deepEqual(rowsOf(back), rowsOf(onlyRejected));
+    assert.deepEqual(
+      back.rejected.map((x) => x.index),
+      [0, 1],
+    );
+  });
+
+  for (const n of [1, 3, 30]) {
+    test(`pack transfers only ArrayBuffers of its own, exactly the size of each packed array (never Node's Buffer pool; ${n} records)`, () => {
+      // Small Buffers (ciphertexts of short records, 16-byte digests), and concatenations under 4 KiB, are slices of the shared pool.
+      transferCheck(sealBatch(makeJob(Array.from({ length: n }, (_, i) => input(i * 5)))));
+    });
+  }
+
+  function transferCheck(out: SealOutput): void {
+    const { packed, transfer } = pack(out);
+    const arrays = [packed.ciphertexts, packed.indexDigests, packed.digests, packed.wrapped, packed.keyMaterial];
+    assert.equal(transfer.length, arrays.length);
+    assert.equal(new Set(transfer).size, transfer.length, 'no ArrayBuffer listed twice');
+    arrays.forEach((a, i) => {
+      assert.equal(transfer[i], a.buffer);
+      assert.equal(a.byteOffset, 0);
+      assert.equal(transfer[i]?.byteLength, a.byteLength, 'the transferred buffer holds nothing but this array');
+    });
+    const sizes = arrays.map((a) => a.byteLength);
+    throughTransfer(packed, transfer);
+    // Transferred, so detached here: the sender cannot keep (or leak) the bytes.
+    assert.deepEqual(
+      arrays.map((a) => a.byteLength),
+      [0, 0, 0, 0, 0],
+    );
+    assert.ok(sizes.every((s, i) => i === 4 || s > 0));
+  }
+
+  test('pack zeroes the new subject key material it was given (the worker keeps no copy)', () => {
+    const out = sealBatch(makeJob([input(0), input(5)]));
+    assert.equal(out.newKeyMaterial.length, 2);
+    const originals = out.newKeyMaterial.map((k) => k.key);
+    const copies = originals.map((k) => Buffer.from(k));
+    const { packed } = pack(out);
+    for (const k of originals) assert.ok(k.every((b) => b === 0));
+    assert.deepEqual(
+      [0, 1].map((i) => hex(packed.keyMaterial.subarray(i * 32, (i + 1) * 32))),
+      copies.map((c) => hex(c)),
+    );
+  });
+});
+
+describe('workerSealer(1)', () => {
+  const sealer = workerSealer(1);
+  after(async () => {
+    await sealer.close();
+  });
+
+  test('seals a batch of ≥ WORKER_MIN_BATCH records exactly as the inline sealer does', async () => {
+    const inputs = Array.from({ length: 300 }, (_, i) => input(i));
+    const job = makeJob(inputs);
+    const viaWorker = await sealer.seal(job);
+    const viaInline = await inlineSealer().seal(job);
+    assert.ok(viaInline.records.length > 250 && viaInline.rejected.length > 10 && viaInline.newKeys.length === 3);
+    assert.deepEqual(deterministicRowsOf(viaWorker), deterministicRowsOf(viaInline));
+    assert.deepEqual(decryptAll(viaWorker), decryptAll(viaInline));
+    // Random parts are really each side's own.
+    assert.notDeepEqual(rowsOf(viaWorker).newKeyMaterial, rowsOf(viaInline).newKeyMaterial);
+    // The job's keys on this side were copied to the worker, not zeroed here.
+    assert.ok(KEYS.tenantKey.key.some((b) => b !== 0) && KEYS.collectionKey.key.some((b) => b !== 0) && KEYS.existing.key.some((b) => b !== 0));
+  });
+
+  test('several batches at once: each answer belongs to its own batch, and they arrive in order', async () => {
+    const jobs = ['a', 'b', 'c'].map((tag) => makeJob(Array.from({ length: 260 }, (_, i) => input(i, tag))));
+    const arrival: number[] = [];
+    const outs = await Promise.all(
+      jobs.map((j, n) =>
+        sealer.seal(j).then((o) => {
+          arrival.push(n);
+          return o;
+        }),
+      ),
+    );
+    assert.deepEqual(arrival, [0, 1, 2]);
+    outs.forEach((o, n) => {
+      const job = jobs[n] as SealJob;
+      assert.deepEqual(
+        o.records.map((r) => r.id),
+        o.positions.map((p) => job.ids[p]),
+      );
+      assert.equal(o.records.length + o.rejected.length, 260);
+      const values = decryptAll(o) as Array<{ resident_no: string }>;
+      assert.deepEqual(
+        values.map((v) => v.resident_no),
+        o.positions.map((p) => `R-${'abc'[n]}${p}`),
+      );
+    });
+  });
+
+  test(`below ${WORKER_MIN_BATCH} records a batch is sealed inline, from ${WORKER_MIN_BATCH} on a worker (told apart by how a failure surfaces)`, async () => {
+    // A record without a subject and no collection key: sealBatch throws. Inline, that error itself
+    // surfaces; from a worker, only "sealing worker failed: <name>".
+    const failing = (n: number) => makeJob(Array.from({ length: n }, (_, i) => ({ fields: { family_name: `F${i}`, given_name: 'G' } })), { collectionKey: null });
+    await assert.rejects(sealer.seal(failing(WORKER_MIN_BATCH - 1)), { message: 'sealBatch: collection key missing' });
+    await assert.rejects(sealer.seal(failing(WORKER_MIN_BATCH)), (e: Error) => /^sealing worker failed/.test(e.message) && !/collection key missing/.test(e.message));
+    // The worker survives a failed batch.
+    const ok = await sealer.seal(makeJob(Array.from({ length: WORKER_MIN_BATCH }, (_, i) => input(i))));
+    assert.equal(ok.records.length + ok.rejected.length, WORKER_MIN_BATCH);
+  });
+});
+
+describe('the process lifetime', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kuraban-sealer-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const script = join(dir, 'child.mjs');
+  writeFileSync(
+    script,
+    `
+import { randomBytes, randomUUID } from 'node:crypto';
+import { workerSealer } from ${JSON.stringify(new URL('../../src/vault/sealer.js', import.meta.url).href)};
+import { parseCollectionSchema } from ${JSON.stringify(new URL('../../src/schema/index.js', import.meta.url).href)};
+const schema = parseCollectionSchema({ fields: [{ name: 'a', type: 'string', required: true, searchable: true }] });
+const inputs = Array.from({ length: 300 }, (_, i) => ({ subjectId: i % 2 ? 'S-' + (i % 7) : null, fields: { a: 'v' + i } }));
+const job = {
+  tenantId: 't1', collectionId: 'c1', fields: schema.fields, indexKeys: [['a', randomBytes(32)]],
+  collectionKey: { version: 1, key: randomBytes(32) }, tenantKey: { version: 1, key: randomBytes(32) }, subjectKeys: [],
+  inputs, ids: inputs.map(() => randomUUID()), version: 1, now: new Date(0).toISOString(), returnValues: false,
+};
+const sealer = workerSealer(1);
+const mode = process.argv[2];
+if (mode === 'close') {
+  const o = await sealer.seal(job);
+  await sealer.close();
+  console.log('sealed ' + o.records.length);
+} else if (mode === 'idle') {
+  const o = await sealer.seal(job);
+  console.log('sealed ' + o.records.length);
+} else {
+  // Nothing but the pending batch keeps this process alive.
+  sealer.seal(job).then((o) => console.log('sealed ' + o.records.length));
+}
+`,
+  );
+
+  function runChild(mode: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      // A generous limit: reaching it means the process was held open, which is the failure looked for.
+      execFile(process.execPath, [script, mode], { timeout: 20_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string; signal?: string }) | null;
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
+      });
+    });
+  }
+
+  for (const [mode, what] of [
+    ['close', 'after close() the process exits'],
+    ['idle', 'an idle worker does not hold the process open, even without close()'],
+    ['pending', 'a pending batch keeps the process alive until it is sealed, then lets it exit'],
+  ] as const) {
+    test(what, async () => {
+      const r = await runChild(mode);
+      assert.equal(r.signal, null, `the process had to be killed (held open): ${r.stderr}`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'sealed 300');
+    });
+  }
+});
