@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { loadConfig } from '../src/config/index.js';
 import { initVault, openVault } from '../src/vault/index.js';
 import { FIELD_NAMES, RESIDENT_BENCH_SCHEMA, resident, type ResidentRow } from './residents.js';
 
@@ -28,7 +29,7 @@ async function kuraban(databaseUrl?: string): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const location = { dataDir: dir, keyFile: join(dir, 'root.key'), databaseUrl };
   await initVault(location);
-  const state = await openVault(location);
+  const state = await openVault(location, { sealWorkers: loadConfig(process.env).sealWorkers });
   if (state.sealed) throw new Error(state.reason);
   const { vault } = state;
   await vault.tenants.create('999999', 'bench town');

@@ -44,7 +44,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       for (const d of e.details.slice(0, 20)) io.stderr.write(`  ${[d.line !== undefined ? `line ${d.line}` : '', d.index !== undefined ? `#${d.index}` : '', d.field ?? '', d.reason].filter(Boolean).join(' ')}\n`);
       return 1;
     }
-    io.stderr.write(`kuraban: INTERNAL: ${(e as Error).message}\n`);
+    // An unexpected error's message may quote data (a driver error, say): print only what kind it is.
+    const err = e as { name?: unknown; code?: unknown };
+    io.stderr.write(`kuraban: INTERNAL: ${String(err.name ?? 'Error')}${typeof err.code === 'string' ? ` (${err.code})` : ''}\n`);
     return 70;
   }
 }

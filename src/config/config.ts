@@ -18,6 +18,8 @@ export interface Config {
   /** Batch create bodies (up to 10,000 records). KURABAN_BATCH_BODY_LIMIT, default 32 MiB */
   readonly batchBodyLimit: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** Worker threads that seal large batches; 0 seals inline. KURABAN_SEAL_WORKERS, default: cores − 1, at most 4. */
+  readonly sealWorkers: number | undefined;
 }
 
 export type ConfigOverrides = Partial<{ -readonly [K in keyof Config]: Config[K] }>;
@@ -33,6 +35,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   const bodyLimit = overrides.bodyLimit ?? int(env.KURABAN_BODY_LIMIT, 1024 * 1024, 'KURABAN_BODY_LIMIT', 1024, 64 * 1024 * 1024, problems);
   const batchBodyLimit =
     overrides.batchBodyLimit ?? int(env.KURABAN_BATCH_BODY_LIMIT, 32 * 1024 * 1024, 'KURABAN_BATCH_BODY_LIMIT', 1024, 256 * 1024 * 1024, problems);
+  const sealWorkers =
+    overrides.sealWorkers ?? (env.KURABAN_SEAL_WORKERS === undefined ? undefined : int(env.KURABAN_SEAL_WORKERS, 0, 'KURABAN_SEAL_WORKERS', 0, 16, problems));
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
   const logLevel = overrides.logLevel ?? (env.KURABAN_LOG_LEVEL ?? 'info');
   if (!(levels as readonly string[]).includes(logLevel)) problems.push(`KURABAN_LOG_LEVEL must be one of ${levels.join(', ')}`);
@@ -47,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     bodyLimit,
     batchBodyLimit,
     logLevel: logLevel as Config['logLevel'],
+    sealWorkers,
   });
 }
 

@@ -1,7 +1,7 @@
 export { createVault, defaultSealWorkers } from './vault.js';
 export type { Vault, VaultDeps } from './vault.js';
 export { openVault, initVault, bindRootKey } from './open-vault.js';
-export type { VaultState, VaultLocation, InitResult } from './open-vault.js';
+export type { VaultState, VaultLocation, InitResult, OpenOptions } from './open-vault.js';
 export { MAX_BATCH, MAX_SEARCH_LIMIT } from './records.js';
 export type { RecordInput, VaultRecord, Rejected, CreateManyOptions, CreateManyResult, SearchOptions, PreparedBatch } from './records.js';
 export type { Collection } from './collections.js';

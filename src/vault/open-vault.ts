@@ -22,7 +22,13 @@ const ROOT_CHECK = 'root_check';
  * Opens the store (migrating it), then the root key provider, and checks that the provider holds
  * the key this store was created with. Any key problem leaves the vault sealed with a reason.
  */
-export async function openVault(location: VaultLocation, options: { clock?: () => Date } = {}): Promise<VaultState> {
+export interface OpenOptions {
+  readonly clock?: () => Date;
+  /** Sealing worker threads (see VaultDeps.sealWorkers). */
+  readonly sealWorkers?: number | undefined;
+}
+
+export async function openVault(location: VaultLocation, options: OpenOptions = {}): Promise<VaultState> {
   const store = openStore(location);
   await store.migrate();
   let provider: RootKeyProvider;
@@ -37,7 +43,13 @@ export async function openVault(location: VaultLocation, options: { clock?: () =
     provider.close();
     return { sealed: true, reason, store };
   }
-  return { sealed: false, vault: createVault({ store, provider, ...(options.clock ? { clock: options.clock } : {}) }), store };
+  const vault = createVault({
+    store,
+    provider,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.sealWorkers !== undefined ? { sealWorkers: options.sealWorkers } : {}),
+  });
+  return { sealed: false, vault, store };
 }
 
 /** First open records the root key's id and a check value; later opens verify both. */

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
+import { KurabanError } from '../../errors/index.js';
 import { initVault } from '../../vault/index.js';
 import { configFrom, vaultLocation, type CliIo, type GlobalOptions } from '../io.js';
 
@@ -12,7 +13,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       const config = configFrom(io, program.opts<GlobalOptions>());
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
       const passphrase = opts.protect ? config.passphrase : undefined;
-      if (opts.protect && passphrase === undefined) throw new Error('--protect needs a passphrase (--passphrase-file or KURABAN_PASSPHRASE)');
+      if (opts.protect && passphrase === undefined) throw new KurabanError('CONFIG_INVALID', '--protect needs a passphrase (--passphrase-file or KURABAN_PASSPHRASE)');
       const result = await initVault(vaultLocation(config), { passphrase });
       io.stdout.write(
         [

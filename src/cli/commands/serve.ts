@@ -12,7 +12,7 @@ interface ServeOptions {
 }
 
 async function serve(config: Config, io: CliIo): Promise<void> {
-  const state = await openVault(vaultLocation(config));
+  const state = await openVault(vaultLocation(config), { sealWorkers: config.sealWorkers });
   const app = await buildApp({ config, state: () => state, logger: true });
   const address = await app.listen({ host: config.host, port: config.port });
   io.stderr.write(state.sealed ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}\n` : `kuraban: serving ${address} (docs: ${address}/docs)\n`);
