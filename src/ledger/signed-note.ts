@@ -62,7 +62,9 @@ export function formatNote(note: Note): Buffer {
   if (note.signatures.length === 0) throw new NoteError('malformed_note');
   if (note.signatures.length > MAX_NOTE_SIGNATURES) throw new NoteError('too_many_signatures');
   const lines = note.signatures.map(formatSignatureLine);
-  return Buffer.from(`${note.text}\n${lines.join('')}`, 'utf8');
+  const out = Buffer.from(`${note.text}\n${lines.join('')}`, 'utf8');
+  if (out.length > MAX_NOTE_BYTES) throw new NoteError('note_too_large');
+  return out;
 }
 
 /** Signs note text with one key: the signature line's parts. */

@@ -3,36 +3,11 @@
  * and documents no code that no longer exists (as fastify's errors test does for its docs).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, statusOf, type ErrorCode } from '../../src/errors/index.js';
-
-/**
- * The repository root: the nearest directory above this file (or above its TypeScript source, found
- * through the source map, when compiled to another outDir; or above the working directory) that
- * holds Kuraban's package.json.
- */
-function repoRoot(): string {
-  const here = fileURLToPath(import.meta.url);
-  const starts = [dirname(here)];
-  const map = `${here}.map`;
-  if (existsSync(map)) {
-    const { sources, sourceRoot } = JSON.parse(readFileSync(map, 'utf8')) as { sources?: string[]; sourceRoot?: string };
-    const source = sources?.[0];
-    if (source !== undefined) starts.push(dirname(resolve(dirname(here), sourceRoot ?? '', source)));
-  }
-  starts.push(process.cwd());
-  for (const start of starts) {
-    for (let dir = start; ; dir = dirname(dir)) {
-      const pkg = join(dir, 'package.json');
-      if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'kuraban') return dir;
-      if (dirname(dir) === dir) break;
-    }
-  }
-  throw new Error(`cannot find the kuraban repository above ${starts.join(', ')}`);
-}
+import { projectRoot } from '../helpers/project-root.js';
 
 interface Row {
   code: string;
@@ -64,7 +39,7 @@ function documentedRows(markdown: string): Row[] {
   return rows;
 }
 
-const markdown = readFileSync(join(repoRoot(), 'docs', 'errors.md'), 'utf8');
+const markdown = readFileSync(join(projectRoot(), 'docs', 'errors.md'), 'utf8');
 const rows = documentedRows(markdown);
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
 
