@@ -4,6 +4,7 @@ import { registerCollectionCommands } from './commands/collection.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerLogCommands } from './commands/log.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTenantCommands } from './commands/tenant.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo): Command {
   registerImportCommand(program, io);
   registerExportCommand(program, io);
   registerSearchCommand(program, io);
+  registerLogCommands(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

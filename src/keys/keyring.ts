@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { AES_256_KEY_BYTES, encodeAad, hkdfSha256, open, seal } from '../crypto/index.js';
 import { KurabanError } from '../errors/index.js';
+import { ED25519_KEY_BYTES, formatVerifierKey, isValidKeyName, noteSignerFromSeed, type NoteSigner } from '../ledger/index.js';
 import { KeyCache } from './key-cache.js';
 import type { RootKeyProvider } from './root-key-provider.js';
 
 /** The subset of storage the keyring needs (structurally the store's own methods; no import of store/). */
-export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject';
+export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log';
 export interface WrappedKey {
   readonly tenantId: string;
   readonly kind: WrappedKeyKind;
@@ -90,6 +91,36 @@ export class Keyring {
       return this.row(tenantId, kind, collectionId, FIRST_VERSION, wrapped);
     });
     await ops.insertWrappedKeys(rows, false);
+  }
+
+  /**
+   * The tenant's access-log key: a 32-byte Ed25519 seed (RFC 8032 §5.1.5) from the CSPRNG, wrapped
+   * under the tenant key as kind 'log', scope = tenant, version 1. Its note key name is the log's
+   * origin. Returns the public verifier key text (`name+hexid+base64`, c2sp.org/signed-note).
+   */
+  async createLogKey(ops: KeyStoreOps, tenantId: string, origin: string): Promise<string> {
+    if (!isValidKeyName(origin)) throw new KurabanError('REQUEST_INVALID', 'invalid log origin');
+    const tenantKey = await this.tenantKey(ops, tenantId);
+    const seed = randomBytes(ED25519_KEY_BYTES);
+    try {
+      const signer = noteSignerFromSeed(origin, seed);
+      const wrapped = seal(tenantKey.key, seed, wrapAad(tenantId, 'log', tenantId, FIRST_VERSION));
+      await ops.insertWrappedKeys([this.row(tenantId, 'log', tenantId, FIRST_VERSION, wrapped)], false);
+      return formatVerifierKey(origin, signer.publicKey);
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  /**
+   * A note signer for the tenant's log (key name = `origin`). The seed is kept only in the key cache
+   * (zeroed on eviction and seal) like every unwrapped key; the signer holds a node:crypto KeyObject,
+   * so callers should make one per integration rather than keep it. DECRYPTION_FAILED when the
+   * tenant has no log key.
+   */
+  async logSigner(ops: KeyStoreOps, tenantId: string, origin: string): Promise<NoteSigner> {
+    const seed = await this.dataKey(ops, tenantId, 'log', tenantId);
+    return noteSignerFromSeed(origin, seed.key);
   }
 
   /** The current data key of a collection, or a given version for reading older records. */

@@ -22,6 +22,7 @@ export {
   parseVerifierKey,
   parseSignerKey,
   verifierForSigner,
+  noteSignerFromSeed,
   generateNoteKeyPair,
 } from './note-keys.js';
 export type { NoteVerifier, NoteSigner } from './note-keys.js';
@@ -56,3 +57,15 @@ export {
   decodeHashTile,
 } from './hash-tile.js';
 export { ENTRY_BUNDLE_WIDTH, MAX_ENTRY_BYTES, ENTRY_LENGTH_PREFIX_BYTES, encodeEntryBundle, encodeBundleEntry, decodeEntryBundle } from './entry-bundle.js';
+export { canonicalJson, canonicalJsonBytes, isCanonicalJson, CanonicalJsonError, MAX_CANONICAL_DEPTH } from './canonical-json.js';
+export type { JsonValue } from './canonical-json.js';
+export { LOG_ENTRY_VERSION, LOG_ACTIONS, LOG_AUTH_METHODS, LogEntryError, encodeLogEntry, decodeLogEntry, checkLogEntry } from './log-entry.js';
+export type { LogEntry, LogPrincipal, LogAction, LogAuthMethod, LogOutcome } from './log-entry.js';
+export { rightEdgeTiles, appendToTiles } from './tile-append.js';
+export type { HashTileBytes, TileGrowth } from './tile-append.js';
+export { TILE_SOURCE_ERROR_REASONS, TileSourceError, isLogPath } from './tile-source.js';
+export type { TileSource, TileSourceErrorReason } from './tile-source.js';
+export { directoryTileSource, httpTileSource, parseLogPrefix, LogUrlError } from './tile-sources.js';
+export type { HttpTileSourceOptions } from './tile-sources.js';
+export { VERIFY_ERROR_REASONS, VerifyError, verifyCheckpoint, verifyLog } from './verifier.js';
+export type { VerifyErrorReason, PreviousTree, VerifyLogOptions, VerifiedLog } from './verifier.js';

@@ -103,6 +103,31 @@ export function parseSignerKey(skey: string): NoteSigner {
   });
 }
 
+/**
+ * A signer from a 32-byte Ed25519 seed (RFC 8032 §5.1.5) held by the caller, e.g. unwrapped from a key
+ * store: no key text is built, and the DER copy of the seed made here is zeroed once node:crypto has it.
+ */
+export function noteSignerFromSeed(name: string, seed: Uint8Array): NoteSigner {
+  if (!isValidKeyName(name)) throw new NoteError('invalid_key_name');
+  if (seed.length !== ED25519_KEY_BYTES) throw new NoteError('malformed_key');
+  const der = Buffer.concat([ED25519_PKCS8_HEADER, seed]);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch (cause) {
+    throw new NoteError('malformed_key', { cause });
+  } finally {
+    der.fill(0);
+  }
+  const publicKey = publicKeyBytes(createPublicKey(privateKey));
+  return Object.freeze({
+    name,
+    keyId: noteKeyId(name, ED25519_SIGNATURE_TYPE, publicKey),
+    publicKey,
+    sign: (message: Uint8Array): Buffer => sign(null, message, privateKey),
+  });
+}
+
 /** The verifier matching a signer (same name, key ID and public key). */
 export function verifierForSigner(signer: NoteSigner): NoteVerifier {
   return parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));

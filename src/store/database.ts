@@ -64,5 +64,15 @@ export interface Database {
     status: string;
     updated_at: string;
   };
+  /** Access-log entries (RFC 8785 JSON, ids and names only) waiting for the integrator. */
+  log_pending: { id: Generated<number | string>; tenant_id: string; entry: Buffer };
+  /** Integrated entries; idx is the leaf index (bigint on PostgreSQL, read back as a string). */
+  log_entries: { tenant_id: string; idx: number | string; entry: Buffer };
+  /** Hash tiles (c2sp.org/tlog-tiles): full tiles, and the latest partial tile of each level. */
+  log_tiles: { tenant_id: string; level: number; tile_index: number | string; width: number; hashes: Buffer };
+  /** Signed checkpoints (c2sp.org/tlog-checkpoint), one per integration. */
+  log_checkpoints: { tenant_id: string; size: number | string; note: Buffer };
+  /** Per tenant: the log's origin, its public verifier key, and the integrated size and root. */
+  log_state: { tenant_id: string; origin: string; verifier_key: string; size: number | string; root: Buffer };
   kuraban_migration_probe?: { id: Generated<number> };
 }

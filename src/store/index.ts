@@ -16,4 +16,7 @@ export type {
   IndexTerm,
   ApiKeyRow,
   ImportJobRow,
+  LogStateRow,
+  LogPendingRow,
+  LogTileRow,
 } from './rows.js';

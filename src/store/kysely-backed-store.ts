@@ -55,6 +55,15 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
     return this.transaction((tx) => tx.deleteRecord(collectionId, id, expectedVersion));
   }
 
+  /** A transaction-scoped lock taken outside a transaction would be released at once: refused. */
+  override async lockLog(_tenantId: string): Promise<void> {
+    throw new KurabanError('INTERNAL', 'lockLog needs a transaction');
+  }
+
+  override async appendLogPending(tenantId: string, entries: readonly Buffer[]): Promise<void> {
+    await this.transaction((tx) => tx.appendLogPending(tenantId, entries));
+  }
+
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.kysely, provider: migrationProvider(this.dialect) });
     const { error, results } = await this.backend.withMigrationLock(() => migrator.migrateToLatest());

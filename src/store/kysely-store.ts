@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { KurabanError } from '../errors/index.js';
 import type { Database } from './database.js';
@@ -7,6 +8,9 @@ import type {
   ImportJobRow,
   IndexRow,
   IndexTerm,
+  LogPendingRow,
+  LogStateRow,
+  LogTileRow,
   RecordRow,
   TenantRow,
   WrappedKeyKind,
@@ -387,6 +391,133 @@ export class KyselyStoreOps implements StoreOps {
       .execute();
   }
 
+  async insertLogState(row: LogStateRow): Promise<void> {
+    await this.db
+      .insertInto('log_state')
+      .values({ tenant_id: row.tenantId, origin: row.origin, verifier_key: row.verifierKey, size: row.size, root: row.root })
+      .execute();
+  }
+
+  async getLogState(tenantId: string): Promise<LogStateRow | undefined> {
+    const r = await this.read.selectFrom('log_state').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+    return r && { tenantId: r.tenant_id, origin: r.origin, verifierKey: r.verifier_key, size: Number(r.size), root: Buffer.from(r.root) };
+  }
+
+  async updateLogState(tenantId: string, fromSize: number, size: number, root: Buffer): Promise<boolean> {
+    const res = await this.db
+      .updateTable('log_state')
+      .set({ size, root })
+      .where('tenant_id', '=', tenantId)
+      .where('size', '=', fromSize)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async lockLog(tenantId: string): Promise<void> {
+    if (this.backend.dialect !== 'postgres') return; // BEGIN IMMEDIATE: this transaction already holds SQLite's write lock
+    await sql`select pg_advisory_xact_lock(${logLockKey(tenantId)}::bigint)`.execute(this.db);
+  }
+
+  async appendLogPending(tenantId: string, entries: readonly Buffer[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 500) {
+      await this.db
+        .insertInto('log_pending')
+        .values(entries.slice(i, i + 500).map((entry) => ({ tenant_id: tenantId, entry })))
+        .execute();
+    }
+  }
+
+  async listLogPending(tenantId: string, limit: number): Promise<LogPendingRow[]> {
+    const rows = await this.read
+      .selectFrom('log_pending')
+      .select(['id', 'entry'])
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), entry: Buffer.from(r.entry) }));
+  }
+
+  async listLogPendingTenants(): Promise<string[]> {
+    const rows = await this.read.selectFrom('log_pending').select('tenant_id').distinct().orderBy('tenant_id').execute();
+    return rows.map((r) => r.tenant_id);
+  }
+
+  async deleteLogPending(tenantId: string, ids: readonly number[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const res = await this.db
+        .deleteFrom('log_pending')
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', ids.slice(i, i + 500))
+        .executeTakeFirst();
+      n += Number(res.numDeletedRows);
+    }
+    return n;
+  }
+
+  async insertLogEntries(tenantId: string, firstIndex: number, entries: readonly Buffer[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 500) {
+      await this.db
+        .insertInto('log_entries')
+        .values(entries.slice(i, i + 500).map((entry, j) => ({ tenant_id: tenantId, idx: firstIndex + i + j, entry })))
+        .execute();
+    }
+  }
+
+  async getLogEntries(tenantId: string, fromIndex: number, limit: number): Promise<Buffer[]> {
+    const rows = await this.read
+      .selectFrom('log_entries')
+      .select(['idx', 'entry'])
+      .where('tenant_id', '=', tenantId)
+      .where('idx', '>=', fromIndex)
+      .orderBy('idx')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => Buffer.from(r.entry));
+  }
+
+  async getLogTiles(tenantId: string, tiles: ReadonlyArray<{ readonly level: number; readonly index: number }>): Promise<LogTileRow[]> {
+    const out: LogTileRow[] = [];
+    for (const t of tiles) {
+      const r = await this.read
+        .selectFrom('log_tiles')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('level', '=', t.level)
+        .where('tile_index', '=', t.index)
+        .executeTakeFirst();
+      if (r) out.push({ level: Number(r.level), index: Number(r.tile_index), width: Number(r.width), hashes: Buffer.from(r.hashes) });
+    }
+    return out;
+  }
+
+  async putLogTiles(tenantId: string, tiles: readonly LogTileRow[]): Promise<void> {
+    for (const t of tiles) {
+      await this.db
+        .insertInto('log_tiles')
+        .values({ tenant_id: tenantId, level: t.level, tile_index: t.index, width: t.width, hashes: t.hashes })
+        .onConflict((oc) => oc.columns(['tenant_id', 'level', 'tile_index']).doUpdateSet({ width: t.width, hashes: t.hashes }))
+        .execute();
+    }
+  }
+
+  async insertLogCheckpoint(tenantId: string, size: number, note: Buffer): Promise<void> {
+    await this.db.insertInto('log_checkpoints').values({ tenant_id: tenantId, size, note }).execute();
+  }
+
+  async getLogCheckpoint(tenantId: string, size?: number): Promise<{ size: number; note: Buffer } | undefined> {
+    let q = this.read.selectFrom('log_checkpoints').select(['size', 'note']).where('tenant_id', '=', tenantId);
+    q = size === undefined ? q.orderBy('size', 'desc').limit(1) : q.where('size', '=', size);
+    const r = await q.executeTakeFirst();
+    return r && { size: Number(r.size), note: Buffer.from(r.note) };
+  }
+
+  async listLogCheckpoints(tenantId: string): Promise<Array<{ size: number; note: Buffer }>> {
+    const rows = await this.read.selectFrom('log_checkpoints').select(['size', 'note']).where('tenant_id', '=', tenantId).orderBy('size').execute();
+    return rows.map((r) => ({ size: Number(r.size), note: Buffer.from(r.note) }));
+  }
+
   private async mapUnique<T>(fn: () => Promise<T>, toError: (constraint: string) => KurabanError): Promise<T> {
     try {
       return await fn();
@@ -453,4 +584,9 @@ function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRow {
 
 export function toIndexValues(r: IndexRow): Database['blind_index'] {
   return { digest: r.digest, record_id: r.recordId, uniq: r.unique ? 1 : 0 };
+}
+
+/** The PostgreSQL advisory-lock key of a tenant's log: the first 8 bytes of SHA-256("kuraban/log-lock/v1\0" ‖ tenant), signed. */
+export function logLockKey(tenantId: string): string {
+  return createHash('sha256').update(`kuraban/log-lock/v1\0${tenantId}`).digest().readBigInt64BE(0).toString();
 }

@@ -16,8 +16,8 @@ export interface CollectionRow {
   readonly updatedAt: string;
 }
 
-/** kind: 'tenant' (wrapped by the root key) | 'collection' | 'index' | 'subject' (wrapped by the tenant key). */
-export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject';
+/** kind: 'tenant' (wrapped by the root key) | 'collection' | 'index' | 'subject' | 'log' (wrapped by the tenant key). */
+export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log';
 
 export interface WrappedKeyRow {
   readonly tenantId: string;
@@ -78,4 +78,27 @@ export interface ImportJobRow {
   readonly rowsRejected: number;
   readonly status: 'running' | 'done';
   readonly updatedAt: string;
+}
+
+/** A tenant's access log: its origin, public verifier key (`name+hexid+base64`), integrated size and root. */
+export interface LogStateRow {
+  readonly tenantId: string;
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly size: number;
+  readonly root: Buffer;
+}
+
+/** A log entry waiting for integration. `id` orders entries of one tenant. */
+export interface LogPendingRow {
+  readonly id: number;
+  readonly entry: Buffer;
+}
+
+/** A stored hash tile (`hashes` = `width` × 32 bytes). */
+export interface LogTileRow {
+  readonly level: number;
+  readonly index: number;
+  readonly width: number;
+  readonly hashes: Buffer;
 }

@@ -4,6 +4,9 @@ import type {
   ImportJobRow,
   IndexRow,
   IndexTerm,
+  LogPendingRow,
+  LogStateRow,
+  LogTileRow,
   RecordRow,
   TenantRow,
   WrappedKeyKind,
@@ -64,6 +67,36 @@ export interface StoreOps {
   /** With `lock`, inside a transaction: holds the row until commit (PostgreSQL FOR UPDATE; SQLite's BEGIN IMMEDIATE already does). */
   getImportJob(id: string, lock?: boolean): Promise<ImportJobRow | undefined>;
   saveImportJob(row: ImportJobRow): Promise<void>;
+
+  // The access log (vault/access-log.ts; sequencing rules in src/ledger/NOTES.md).
+  insertLogState(row: LogStateRow): Promise<void>;
+  getLogState(tenantId: string): Promise<LogStateRow | undefined>;
+  /** Compare-and-set on size; false when the stored size is not `fromSize`. */
+  updateLogState(tenantId: string, fromSize: number, size: number, root: Buffer): Promise<boolean>;
+  /**
+   * Inside a transaction only: waits for and holds, until commit or rollback, the tenant's log
+   * integration lock (PostgreSQL pg_advisory_xact_lock on a hash of the tenant id; on SQLite the
+   * transaction's BEGIN IMMEDIATE already holds the database's write lock).
+   */
+  lockLog(tenantId: string): Promise<void>;
+  /** Queues entries (in order) for integration; call it inside the transaction of the change it records. */
+  appendLogPending(tenantId: string, entries: readonly Buffer[]): Promise<void>;
+  /** The oldest queued entries of a tenant, by id, at most `limit`. */
+  listLogPending(tenantId: string, limit: number): Promise<LogPendingRow[]>;
+  /** Tenants with queued entries. */
+  listLogPendingTenants(): Promise<string[]>;
+  deleteLogPending(tenantId: string, ids: readonly number[]): Promise<number>;
+  /** Inserts entries at consecutive indexes from `firstIndex`; a taken index is a primary-key violation. */
+  insertLogEntries(tenantId: string, firstIndex: number, entries: readonly Buffer[]): Promise<void>;
+  /** Entries from `fromIndex`, in index order, at most `limit`. */
+  getLogEntries(tenantId: string, fromIndex: number, limit: number): Promise<Buffer[]>;
+  getLogTiles(tenantId: string, tiles: ReadonlyArray<{ readonly level: number; readonly index: number }>): Promise<LogTileRow[]>;
+  /** Inserts or replaces tiles (a partial tile grows in place until it is full). */
+  putLogTiles(tenantId: string, tiles: readonly LogTileRow[]): Promise<void>;
+  insertLogCheckpoint(tenantId: string, size: number, note: Buffer): Promise<void>;
+  /** The checkpoint at `size`, or the newest one. */
+  getLogCheckpoint(tenantId: string, size?: number): Promise<{ size: number; note: Buffer } | undefined>;
+  listLogCheckpoints(tenantId: string): Promise<Array<{ size: number; note: Buffer }>>;
 }
 
 export interface StoreTx extends StoreOps {

@@ -26,6 +26,10 @@ export interface OpenOptions {
   readonly clock?: () => Date;
   /** Sealing worker threads (see VaultDeps.sealWorkers). */
   readonly sealWorkers?: number | undefined;
+  /** Host in new tenants' log origins (see VaultDeps.logHost). */
+  readonly logHost?: string | undefined;
+  /** Access-log integration interval in ms (see VaultDeps.logIntervalMs). */
+  readonly logIntervalMs?: number | undefined;
 }
 
 export async function openVault(location: VaultLocation, options: OpenOptions = {}): Promise<VaultState> {
@@ -48,6 +52,8 @@ export async function openVault(location: VaultLocation, options: OpenOptions = 
     provider,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.sealWorkers !== undefined ? { sealWorkers: options.sealWorkers } : {}),
+    logHost: options.logHost,
+    logIntervalMs: options.logIntervalMs,
   });
   return { sealed: false, vault, store };
 }

@@ -1,4 +1,5 @@
 import { KurabanError } from '../errors/index.js';
+import { EMPTY_ROOT } from '../ledger/index.js';
 import { isCleanText } from '../schema/index.js';
 import type { Keyring } from '../keys/index.js';
 import type { Store, StoreOps, TenantRow } from '../store/index.js';
@@ -10,6 +11,17 @@ export interface TenantsDeps {
   readonly store: Store;
   readonly keyring: Keyring;
   readonly clock: () => Date;
+  /** Host part of each tenant's log origin `<host>/kuraban/<tenant>`; default DEFAULT_LOG_HOST. */
+  readonly logHost?: string;
+}
+
+export const DEFAULT_LOG_HOST = 'kuraban.local';
+/** A log host: a DNS name or address, optionally with a port (it becomes part of a note key name). */
+export const LOG_HOST_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?$/;
+
+/** A tenant's log origin (c2sp.org/tlog-checkpoint line 1, and the log key's name). */
+export function logOrigin(host: string, tenantId: string): string {
+  return `${host}/kuraban/${tenantId}`;
 }
 
 /** Tenants: one organisation each (a municipality, keyed by its local-government code), with its own key. */
@@ -25,6 +37,10 @@ export class Tenants {
     await this.deps.store.transaction(async (tx) => {
       await tx.insertTenant(row);
       await this.deps.keyring.createTenantKey(tx, id);
+      // The tenant's access log: its own Ed25519 key, wrapped by the tenant key, created with it.
+      const origin = logOrigin(this.deps.logHost ?? DEFAULT_LOG_HOST, id);
+      const verifierKey = await this.deps.keyring.createLogKey(tx, id, origin);
+      await tx.insertLogState({ tenantId: id, origin, verifierKey, size: 0, root: Buffer.from(EMPTY_ROOT) });
     });
     return row;
   }

@@ -2,11 +2,13 @@ import { availableParallelism } from 'node:os';
 import { Keyring, type RootKeyProvider } from '../keys/index.js';
 import { issueApiKey, authenticateApiKey, type IssuedApiKey, type IssueOptions, type Principal } from '../policy/index.js';
 import type { Store } from '../store/index.js';
+import { AccessLog, Integrator } from './access-log.js';
 import { Collections } from './collections.js';
 import { createRecordIdGenerator } from './record-id.js';
 import { Records } from './records.js';
 import { inlineSealer, workerSealer } from './sealer.js';
-import { Tenants } from './tenants.js';
+import { LOG_HOST_PATTERN, Tenants } from './tenants.js';
+import { KurabanError } from '../errors/index.js';
 
 export interface VaultDeps {
   readonly store: Store;
@@ -15,6 +17,10 @@ export interface VaultDeps {
   readonly keyCacheEntries?: number;
   /** Worker threads that seal large batches; 0 seals inline. Default: one less than the cores, at most 4. */
   readonly sealWorkers?: number;
+  /** Host in each new tenant's log origin `<host>/kuraban/<tenant>`; default `kuraban.local`. */
+  readonly logHost?: string | undefined;
+  /** Access-log integration interval (the Integrator's, once started). Default 1000 ms. */
+  readonly logIntervalMs?: number | undefined;
 }
 
 export function defaultSealWorkers(): number {
@@ -28,6 +34,10 @@ export interface Vault {
   readonly tenants: Tenants;
   readonly collections: Collections;
   readonly records: Records;
+  /** The access log: append entries in a change's transaction, integrate into the signed tree. */
+  readonly accessLog: AccessLog;
+  /** Integrates the access log every logIntervalMs once started (`serve` starts it); stopped by close(). */
+  readonly integrator: Integrator;
   readonly clock: () => Date;
   issueApiKey(options: Omit<IssueOptions, 'now'>): Promise<IssuedApiKey>;
   authenticate(presented: string): Promise<Principal>;
@@ -41,7 +51,10 @@ export function createVault(deps: VaultDeps): Vault {
   const clock = deps.clock ?? (() => new Date());
   const newId = createRecordIdGenerator(() => clock().getTime());
   const keyring = new Keyring({ provider: deps.provider, clock, ...(deps.keyCacheEntries ? { cacheEntries: deps.keyCacheEntries } : {}) });
-  const tenants = new Tenants({ store: deps.store, keyring, clock });
+  if (deps.logHost !== undefined && !LOG_HOST_PATTERN.test(deps.logHost)) throw new KurabanError('CONFIG_INVALID', 'log host must be a host name, optionally with a port');
+  const tenants = new Tenants({ store: deps.store, keyring, clock, ...(deps.logHost !== undefined ? { logHost: deps.logHost } : {}) });
+  const accessLog = new AccessLog({ store: deps.store, keyring });
+  const integrator = new Integrator(accessLog, deps.logIntervalMs !== undefined ? { intervalMs: deps.logIntervalMs } : {});
   const collections = new Collections({ store: deps.store, keyring, tenants, clock, newId });
   const workers = deps.sealWorkers ?? defaultSealWorkers();
   const sealer = workers > 0 ? workerSealer(workers) : inlineSealer();
@@ -52,11 +65,14 @@ export function createVault(deps: VaultDeps): Vault {
     tenants,
     collections,
     records,
+    accessLog,
+    integrator,
     clock,
     issueApiKey: (options: Omit<IssueOptions, 'now'>) => issueApiKey(deps.store, { ...options, now: clock() }),
     authenticate: (presented: string) => authenticateApiKey(deps.store, presented, clock()),
     seal: () => keyring.seal(),
     close: async () => {
+      await integrator.stop();
       keyring.seal();
       await sealer.close();
     },

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../store.js';
 import { initialSchema } from './0001-initial.js';
+import { accessLogSchema } from './0002-access-log.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
@@ -10,6 +11,7 @@ import { initialSchema } from './0001-initial.js';
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-initial': initialSchema(dialect),
+    '0002-access-log': accessLogSchema(dialect),
   };
   return { getMigrations: async () => migrations };
 }
