@@ -34,7 +34,7 @@ export function vaultLocation(config: Config) {
 
 /** Opens the vault for a one-shot command, runs `fn`, closes it. A sealed vault is an error here. */
 export async function withVault<T>(config: Config, fn: (vault: Vault, state: VaultState) => Promise<T>): Promise<T> {
-  const state = await openVault(vaultLocation(config), { sealWorkers: config.sealWorkers });
+  const state = await openVault(vaultLocation(config), { sealWorkers: config.sealWorkers, logHost: config.logHost, logIntervalMs: config.logIntervalMs });
   try {
     if (state.sealed) throw new KurabanError('VAULT_SEALED', `vault is sealed: ${state.reason}`);
     return await fn(state.vault, state);

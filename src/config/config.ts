@@ -20,6 +20,10 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Worker threads that seal large batches; 0 seals inline. KURABAN_SEAL_WORKERS, default: cores − 1, at most 4. */
   readonly sealWorkers: number | undefined;
+  /** Host in each new tenant's log origin `<host>/kuraban/<tenant>`. KURABAN_LOG_HOST, default kuraban.local */
+  readonly logHost: string | undefined;
+  /** How often pending log entries are integrated into the signed tree. KURABAN_LOG_INTERVAL_MS, default 1000 */
+  readonly logIntervalMs: number;
 }
 
 export type ConfigOverrides = Partial<{ -readonly [K in keyof Config]: Config[K] }>;
@@ -37,6 +41,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     overrides.batchBodyLimit ?? int(env.KURABAN_BATCH_BODY_LIMIT, 32 * 1024 * 1024, 'KURABAN_BATCH_BODY_LIMIT', 1024, 256 * 1024 * 1024, problems);
   const sealWorkers =
     overrides.sealWorkers ?? (env.KURABAN_SEAL_WORKERS === undefined ? undefined : int(env.KURABAN_SEAL_WORKERS, 0, 'KURABAN_SEAL_WORKERS', 0, 16, problems));
+  const logHost = overrides.logHost ?? (env.KURABAN_LOG_HOST || undefined);
+  const logIntervalMs = overrides.logIntervalMs ?? int(env.KURABAN_LOG_INTERVAL_MS, 1000, 'KURABAN_LOG_INTERVAL_MS', 10, 60_000, problems);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
   const logLevel = overrides.logLevel ?? (env.KURABAN_LOG_LEVEL ?? 'info');
   if (!(levels as readonly string[]).includes(logLevel)) problems.push(`KURABAN_LOG_LEVEL must be one of ${levels.join(', ')}`);
@@ -52,6 +58,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     batchBodyLimit,
     logLevel: logLevel as Config['logLevel'],
     sealWorkers,
+    logHost,
+    logIntervalMs,
   });
 }
 

@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   BATCH_TOO_LARGE: { status: 413, title: 'Batch has too many records' },
   SEARCH_INVALID: { status: 422, title: 'Search is not valid for this collection' },
   API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
+  // access log
+  LOG_NOT_FOUND: { status: 404, title: 'Not in the access log' },
   // keys and integrity
   VAULT_SEALED: { status: 503, title: 'Vault is sealed' },
   DECRYPTION_FAILED: { status: 500, title: 'Decryption operation failed' },

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { KurabanError } from '../errors/index.js';
 import type { VaultState } from '../vault/index.js';
 import { createRouteContext } from './context.js';
+import { logRefusal } from './audit.js';
 import { registerJsonBody } from './json-body.js';
 import { collectOpenApi } from './openapi.js';
 import { fromFrameworkError, sendProblem } from './problem.js';
@@ -11,6 +12,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { collectionRoutes } from './routes/collections.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
+import { logRoutes } from './routes/log.js';
 import { recordRoutes } from './routes/records.js';
 import { tenantRoutes } from './routes/tenants.js';
 
@@ -24,9 +26,11 @@ export interface AppOptions {
   readonly logStream?: { write(line: string): void };
 }
 
-/** On every answer: which request it was, never cached, never sniffed. */
+/** On every answer: which request it was, never sniffed, never cached unless the route said otherwise. */
 function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.header('kuraban-request-id', request.id).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
+  // A route that chose its own caching (the access log's tiles) keeps it; everything else is no-store.
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  return reply.header('kuraban-request-id', request.id).header('x-content-type-options', 'nosniff');
 }
 
 /**
@@ -61,9 +65,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     setCommonHeaders(request, reply);
   });
   registerJsonBody(app);
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler(async (error, request, reply) => {
     const err = fromFrameworkError(error);
     if (err.code === 'INTERNAL') request.log.error({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'internal error');
+    try {
+      const state = options.state();
+      if (!state.sealed) await logRefusal(request, state.vault, err.code);
+    } catch {
+      // The request has already failed; its refusal entry is best effort.
+      request.log.warn({ code: err.code }, 'refusal not logged');
+    }
     return sendProblem(reply, request, err);
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KurabanError('ROUTE_NOT_FOUND')));
@@ -75,6 +86,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   collectionRoutes(app, ctx);
   recordRoutes(app, ctx);
   apiKeyRoutes(app, ctx);
+  logRoutes(app, ctx);
   docsRoutes(app, openapi);
   await app.ready();
   return app;

@@ -32,10 +32,11 @@ export function collectOpenApi(app: FastifyInstance): () => Record<string, unkno
 function build(routes: ReadonlyArray<{ method: string; url: string; schema: RouteSchema }>): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const { method, url, schema } of routes) {
-    const path = url.replace(/:([A-Za-z_]+)/g, '{$1}');
+    // A trailing wildcard (the access log's tile/…) is documented as the parameter {path}.
+    const path = url.replace(/:([A-Za-z_]+)/g, '{$1}').replace(/\/\*$/, '/{path}');
     const parameters: unknown[] = [];
     for (const [name, s] of Object.entries(schema.params?.properties ?? {})) {
-      parameters.push({ name, in: 'path', required: true, schema: s });
+      parameters.push({ name: name === '*' ? 'path' : name, in: 'path', required: true, schema: s });
     }
     for (const [name, s] of Object.entries(schema.headers?.properties ?? {})) {
       parameters.push({ name, in: 'header', required: false, schema: s });
@@ -43,7 +44,8 @@ function build(routes: ReadonlyArray<{ method: string; url: string; schema: Rout
     const responses: Record<string, unknown> = {};
     for (const [status, s] of Object.entries(schema.response ?? {})) {
       const desc = (s as { description?: string }).description ?? 'Success';
-      responses[status] = (s as { type?: string }).type === 'null' ? { description: desc } : { description: desc, content: { 'application/json': { schema: s } } };
+      const media = (s as { contentMediaType?: string }).contentMediaType ?? 'application/json';
+      responses[status] = (s as { type?: string }).type === 'null' ? { description: desc } : { description: desc, content: { [media]: { schema: s } } };
     }
     const isPublic = url === '/healthz' || url === '/readyz';
     const problemStatuses = isPublic ? ['503'] : ['400', '401', '403', '404', '409', '412', '413', '415', '422', '428', '503'];

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KurabanError } from '../errors/index.js';
 import type { Store, StoreTx } from '../store/index.js';
-import type { Collection, CreateManyOptions, CreateManyResult, PreparedBatch, RecordInput, Rejected } from '../vault/index.js';
+import type { Collection, CreateManyOptions, CreateManyResult, PreparedBatch, RecordInput, Rejected, Audit } from '../vault/index.js';
 import { MAX_BATCH } from '../vault/index.js';
 import { CsvReader, MAX_CSV_RECORD_BYTES } from './csv-reader.js';
 import { hashFile, importJobId } from './job-id.js';
@@ -44,6 +44,8 @@ export interface ImportOptions {
   readonly progress?: Progress | undefined;
   /** Monotonic milliseconds, for the summary's duration and rate. */
   readonly now: () => number;
+  /** Who imports: each batch is logged (`record.import`) in its own transaction. */
+  readonly audit?: Audit | undefined;
 }
 
 export interface ImportSummary {
@@ -177,7 +179,11 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
         updatedAt: deps.clock().toISOString(),
       });
     };
-    const options: CreateManyOptions = { mode: 'skip-invalid', inTransaction: (tx, result) => save(tx, result.created, result.rejected) };
+    const options: CreateManyOptions = {
+      mode: 'skip-invalid',
+      inTransaction: (tx, result) => save(tx, result.created, result.rejected),
+      ...(o.audit ? { audit: o.audit, auditAction: 'record.import' as const } : {}),
+    };
     let write: () => Promise<unknown>;
     if (inputs.length === 0) {
       write = () => deps.store.transaction((tx) => save(tx, 0, []));

@@ -42,7 +42,8 @@ export interface LogPrincipal {
 }
 
 export const LOG_ENTRY_VERSION = 1;
-export const LOG_AUTH_METHODS = ['api-key'] as const;
+/** api-key: an HTTP caller; local: an operator running the CLI on the machine that holds the key. */
+export const LOG_AUTH_METHODS = ['api-key', 'local'] as const;
 export type LogAuthMethod = (typeof LOG_AUTH_METHODS)[number];
 
 /** The closed set of logged actions. A new action is a new member, never a renamed one. */

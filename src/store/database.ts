@@ -73,6 +73,8 @@ export interface Database {
   /** Signed checkpoints (c2sp.org/tlog-checkpoint), one per integration. */
   log_checkpoints: { tenant_id: string; size: number | string; note: Buffer };
   /** Per tenant: the log's origin, its public verifier key, and the integrated size and root. */
-  log_state: { tenant_id: string; origin: string; verifier_key: string; size: number | string; root: Buffer };
+  log_state: { tenant_id: string; origin: string; verifier_key: string; size: number | string; root: Buffer; public_log: Generated<number> };
+  /** Which integrated entries name a subject (migration 0003): written in the integration transaction. */
+  log_subjects: { tenant_id: string; subject_id: string; idx: number | string };
   kuraban_migration_probe?: { id: Generated<number> };
 }

@@ -518,6 +518,49 @@ export class KyselyStoreOps implements StoreOps {
     return rows.map((r) => ({ size: Number(r.size), note: Buffer.from(r.note) }));
   }
 
+  async getLogEntryRange(tenantId: string, from: number, to: number): Promise<Array<{ index: number; entry: Buffer }>> {
+    const rows = await this.read
+      .selectFrom('log_entries')
+      .select(['idx', 'entry'])
+      .where('tenant_id', '=', tenantId)
+      .where('idx', '>=', from)
+      .where('idx', '<', to)
+      .orderBy('idx')
+      .execute();
+    return rows.map((r) => ({ index: Number(r.idx), entry: Buffer.from(r.entry) }));
+  }
+
+  async getLogPublic(tenantId: string): Promise<boolean | undefined> {
+    const r = await this.read.selectFrom('log_state').select('public_log').where('tenant_id', '=', tenantId).executeTakeFirst();
+    return r && Number(r.public_log) === 1;
+  }
+
+  async setLogPublic(tenantId: string, isPublic: boolean): Promise<boolean> {
+    const res = await this.db.updateTable('log_state').set({ public_log: isPublic ? 1 : 0 }).where('tenant_id', '=', tenantId).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async insertLogSubjects(tenantId: string, rows: ReadonlyArray<{ readonly subjectId: string; readonly index: number }>): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500) {
+      await this.db
+        .insertInto('log_subjects')
+        .values(rows.slice(i, i + 500).map((r) => ({ tenant_id: tenantId, subject_id: r.subjectId, idx: r.index })))
+        .execute();
+    }
+  }
+
+  async listLogSubjectIndexes(tenantId: string, subjectId: string, options: { readonly below: number; readonly after?: number; readonly limit: number }): Promise<number[]> {
+    let q = this.read
+      .selectFrom('log_subjects')
+      .select('idx')
+      .where('tenant_id', '=', tenantId)
+      .where('subject_id', '=', subjectId)
+      .where('idx', '<', options.below);
+    if (options.after !== undefined) q = q.where('idx', '>', options.after);
+    const rows = await q.orderBy('idx').limit(options.limit).execute();
+    return rows.map((r) => Number(r.idx));
+  }
+
   private async mapUnique<T>(fn: () => Promise<T>, toError: (constraint: string) => KurabanError): Promise<T> {
     try {
       return await fn();

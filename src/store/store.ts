@@ -97,6 +97,16 @@ export interface StoreOps {
   /** The checkpoint at `size`, or the newest one. */
   getLogCheckpoint(tenantId: string, size?: number): Promise<{ size: number; note: Buffer } | undefined>;
   listLogCheckpoints(tenantId: string): Promise<Array<{ size: number; note: Buffer }>>;
+  /** Entries with `from ≤ idx < to`, in index order, with their indexes (a missing row is simply absent). */
+  getLogEntryRange(tenantId: string, from: number, to: number): Promise<Array<{ index: number; entry: Buffer }>>;
+  /** Whether anyone may read the tenant's log without a key; undefined when the tenant has no log. */
+  getLogPublic(tenantId: string): Promise<boolean | undefined>;
+  /** Sets the flag; false when the tenant has no log. */
+  setLogPublic(tenantId: string, isPublic: boolean): Promise<boolean>;
+  /** Indexes integrated entries by the subjects they name (inside the integration transaction). */
+  insertLogSubjects(tenantId: string, rows: ReadonlyArray<{ readonly subjectId: string; readonly index: number }>): Promise<void>;
+  /** Indexes of entries naming `subjectId`, ascending, with `after < idx < below`, at most `limit`. */
+  listLogSubjectIndexes(tenantId: string, subjectId: string, options: { readonly below: number; readonly after?: number; readonly limit: number }): Promise<number[]>;
 }
 
 export interface StoreTx extends StoreOps {

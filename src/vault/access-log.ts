@@ -1,6 +1,7 @@
 import { KurabanError } from '../errors/index.js';
 import {
   appendToTiles,
+  decodeLogEntry,
   encodeLogEntry,
   formatVerifierKey,
   leafHash,
@@ -115,6 +116,7 @@ export class AccessLog {
       }
       const growth = appendToTiles(state.size, tiles, pending.map((p) => leafHash(p.entry)));
       await tx.insertLogEntries(tenantId, state.size, pending.map((p) => p.entry));
+      await tx.insertLogSubjects(tenantId, subjectRows(state.size, pending.map((p) => p.entry)));
       await tx.putLogTiles(tenantId, growth.tiles.map((t) => ({ level: t.level, index: t.index, width: t.width, hashes: t.bytes })));
       const signer = await keyring.logSigner(tx, tenantId, state.origin);
       if (formatVerifierKey(signer.name, signer.publicKey) !== state.verifierKey) {
@@ -195,4 +197,24 @@ export class Integrator {
     }, this.intervalMs);
     this.timer.unref();
   }
+}
+
+/**
+ * The log_subjects rows for entries integrated at consecutive indexes from `firstIndex`: one per
+ * distinct subject an entry names. A pending entry that does not decode was damaged in storage: the
+ * integration stops rather than sign it.
+ */
+function subjectRows(firstIndex: number, entries: readonly Buffer[]): Array<{ subjectId: string; index: number }> {
+  const rows: Array<{ subjectId: string; index: number }> = [];
+  entries.forEach((bytes, i) => {
+    let subjects: readonly string[];
+    try {
+      subjects = decodeLogEntry(bytes).subjects;
+    } catch (cause) {
+      if (cause instanceof LogEntryError) throw new KurabanError('STORE_UNAVAILABLE', 'a queued access log entry is damaged', { cause });
+      throw cause;
+    }
+    for (const subjectId of new Set(subjects)) rows.push({ subjectId, index: firstIndex + i });
+  });
+  return rows;
 }

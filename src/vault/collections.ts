@@ -2,6 +2,8 @@ import { KurabanError } from '../errors/index.js';
 import type { Keyring } from '../keys/index.js';
 import { evolveSchema, parseCollectionSchema, type CollectionSchema, type SchemaChange } from '../schema/index.js';
 import type { CollectionRow, Store, StoreOps } from '../store/index.js';
+import type { AccessLog } from './access-log.js';
+import { auditEntries, type Audit } from './audit.js';
 import { COLLECTION_NAME_PATTERN } from './identifiers.js';
 import type { Tenants } from './tenants.js';
 
@@ -21,6 +23,8 @@ export interface CollectionsDeps {
   readonly tenants: Tenants;
   readonly clock: () => Date;
   readonly newId: () => string;
+  /** Where audited changes append their log entry (in the change's transaction). */
+  readonly accessLog: AccessLog;
 }
 
 /** Collections: a typed set of records inside one tenant, with a declared, evolvable schema. */
@@ -30,7 +34,7 @@ export class Collections {
 
   constructor(private readonly deps: CollectionsDeps) {}
 
-  async create(tenantId: string, name: string, schemaInput: unknown): Promise<Collection> {
+  async create(tenantId: string, name: string, schemaInput: unknown, audit?: Audit): Promise<Collection> {
     await this.deps.tenants.require(tenantId);
     if (typeof name !== 'string' || !COLLECTION_NAME_PATTERN.test(name)) {
       throw new KurabanError('REQUEST_INVALID', 'collection name must match ^[a-z][a-z0-9_]{0,62}$', { details: [{ field: 'name', reason: 'invalid_name' }] });
@@ -49,6 +53,7 @@ export class Collections {
     await this.deps.store.transaction(async (tx) => {
       await tx.insertCollection(row);
       await this.deps.keyring.createCollectionKeys(tx, tenantId, row.id);
+      if (audit) await this.log(tx, audit, tenantId, 'collection.create', name, schema);
     });
     return this.fromRow(row);
   }
@@ -69,14 +74,23 @@ export class Collections {
   }
 
   /** Applies an additive change; `expectedVersion`, when given, must be the current schema version. */
-  async evolve(tenantId: string, name: string, change: SchemaChange, expectedVersion?: number): Promise<Collection> {
+  async evolve(tenantId: string, name: string, change: SchemaChange, expectedVersion?: number, audit?: Audit): Promise<Collection> {
     const current = await this.get(tenantId, name);
     if (expectedVersion !== undefined && expectedVersion !== current.schemaVersion) throw new KurabanError('VERSION_CONFLICT');
     const schema = evolveSchema(current.schema, change);
     const now = this.deps.clock().toISOString();
-    const ok = await this.deps.store.updateCollectionSchema(current.id, JSON.stringify(schema), current.schemaVersion, now);
+    const ok = await this.deps.store.transaction(async (tx) => {
+      const done = await tx.updateCollectionSchema(current.id, JSON.stringify(schema), current.schemaVersion, now);
+      if (done && audit) await this.log(tx, audit, tenantId, 'collection.update', name, schema);
+      return done;
+    });
     if (!ok) throw new KurabanError('VERSION_CONFLICT', 'the schema changed concurrently; read it again');
     return { ...current, schema, schemaVersion: current.schemaVersion + 1, updatedAt: now };
+  }
+
+  private async log(tx: StoreOps, audit: Audit, tenantId: string, action: 'collection.create' | 'collection.update', name: string, schema: CollectionSchema): Promise<void> {
+    const entries = auditEntries(audit, tenantId, action, { collection: name, fields: schema.fields.map((f) => f.name) }, 'ok', this.deps.clock());
+    await this.deps.accessLog.append(tx, ...entries);
   }
 
   private fromRow(row: CollectionRow): Collection {

@@ -12,3 +12,7 @@ export type { AccessLogDeps, Integration, IntegratorOptions } from './access-log
 export { TENANT_ID_PATTERN, COLLECTION_NAME_PATTERN, SUBJECT_ID_PATTERN } from './identifiers.js';
 export { createRecordIdGenerator, UUID_PATTERN } from './record-id.js';
 export { recordAad, encryptRecord, decryptRecord } from './record-crypto.js';
+export { auditEntries, localAudit, MAX_IDS_PER_ENTRY } from './audit.js';
+export type { Audit, Touched } from './audit.js';
+export { LogReader, MAX_SUBJECT_ENTRIES } from './log-reader.js';
+export type { LogReaderDeps, LogHead, LogFile, SubjectEntry, SubjectEntries } from './log-reader.js';

@@ -3,6 +3,8 @@ import { KurabanError, type ErrorDetail } from '../errors/index.js';
 import type { DataKey, Keyring } from '../keys/index.js';
 import { normaliseForIndex, validateRecord, type FieldDef, type RecordValues } from '../schema/index.js';
 import type { IndexTerm, RecordRow, Store, StoreOps, StoreTx } from '../store/index.js';
+import type { AccessLog } from './access-log.js';
+import { auditEntries, type Audit } from './audit.js';
 import type { Collection, Collections } from './collections.js';
 import { decryptRecord } from './record-crypto.js';
 import { UUID_PATTERN } from './record-id.js';
@@ -25,6 +27,10 @@ export interface CreateManyOptions {
   readonly mode: 'atomic' | 'skip-invalid';
   /** Runs inside the same transaction as the insert (e.g. an import's resume checkpoint). */
   readonly inTransaction?: (tx: StoreTx, result: { created: number; rejected: readonly Rejected[] }) => Promise<void>;
+  /** Who writes: one log entry per call (split if it lists more than 1,000 ids), in the insert's transaction. */
+  readonly audit?: Audit;
+  /** The action the entry names; default `record.create`. */
+  readonly auditAction?: 'record.create' | 'record.import';
 }
 
 export interface CreateManyResult {
@@ -44,6 +50,8 @@ export interface RecordsDeps {
   readonly sealer: Sealer;
   readonly clock: () => Date;
   readonly newId: () => string;
+  /** Where audited writes append their log entry, in the write's own transaction. */
+  readonly accessLog: AccessLog;
 }
 
 /**
@@ -66,6 +74,19 @@ interface CommittedBatch {
   readonly sealed: SealOutput;
 }
 
+/** The declared field names present in the inputs (names only; never values). */
+function fieldsOf(collection: Collection, inputs: readonly RecordInput[]): string[] {
+  const names = new Set<string>();
+  const declared = collection.schema.fields;
+  for (const input of inputs) {
+    const fields = input?.fields;
+    if (typeof fields !== 'object' || fields === null) continue;
+    for (const f of declared) if (!names.has(f.name) && Object.hasOwn(fields, f.name)) names.add(f.name);
+    if (names.size === declared.length) break;
+  }
+  return [...names];
+}
+
 /** A subject key was created concurrently by another writer: seal again with the stored key. */
 class SubjectKeyRace extends Error {}
 
@@ -76,9 +97,10 @@ export const MAX_SEARCH_LIMIT = 1000;
 export class Records {
   constructor(private readonly deps: RecordsDeps) {}
 
-  async create(tenantId: string, collectionName: string, input: RecordInput): Promise<VaultRecord> {
+  async create(tenantId: string, collectionName: string, input: RecordInput, audit?: Audit): Promise<VaultRecord> {
     const collection = await this.deps.collections.get(tenantId, collectionName);
-    const { batch, sealed } = await this.commit(await this.prepare(collection, [input], { mode: 'atomic' }, 1, undefined, true));
+    const options: CreateManyOptions = audit ? { mode: 'atomic', audit } : { mode: 'atomic' };
+    const { batch, sealed } = await this.commit(await this.prepare(collection, [input], options, 1, undefined, true));
     const row = sealed.records[0] as RecordRow;
     return { id: row.id, subjectId: row.subjectId, version: 1, createdAt: batch.now, updatedAt: batch.now, fields: sealed.values?.[0] ?? {} };
   }
@@ -116,7 +138,7 @@ export class Records {
   }
 
   /** Replaces a record's fields (and optionally its subject) if its version is `expectedVersion`. */
-  async update(tenantId: string, collectionName: string, id: string, expectedVersion: number, input: RecordInput): Promise<VaultRecord> {
+  async update(tenantId: string, collectionName: string, id: string, expectedVersion: number, input: RecordInput, audit?: Audit): Promise<VaultRecord> {
     const collection = await this.deps.collections.get(tenantId, collectionName);
     const existing = UUID_PATTERN.test(id) ? await this.deps.store.getRecord(collection.id, id) : undefined;
     if (!existing || existing.tenantId !== tenantId) throw new KurabanError('RECORD_NOT_FOUND');
@@ -127,17 +149,28 @@ export class Records {
       const row = s.records[0] as RecordRow;
       const ok = await tx.replaceRecord({ ...row, createdAt: existing.createdAt }, expectedVersion, s.index);
       if (!ok) throw new KurabanError('VERSION_CONFLICT');
+      if (audit) {
+        const touched = { collection: collection.name, records: [id], subjects: [existing.subjectId, row.subjectId], fields: fieldsOf(collection, [input]) };
+        await this.deps.accessLog.append(tx, ...auditEntries(audit, tenantId, 'record.update', touched, 'ok', this.deps.clock()));
+      }
     });
     const row = sealed.records[0] as RecordRow;
     return { id, subjectId: row.subjectId, version: row.version, createdAt: existing.createdAt, updatedAt: row.updatedAt, fields: sealed.values?.[0] ?? {} };
   }
 
-  async delete(tenantId: string, collectionName: string, id: string, expectedVersion?: number): Promise<void> {
+  async delete(tenantId: string, collectionName: string, id: string, expectedVersion?: number, audit?: Audit): Promise<void> {
     const collection = await this.deps.collections.get(tenantId, collectionName);
     const existing = UUID_PATTERN.test(id) ? await this.deps.store.getRecord(collection.id, id) : undefined;
     if (!existing || existing.tenantId !== tenantId) throw new KurabanError('RECORD_NOT_FOUND');
     if (expectedVersion !== undefined && existing.version !== expectedVersion) throw new KurabanError('VERSION_CONFLICT');
-    const ok = await this.deps.store.deleteRecord(collection.id, id, expectedVersion);
+    const ok = await this.deps.store.transaction(async (tx) => {
+      const done = await tx.deleteRecord(collection.id, id, expectedVersion);
+      if (done && audit) {
+        const touched = { collection: collection.name, records: [id], subjects: [existing.subjectId] };
+        await this.deps.accessLog.append(tx, ...auditEntries(audit, tenantId, 'record.delete', touched, 'ok', this.deps.clock()));
+      }
+      return done;
+    });
     if (!ok) throw new KurabanError(expectedVersion === undefined ? 'RECORD_NOT_FOUND' : 'VERSION_CONFLICT');
   }
 
@@ -278,7 +311,20 @@ export class Records {
           const newKeys = sealed.newKeys.filter((k) => used.has(k.scopeId));
           if (newKeys.length > 0 && (await tx.insertWrappedKeys(newKeys, true)) !== newKeys.length) throw new SubjectKeyRace();
           if (write) await write(tx, sealed);
-          else await tx.insertRecords(sealed.records, sealed.index);
+          else {
+            await tx.insertRecords(sealed.records, sealed.index);
+            const audit = current.options.audit;
+            if (audit && sealed.records.length > 0) {
+              const touched = {
+                collection: current.collection.name,
+                records: sealed.records.map((r) => r.id),
+                subjects: sealed.records.map((r) => r.subjectId),
+                fields: fieldsOf(current.collection, sealed.positions.map((p) => current.inputs[p] as RecordInput)),
+              };
+              const action = current.options.auditAction ?? 'record.create';
+              await this.deps.accessLog.append(tx, ...auditEntries(audit, current.collection.tenantId, action, touched, 'ok', this.deps.clock()));
+            }
+          }
           if (current.options.inTransaction) await current.options.inTransaction(tx, { created: sealed.records.length, rejected: sealed.rejected });
         });
       } catch (e) {

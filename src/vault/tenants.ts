@@ -3,6 +3,8 @@ import { EMPTY_ROOT } from '../ledger/index.js';
 import { isCleanText } from '../schema/index.js';
 import type { Keyring } from '../keys/index.js';
 import type { Store, StoreOps, TenantRow } from '../store/index.js';
+import type { AccessLog } from './access-log.js';
+import { auditEntries, type Audit } from './audit.js';
 import { TENANT_ID_PATTERN } from './identifiers.js';
 
 export type Tenant = TenantRow;
@@ -13,6 +15,8 @@ export interface TenantsDeps {
   readonly clock: () => Date;
   /** Host part of each tenant's log origin `<host>/kuraban/<tenant>`; default DEFAULT_LOG_HOST. */
   readonly logHost?: string;
+  /** Where audited changes append their log entry (in the change's transaction). */
+  readonly accessLog?: AccessLog;
 }
 
 export const DEFAULT_LOG_HOST = 'kuraban.local';
@@ -28,7 +32,7 @@ export function logOrigin(host: string, tenantId: string): string {
 export class Tenants {
   constructor(private readonly deps: TenantsDeps) {}
 
-  async create(id: string, name: string): Promise<Tenant> {
+  async create(id: string, name: string, audit?: Audit): Promise<Tenant> {
     const problems = [];
     if (typeof id !== 'string' || !TENANT_ID_PATTERN.test(id)) problems.push({ field: 'id', reason: 'invalid_tenant_id' });
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200 || !isCleanText(name)) problems.push({ field: 'name', reason: 'invalid_name' });
@@ -41,6 +45,8 @@ export class Tenants {
       const origin = logOrigin(this.deps.logHost ?? DEFAULT_LOG_HOST, id);
       const verifierKey = await this.deps.keyring.createLogKey(tx, id, origin);
       await tx.insertLogState({ tenantId: id, origin, verifierKey, size: 0, root: Buffer.from(EMPTY_ROOT) });
+      // The tenant's first entry records its own creation.
+      if (audit && this.deps.accessLog) await this.deps.accessLog.append(tx, ...auditEntries(audit, id, 'tenant.create', {}, 'ok', this.deps.clock()));
     });
     return row;
   }

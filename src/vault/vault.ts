@@ -3,6 +3,8 @@ import { Keyring, type RootKeyProvider } from '../keys/index.js';
 import { issueApiKey, authenticateApiKey, type IssuedApiKey, type IssueOptions, type Principal } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { AccessLog, Integrator } from './access-log.js';
+import { LogReader } from './log-reader.js';
+import { auditEntries, type Audit } from './audit.js';
 import { Collections } from './collections.js';
 import { createRecordIdGenerator } from './record-id.js';
 import { Records } from './records.js';
@@ -38,8 +40,13 @@ export interface Vault {
   readonly accessLog: AccessLog;
   /** Integrates the access log every logIntervalMs once started (`serve` starts it); stopped by close(). */
   readonly integrator: Integrator;
+  /** The access log's read side: tiles, proofs, entries by subject. */
+  readonly logReader: LogReader;
   readonly clock: () => Date;
-  issueApiKey(options: Omit<IssueOptions, 'now'>): Promise<IssuedApiKey>;
+  /** Issues an API key; a tenant key's issuance is an entry in that tenant's log (same transaction). */
+  issueApiKey(options: Omit<IssueOptions, 'now'>, audit?: Audit): Promise<IssuedApiKey>;
+  /** Revokes a key; false if unknown or already revoked. A tenant key's revocation is logged there. */
+  revokeApiKey(id: string, audit?: Audit): Promise<boolean>;
   authenticate(presented: string): Promise<Principal>;
   /** Forgets all unwrapped keys. */
   seal(): void;
@@ -52,13 +59,13 @@ export function createVault(deps: VaultDeps): Vault {
   const newId = createRecordIdGenerator(() => clock().getTime());
   const keyring = new Keyring({ provider: deps.provider, clock, ...(deps.keyCacheEntries ? { cacheEntries: deps.keyCacheEntries } : {}) });
   if (deps.logHost !== undefined && !LOG_HOST_PATTERN.test(deps.logHost)) throw new KurabanError('CONFIG_INVALID', 'log host must be a host name, optionally with a port');
-  const tenants = new Tenants({ store: deps.store, keyring, clock, ...(deps.logHost !== undefined ? { logHost: deps.logHost } : {}) });
   const accessLog = new AccessLog({ store: deps.store, keyring });
+  const tenants = new Tenants({ store: deps.store, keyring, clock, accessLog, ...(deps.logHost !== undefined ? { logHost: deps.logHost } : {}) });
   const integrator = new Integrator(accessLog, deps.logIntervalMs !== undefined ? { intervalMs: deps.logIntervalMs } : {});
-  const collections = new Collections({ store: deps.store, keyring, tenants, clock, newId });
+  const collections = new Collections({ store: deps.store, keyring, tenants, clock, newId, accessLog });
   const workers = deps.sealWorkers ?? defaultSealWorkers();
   const sealer = workers > 0 ? workerSealer(workers) : inlineSealer();
-  const records = new Records({ store: deps.store, keyring, collections, sealer, clock, newId });
+  const records = new Records({ store: deps.store, keyring, collections, sealer, clock, newId, accessLog });
   return Object.freeze({
     store: deps.store,
     keyring,
@@ -68,7 +75,19 @@ export function createVault(deps: VaultDeps): Vault {
     accessLog,
     integrator,
     clock,
-    issueApiKey: (options: Omit<IssueOptions, 'now'>) => issueApiKey(deps.store, { ...options, now: clock() }),
+    issueApiKey: (options: Omit<IssueOptions, 'now'>, audit?: Audit) =>
+      deps.store.transaction(async (tx) => {
+        const issued = await issueApiKey(tx, { ...options, now: clock() });
+        if (audit && issued.tenantId !== null) await accessLog.append(tx, ...auditEntries(audit, issued.tenantId, 'api_key.create', {}, 'ok', clock()));
+        return issued;
+      }),
+    revokeApiKey: (id: string, audit?: Audit) =>
+      deps.store.transaction(async (tx) => {
+        const key = await tx.getApiKey(id);
+        const done = key !== undefined && (await tx.revokeApiKey(id, clock().toISOString()));
+        if (done && audit && key.tenantId !== null) await accessLog.append(tx, ...auditEntries(audit, key.tenantId, 'api_key.revoke', {}, 'ok', clock()));
+        return done;
+      }),
     authenticate: (presented: string) => authenticateApiKey(deps.store, presented, clock()),
     seal: () => keyring.seal(),
     close: async () => {
@@ -76,5 +95,6 @@ export function createVault(deps: VaultDeps): Vault {
       keyring.seal();
       await sealer.close();
     },
+    logReader: new LogReader({ store: deps.store }),
   });
 }

@@ -461,7 +461,7 @@ for (const backend of BACKENDS) {
       try {
         await scope();
         const before = await raw.snapshot();
-        assert.ok(before.kysely_migration?.length === 2, 'both migrations recorded');
+        assert.ok(before.kysely_migration?.length === 3, 'every migration recorded');
         await store.migrate();
         const second = openStore(loc.location);
         try {
@@ -487,8 +487,8 @@ for (const backend of BACKENDS) {
             assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason?.cause ?? r.reason) : 'ok'))));
             const raw = await openRawDb({ dataDir: '/nonexistent', databaseUrl: db.url, keyFile: '/nonexistent' });
             try {
-              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log']);
-              assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collections', 'import_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_tiles', 'records', 'tenants', 'wrapped_keys']);
+              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects']);
+              assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collections', 'import_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_subjects', 'log_tiles', 'records', 'tenants', 'wrapped_keys']);
             } finally {
               await raw.close();
             }

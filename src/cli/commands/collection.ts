@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { configFrom, readJsonFile, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { localAudit } from '../../vault/index.js';
 
 export function registerCollectionCommands(program: Command, io: CliIo): void {
   const collection = program.command('collection').description('Manage collections and their schemas');
@@ -13,7 +14,7 @@ export function registerCollectionCommands(program: Command, io: CliIo): void {
       const file = readJsonFile(opts.schema) as { name?: unknown; fields?: unknown };
       const name = opts.name ?? (typeof file?.name === 'string' ? file.name : '');
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
-        const c = await vault.collections.create(opts.tenant, name, { fields: file?.fields });
+        const c = await vault.collections.create(opts.tenant, name, { fields: file?.fields }, localAudit());
         io.stdout.write(`${JSON.stringify({ tenantId: c.tenantId, name: c.name, schemaVersion: c.schemaVersion, fields: c.schema.fields.length })}\n`);
       });
     });

@@ -6,6 +6,7 @@ import { KurabanError } from '../../errors/index.js';
 import { cellText, csvRecord, ndjsonRecord, SUBJECT_ID_COLUMN } from '../../import/index.js';
 import type { Vault } from '../../vault/index.js';
 import { configFrom, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { auditEntries, localAudit, MAX_IDS_PER_ENTRY, type VaultRecord } from '../../vault/index.js';
 
 interface ExportOptions {
   tenant: string;
@@ -89,10 +90,24 @@ async function writeRecords(vault: Vault, opts: ExportOptions, fieldNames: reado
   };
   if (opts.format === 'csv') await write(csvRecord(['id', SUBJECT_ID_COLUMN, 'version', ...fieldNames]));
   let count = 0;
+  // Every exported record is in the log (`record.export`), a page at a time, before it is written out.
+  const audit = localAudit();
+  let page: VaultRecord[] = [];
+  const flushPage = async () => {
+    if (page.length === 0) return;
+    const touched = { collection: opts.collection, records: page.map((r) => r.id), subjects: page.map((r) => r.subjectId), fields: fieldNames };
+    await vault.accessLog.record(...auditEntries(audit, opts.tenant, 'record.export', touched, 'ok', vault.clock()));
+    for (const r of page) {
+      await write(opts.format === 'csv' ? csvRecord([r.id, r.subjectId ?? '', String(r.version), ...fieldNames.map((n) => cellText(r.fields[n]))]) : ndjsonRecord(r));
+      count++;
+    }
+    page = [];
+  };
   for await (const r of vault.records.scan(opts.tenant, opts.collection)) {
-    await write(opts.format === 'csv' ? csvRecord([r.id, r.subjectId ?? '', String(r.version), ...fieldNames.map((n) => cellText(r.fields[n]))]) : ndjsonRecord(r));
-    count++;
+    page.push(r);
+    if (page.length >= MAX_IDS_PER_ENTRY) await flushPage();
   }
+  await flushPage();
   if (buffered.length > 0) await write('', true);
   return count;
 }

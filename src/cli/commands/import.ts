@@ -5,6 +5,7 @@ import { KurabanError } from '../../errors/index.js';
 import { createProgress, DEFAULT_BATCH_SIZE, IMPORT_FORMATS, runImport, type ImportFormat } from '../../import/index.js';
 import { MAX_BATCH } from '../../vault/index.js';
 import { configFrom, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { localAudit } from '../../vault/index.js';
 
 interface ImportCommandOptions {
   tenant: string;
@@ -70,6 +71,7 @@ export function registerImportCommand(program: Command, io: CliIo): void {
           batchSize,
           progress: createProgress(io.stderr, now),
           now,
+          audit: localAudit(),
         });
         if (summary.alreadyDone) {
           io.stderr.write(

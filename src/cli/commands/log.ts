@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CommanderError, type Command } from 'commander';
 import {
   HASH_BYTES,
   LogUrlError,
+  formatEntryBundlePath,
+  formatHashTilePath,
+  tilesOfTree,
   NoteError,
   VerifyError,
   directoryTileSource,
@@ -16,11 +19,13 @@ import {
   verifyLog,
 } from '../../ledger/index.js';
 import type { NoteVerifier, PreviousTree, TileSource, VerifyErrorReason } from '../../ledger/index.js';
-import type { CliIo } from '../io.js';
+import { configFrom, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { SUBJECT_ID_PATTERN, type LogReader } from '../../vault/index.js';
 
 /**
- * `kuraban log verify` and `kuraban log verify-checkpoint`: a verifier for any C2SP tlog-tiles log. It
- * imports only the ledger core — never the vault, store or server — so it can audit a log it does not run.
+ * `kuraban log verify` and `kuraban log verify-checkpoint`: a verifier for any C2SP tlog-tiles log. They
+ * use only the ledger core — never the vault, store or server — so they audit a log they do not run.
+ * `kuraban log export` and `kuraban log who-read` read this vault's own log (vault/log-reader.ts).
  * Exit codes: 0 verified, 1 the log (or checkpoint) failed verification, 2 usage or I/O error.
  */
 export const EXIT_VERIFIED = 0;
@@ -42,6 +47,43 @@ interface VerifyOptions {
 
 export function registerLogCommands(program: Command, io: CliIo): void {
   const log = program.command('log').description('Verify transparency logs (C2SP tlog-tiles), this vault\'s or any other');
+  log
+    .command('export')
+    .description('Write a tenant\'s log as static C2SP tlog-tiles files (checkpoint, tile/…, verifier.key) for any web server')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--dir <dir>', 'an empty or new directory')
+    .action(async (opts: { tenant: string; dir: string }) => {
+      await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
+        const written = await exportLog(vault.logReader, opts.tenant, opts.dir, io);
+        io.stdout.write(`${JSON.stringify(written)}\n`);
+      });
+    });
+  log
+    .command('who-read')
+    .description('Print the entries naming a subject (a pseudonymous id), each with its inclusion proof, as NDJSON: first the checkpoint line')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .argument('<subject>', 'subject id (a pseudonymous handle, not a personal value)')
+    .action(async (subject: string, opts: { tenant: string }) => {
+      if (!SUBJECT_ID_PATTERN.test(subject)) fail(io, EXIT_USAGE, 'the subject is not a subject id');
+      await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
+        let after: number | undefined;
+        let first = true;
+        for (;;) {
+          const page = await vault.logReader.entriesForSubject(opts.tenant, subject, after === undefined ? {} : { after });
+          if (first) {
+            const h = page.head;
+            const line = { origin: h.origin, verifierKey: h.verifierKey, size: h.size, rootHash: h.rootHash.toString('base64'), checkpoint: h.checkpoint?.toString('utf8') ?? null };
+            io.stdout.write(`${JSON.stringify(line)}\n`);
+            first = false;
+          }
+          for (const e of page.entries) {
+            io.stdout.write(`${JSON.stringify({ index: e.index, size: page.head.size, entry: e.entry, proof: e.proof.map((p) => p.toString('base64')) })}\n`);
+          }
+          if (page.next === undefined) return;
+          after = page.next;
+        }
+      });
+    });
   const usageExit = (e: CommanderError): never => {
     throw e.exitCode === 0 ? e : new CommanderError(EXIT_USAGE, e.code, e.message);
   };
@@ -217,4 +259,43 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
   return Buffer.concat(chunks);
+}
+
+/**
+ * Writes the log of the newest checkpoint: `checkpoint`, every full and partial hash tile and entry
+ * bundle of its tree, and `verifier.key` (one line). Files are 0644, directories 0755; a directory that
+ * already holds anything is refused, so an export never mixes with another.
+ */
+async function exportLog(reader: LogReader, tenantId: string, dir: string, io: CliIo): Promise<{ tenant: string; size: number; files: number }> {
+  let existing: string[] = [];
+  try {
+    existing = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') fail(io, EXIT_USAGE, `cannot read ${dir}`);
+  }
+  if (existing.length > 0) fail(io, EXIT_USAGE, `${dir} is not empty`);
+  const head = await reader.head(tenantId);
+  if (head.checkpoint === undefined) fail(io, EXIT_USAGE, 'the log has no checkpoint yet: nothing to export');
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  let files = 0;
+  const put = async (path: string, bytes: Uint8Array | string): Promise<void> => {
+    const file = join(dir, path);
+    await mkdir(dirname(file), { recursive: true, mode: 0o755 });
+    const handle = await open(file, 'wx', 0o644);
+    try {
+      await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
+    await chmod(file, 0o644); // whatever the umask: a web server must be able to read it
+    files += 1;
+  };
+  for (const tile of tilesOfTree(head.size)) {
+    await put(formatHashTilePath(tile), (await reader.file(tenantId, formatHashTilePath(tile), head)).bytes);
+    if (tile.level === 0) await put(formatEntryBundlePath(tile), (await reader.file(tenantId, formatEntryBundlePath(tile), head)).bytes);
+  }
+  await put('verifier.key', `${head.verifierKey}\n`);
+  // The checkpoint last: a reader of a half-written export finds no checkpoint rather than missing tiles.
+  await put('checkpoint', head.checkpoint);
+  return { tenant: tenantId, size: head.size, files };
 }

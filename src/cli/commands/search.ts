@@ -3,6 +3,7 @@ import { KurabanError } from '../../errors/index.js';
 import { ndjsonRecord } from '../../import/index.js';
 import { MAX_SEARCH_LIMIT } from '../../vault/index.js';
 import { configFrom, readJsonFile, readStdin, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { auditEntries, localAudit } from '../../vault/index.js';
 
 interface SearchCommandOptions {
   tenant: string;
@@ -49,6 +50,13 @@ export function registerSearchCommand(program: Command, io: CliIo): void {
       const where = await readWhere(io, opts.whereFile);
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         const result = await vault.records.search(opts.tenant, opts.collection, where, { limit, after: opts.after });
+        const touched = {
+          collection: opts.collection,
+          records: result.records.map((r) => r.id),
+          subjects: result.records.map((r) => r.subjectId),
+          fields: [...Object.keys(where as object), ...result.records.flatMap((r) => Object.keys(r.fields))],
+        };
+        await vault.accessLog.record(...auditEntries(localAudit(), opts.tenant, 'record.search', touched, 'ok', vault.clock()));
         for (const r of result.records) io.stdout.write(ndjsonRecord(r));
         if (result.next !== undefined) io.stderr.write(`kuraban search: more results; continue with --after ${result.next}\n`);
       });

@@ -12,7 +12,9 @@ interface ServeOptions {
 }
 
 async function serve(config: Config, io: CliIo): Promise<void> {
-  const state = await openVault(vaultLocation(config), { sealWorkers: config.sealWorkers });
+  const state = await openVault(vaultLocation(config), { sealWorkers: config.sealWorkers, logHost: config.logHost, logIntervalMs: config.logIntervalMs });
+  // The access log's integrator: pending entries become signed checkpoints at most logIntervalMs later.
+  if (!state.sealed) state.vault.integrator.start();
   const app = await buildApp({ config, state: () => state, logger: true });
   const address = await app.listen({ host: config.host, port: config.port });
   io.stderr.write(state.sealed ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}\n` : `kuraban: serving ${address} (docs: ${address}/docs)\n`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { configFrom, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { localAudit } from '../../vault/index.js';
 
 export function registerTenantCommands(program: Command, io: CliIo): void {
   const tenant = program.command('tenant').description('Manage tenants (organisations)');
@@ -10,7 +11,7 @@ export function registerTenantCommands(program: Command, io: CliIo): void {
     .requiredOption('--name <name>', 'display name')
     .action(async (opts: { id: string; name: string }) => {
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
-        const t = await vault.tenants.create(opts.id, opts.name);
+        const t = await vault.tenants.create(opts.id, opts.name, localAudit());
         io.stdout.write(`${JSON.stringify(t)}\n`);
       });
     });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
 import { presentApiKey } from '../../policy/index.js';
 import { requireAdmin } from '../auth.js';
+import { auditOf } from '../audit.js';
 import type { RouteContext } from '../context.js';
 import { TEXT_PATTERN, apiKey, tenantIdParam } from '../schemas.js';
 
@@ -40,12 +41,15 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
       if (expiresAt !== undefined && !(Date.parse(expiresAt) > vault.clock().getTime())) {
         throw new KurabanError('REQUEST_INVALID', 'expiresAt must be in the future', { details: [{ field: 'expiresAt', reason: 'not_in_future' }] });
       }
-      const issued = await vault.issueApiKey({
-        name,
-        role,
-        tenantId: role === 'tenant' ? (tenantId as string) : null,
-        expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
-      });
+      const issued = await vault.issueApiKey(
+        {
+          name,
+          role,
+          tenantId: role === 'tenant' ? (tenantId as string) : null,
+          expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+        },
+        auditOf(request),
+      );
       return reply.code(201).send({ ...issued, revokedAt: null });
     },
   );
@@ -79,7 +83,7 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireAdmin(principal);
-      const ok = await vault.store.revokeApiKey(request.params.id, vault.clock().toISOString());
+      const ok = await vault.revokeApiKey(request.params.id, auditOf(request));
       if (!ok) throw new KurabanError('API_KEY_NOT_FOUND');
       return reply.code(204).send();
     },

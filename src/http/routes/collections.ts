@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { auditOf, logRead } from '../audit.js';
 import type { RouteContext } from '../context.js';
 import { requireTenantAccess } from '../auth.js';
 import { TEXT_PATTERN, collection, collectionParam, fieldDefinition, tenantIdParam } from '../schemas.js';
@@ -20,6 +21,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
   app.post<{ Params: { tenant: string }; Body: { name: string; fields: unknown[] } }>(
     '/v1/tenants/:tenant/collections',
     {
+      config: { auditAction: 'collection.create' },
       schema: {
         summary: 'Create a collection with a declared schema; its data and index keys are created with it',
         tags: ['collections'],
@@ -36,7 +38,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      const created = await vault.collections.create(request.params.tenant, request.body.name, { fields: request.body.fields });
+      const created = await vault.collections.create(request.params.tenant, request.body.name, { fields: request.body.fields }, auditOf(request));
       return reply.code(201).send(present(created));
     },
   );
@@ -44,6 +46,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
   app.get<{ Params: { tenant: string } }>(
     '/v1/tenants/:tenant/collections',
     {
+      config: { auditAction: 'collection.list' },
       schema: {
         summary: 'List collections',
         tags: ['collections'],
@@ -54,23 +57,28 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
     async (request) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      return { collections: (await vault.collections.list(request.params.tenant)).map(present) };
+      const list = await vault.collections.list(request.params.tenant);
+      await logRead(request, vault, request.params.tenant, {});
+      return { collections: list.map(present) };
     },
   );
 
   app.get<{ Params: { tenant: string; collection: string } }>(
     '/v1/tenants/:tenant/collections/:collection',
-    { schema: { summary: 'Get a collection and its schema', tags: ['collections'], params: collectionParams, response: { 200: collection } } },
+    { config: { auditAction: 'collection.read' }, schema: { summary: 'Get a collection and its schema', tags: ['collections'], params: collectionParams, response: { 200: collection } } },
     async (request) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      return present(await vault.collections.get(request.params.tenant, request.params.collection));
+      const found = await vault.collections.get(request.params.tenant, request.params.collection);
+      await logRead(request, vault, request.params.tenant, { collection: found.name });
+      return present(found);
     },
   );
 
   app.patch<{ Params: { tenant: string; collection: string }; Body: { schemaVersion?: number; addFields?: unknown[]; addEnumValues?: Record<string, unknown[]> } }>(
     '/v1/tenants/:tenant/collections/:collection',
     {
+      config: { auditAction: 'collection.update' },
       schema: {
         summary: 'Evolve a schema: add optional fields, add enum values. Stored records are not rewritten.',
         tags: ['collections'],
@@ -100,6 +108,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
         request.params.collection,
         { ...(addFields ? { addFields } : {}), ...(addEnumValues ? { addEnumValues } : {}) },
         schemaVersion,
+        auditOf(request),
       );
       return present(evolved);
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
 import { MAX_BATCH, MAX_SEARCH_LIMIT, type RecordInput, type VaultRecord } from '../../vault/index.js';
 import { requireTenantAccess } from '../auth.js';
+import { auditOf, logRead } from '../audit.js';
 import type { RouteContext } from '../context.js';
 import { collectionParam, record, recordIdParam, recordInput, tenantIdParam } from '../schemas.js';
 
@@ -36,6 +37,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Params: CollectionParams; Body: RecordInput }>(
     base,
     {
+      config: { auditAction: 'record.create' },
       schema: {
         summary: "Create a record, encrypted under its subject's key (or the collection's)",
         tags: ['records'],
@@ -47,7 +49,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      const created = await vault.records.create(request.params.tenant, request.params.collection, request.body);
+      const created = await vault.records.create(request.params.tenant, request.params.collection, request.body, auditOf(request));
       return reply.code(201).header('etag', `"${created.version}"`).send(present(created));
     },
   );
@@ -55,6 +57,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Params: CollectionParams; Body: { records: RecordInput[] } }>(
     `${base}/batch`,
     {
+      config: { auditAction: 'record.create' },
       bodyLimit: ctx.config.batchBodyLimit,
       schema: {
         summary: `Create up to ${MAX_BATCH} records at once: all are written, or none`,
@@ -81,7 +84,10 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      const result = await vault.records.createMany(request.params.tenant, request.params.collection, request.body.records, { mode: 'atomic' });
+      const result = await vault.records.createMany(request.params.tenant, request.params.collection, request.body.records, {
+        mode: 'atomic',
+        audit: auditOf(request),
+      });
       return reply.code(201).send({ created: result.created.length, records: result.created.map((c) => ({ id: c.id, version: c.version })) });
     },
   );
@@ -89,6 +95,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Params: CollectionParams; Body: { where: Record<string, unknown>; limit?: number; after?: string } }>(
     `${base}/search`,
     {
+      config: { auditAction: 'record.search' },
       schema: {
         summary: 'Equality search on searchable fields (AND). Terms go in the body, never in the URL.',
         tags: ['records'],
@@ -117,17 +124,29 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       requireTenantAccess(principal, request.params.tenant);
       const { where, limit, after } = request.body;
       const found = await vault.records.search(request.params.tenant, request.params.collection, where, { limit: limit ?? 100, after });
+      await logRead(request, vault, request.params.tenant, {
+        collection: request.params.collection,
+        records: found.records.map((r) => r.id),
+        subjects: found.records.map((r) => r.subjectId),
+        fields: [...Object.keys(where), ...found.records.flatMap((r) => Object.keys(r.fields))],
+      });
       return { records: found.records.map(present), ...(found.next ? { next: found.next } : {}) };
     },
   );
 
   app.get<{ Params: RecordParams }>(
     `${base}/:id`,
-    { schema: { summary: 'Read a record', tags: ['records'], params: recordParams, response: { 200: record } } },
+    { config: { auditAction: 'record.read' }, schema: { summary: 'Read a record', tags: ['records'], params: recordParams, response: { 200: record } } },
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
       const found = await vault.records.get(request.params.tenant, request.params.collection, request.params.id);
+      await logRead(request, vault, request.params.tenant, {
+        collection: request.params.collection,
+        records: [found.id],
+        subjects: [found.subjectId],
+        fields: Object.keys(found.fields),
+      });
       return reply.header('etag', `"${found.version}"`).send(present(found));
     },
   );
@@ -135,6 +154,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.put<{ Params: RecordParams; Body: RecordInput }>(
     `${base}/:id`,
     {
+      config: { auditAction: 'record.update' },
       schema: {
         summary: 'Replace a record. Requires If-Match: "<version>" (optimistic concurrency).',
         tags: ['records'],
@@ -148,7 +168,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
       const expected = ifMatchVersion(request, true) as number;
-      const updated = await vault.records.update(request.params.tenant, request.params.collection, request.params.id, expected, request.body);
+      const updated = await vault.records.update(request.params.tenant, request.params.collection, request.params.id, expected, request.body, auditOf(request));
       return reply.header('etag', `"${updated.version}"`).send(present(updated));
     },
   );
@@ -156,6 +176,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.delete<{ Params: RecordParams }>(
     `${base}/:id`,
     {
+      config: { auditAction: 'record.delete' },
       schema: {
         summary: 'Delete a record (If-Match optional)',
         tags: ['records'],
@@ -167,7 +188,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      await vault.records.delete(request.params.tenant, request.params.collection, request.params.id, ifMatchVersion(request, false));
+      await vault.records.delete(request.params.tenant, request.params.collection, request.params.id, ifMatchVersion(request, false), auditOf(request));
       return reply.code(204).send();
     },
   );

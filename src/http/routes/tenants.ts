@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { auditOf, logRead } from '../audit.js';
 import type { RouteContext } from '../context.js';
 import { requireAdmin, requireTenantAccess } from '../auth.js';
 import { TEXT_PATTERN, tenant, tenantIdParam } from '../schemas.js';
@@ -10,6 +11,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: { id: string; name: string } }>(
     '/v1/tenants',
     {
+      config: { auditAction: 'tenant.create' },
       schema: {
         summary: 'Create a tenant (an organisation, e.g. a municipality) with its own tenant key',
         tags: ['tenants'],
@@ -25,7 +27,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireAdmin(principal);
-      const created = await vault.tenants.create(request.body.id, request.body.name);
+      const created = await vault.tenants.create(request.body.id, request.body.name, auditOf(request));
       return reply.code(201).send(present(created));
     },
   );
@@ -50,6 +52,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { tenant: string } }>(
     '/v1/tenants/:tenant',
     {
+      config: { auditAction: 'tenant.read' },
       schema: {
         summary: 'Get a tenant',
         tags: ['tenants'],
@@ -60,7 +63,9 @@ export function tenantRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      return present(await vault.tenants.get(request.params.tenant));
+      const tenant = await vault.tenants.get(request.params.tenant);
+      await logRead(request, vault, tenant.id, {});
+      return present(tenant);
     },
   );
 }

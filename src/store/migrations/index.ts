@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../store.js';
 import { initialSchema } from './0001-initial.js';
 import { accessLogSchema } from './0002-access-log.js';
+import { logSubjectsSchema } from './0003-log-subjects.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
@@ -12,6 +13,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-initial': initialSchema(dialect),
     '0002-access-log': accessLogSchema(dialect),
+    '0003-log-subjects': logSubjectsSchema(dialect),
   };
   return { getMigrations: async () => migrations };
 }
