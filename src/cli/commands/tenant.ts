@@ -12,7 +12,9 @@ export function registerTenantCommands(program: Command, io: CliIo): void {
     .action(async (opts: { id: string; name: string }) => {
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         const t = await vault.tenants.create(opts.id, opts.name, localAudit());
-        io.stdout.write(`${JSON.stringify(t)}\n`);
+        // The tenant's access-log verifier key: what auditors need to check its log.
+        const log = await vault.accessLog.verifierKey(t.id);
+        io.stdout.write(`${JSON.stringify({ ...t, log })}\n`);
       });
     });
   tenant
