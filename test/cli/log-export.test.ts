@@ -16,24 +16,12 @@ import {
 } from '../../src/ledger/index.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
 import { kuraban } from './harness.js';
+import { testLogEntry } from '../helpers/log-entries.js';
 
 const TENANT = 'export-city';
 
 function entry(n: number, subjects: readonly string[]): LogEntry {
-  return {
-    v: 1,
-    time: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, n % 1000)).toISOString(),
-    tenant: TENANT,
-    principal: { id: '0123456789abcdef', auth: 'api-key' },
-    action: 'record.read',
-    collection: 'residents',
-    records: [],
-    subjects: [...subjects],
-    fields: [],
-    outcome: 'ok',
-    requestId: `req-${n}`,
-    client: null,
-  };
+  return testLogEntry(TENANT, n, { subjects: [...subjects] });
 }
 
 function walk(dir: string): string[] {

@@ -23,25 +23,13 @@ import { captureIo } from '../cli/harness.js';
 import { openRawDb } from '../helpers/raw-db.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
 import { assertProblem, inject } from './harness.js';
+import { testLogEntry } from '../helpers/log-entries.js';
 
 const TENANT = 'log-city';
 const OTHER = 'other-city';
 
 function entry(tenant: string, n: number, subjects: readonly string[]): LogEntry {
-  return {
-    v: 1,
-    time: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, n % 1000)).toISOString(),
-    tenant,
-    principal: { id: '0123456789abcdef', auth: 'api-key' },
-    action: 'record.read',
-    collection: 'residents',
-    records: [],
-    subjects: [...subjects],
-    fields: ['family_name'],
-    outcome: 'ok',
-    requestId: `req-${n}`,
-    client: null,
-  };
+  return testLogEntry(tenant, n, { subjects: [...subjects], fields: ['family_name'] });
 }
 
 async function verifyCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {

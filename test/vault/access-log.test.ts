@@ -19,25 +19,12 @@ import { AccessLog, openVault, type Vault } from '../../src/vault/index.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
 import { openRawDb } from '../helpers/raw-db.js';
 import { rejectsWithCode } from '../helpers/errors.js';
+import { testLogEntry } from '../helpers/log-entries.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/log-writer-child.js', import.meta.url));
 
 function entry(tenant: string, n: number, over: Partial<LogEntry> = {}): LogEntry {
-  return {
-    v: 1,
-    time: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, n % 1000)).toISOString(),
-    tenant,
-    principal: { id: '0123456789abcdef', auth: 'api-key' },
-    action: n % 2 === 0 ? 'record.read' : 'record.update',
-    collection: 'residents',
-    records: [],
-    subjects: [`p-${n}`],
-    fields: ['family_name'],
-    outcome: 'ok',
-    requestId: `req-${n}`,
-    client: '192.0.2.1',
-    ...over,
-  };
+  return testLogEntry(tenant, n, { action: n % 2 === 0 ? 'record.read' : 'record.update', subjects: [`p-${n}`], fields: ['family_name'], client: '192.0.2.1', ...over });
 }
 
 /**

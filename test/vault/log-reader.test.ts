@@ -17,24 +17,12 @@ import {
 } from '../../src/ledger/index.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
 import { rejectsWithCode } from '../helpers/errors.js';
+import { testLogEntry } from '../helpers/log-entries.js';
 
 const TENANT = 'log-reader-city';
 
 function entry(n: number, subjects: readonly string[]): LogEntry {
-  return {
-    v: 1,
-    time: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, n % 1000)).toISOString(),
-    tenant: TENANT,
-    principal: { id: '0123456789abcdef', auth: 'api-key' },
-    action: 'record.read',
-    collection: 'residents',
-    records: [],
-    subjects: [...subjects],
-    fields: ['family_name'],
-    outcome: 'ok',
-    requestId: `req-${n}`,
-    client: null,
-  };
+  return testLogEntry(TENANT, n, { subjects: [...subjects], fields: ['family_name'] });
 }
 
 /** Subject of entry n: every third entry names p-a, every fifth p-b, some both. */
