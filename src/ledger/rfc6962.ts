@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** RFC 6962 §2.1 (= RFC 9162 §2.1.1): domain separation of leaves and interior nodes. */
 export const RFC6962_LEAF_PREFIX = 0x00;
@@ -11,12 +11,20 @@ export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
 
 /** MTH({d}) = SHA-256(0x00 ‖ d) — RFC 6962 §2.1. */
 export function leafHash(entry: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.of(RFC6962_LEAF_PREFIX)).update(entry).digest();
+  // One-shot crypto.hash (Node ≥ 20.12) over prefix ‖ entry: half the cost of a Hash object per leaf.
+  const input = Buffer.allocUnsafe(1 + entry.length);
+  input[0] = RFC6962_LEAF_PREFIX;
+  input.set(entry, 1);
+  return hash('sha256', input, 'buffer');
 }
 
 /** SHA-256(0x01 ‖ left ‖ right) — RFC 6962 §2.1. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.of(RFC6962_NODE_PREFIX)).update(left).update(right).digest();
+  const input = Buffer.allocUnsafe(1 + left.length + right.length);
+  input[0] = RFC6962_NODE_PREFIX;
+  input.set(left, 1);
+  input.set(right, 1 + left.length);
+  return hash('sha256', input, 'buffer');
 }
 
 /**
