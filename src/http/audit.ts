@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import type { ErrorCode } from '../errors/index.js';
 import type { LogAction } from '../ledger/index.js';
 import type { Audit, Touched, Vault } from '../vault/index.js';
-import { auditEntries, TENANT_ID_PATTERN } from '../vault/index.js';
+import { NAME_PATTERN } from '../schema/index.js';
+import { auditEntries, COLLECTION_NAME_PATTERN, TENANT_ID_PATTERN } from '../vault/index.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -12,7 +13,8 @@ declare module 'fastify' {
   }
 }
 
-const PURPOSE = /^[a-z][a-z0-9_]{0,62}$/;
+/** A purpose is an identifier from the tenant's list, shaped like a field name. */
+const PURPOSE = NAME_PATTERN;
 
 /** Log step of the route pipeline: who (the authenticated principal), which request, from where. */
 export function auditOf(request: FastifyRequest): Audit {
@@ -48,6 +50,6 @@ export async function logRefusal(request: FastifyRequest, vault: Vault, code: Er
   if (!request.principal || !action || typeof tenantId !== 'string' || !TENANT_ID_PATTERN.test(tenantId)) return;
   if (!(await vault.store.getTenant(tenantId))) return;
   const collection = (request.params as { collection?: unknown }).collection;
-  const touched: Touched = typeof collection === 'string' && /^[a-z][a-z0-9_]{0,62}$/.test(collection) ? { collection } : {};
+  const touched: Touched = typeof collection === 'string' && COLLECTION_NAME_PATTERN.test(collection) ? { collection } : {};
   await vault.accessLog.record(...auditEntries(auditOf(request), tenantId, action, touched, code, vault.clock()));
 }

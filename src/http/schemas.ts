@@ -3,7 +3,8 @@
  * Request schemas reject unknown properties; response schemas are the presenters: only the
  * properties listed here leave the server.
  */
-import { FIELD_TYPES, CLASSIFICATIONS } from '../schema/index.js';
+import { FIELD_TYPES, CLASSIFICATIONS, NAME_PATTERN } from '../schema/index.js';
+import { COLLECTION_NAME_PATTERN, TENANT_ID_PATTERN } from '../vault/index.js';
 
 /**
  * Free text (names, descriptions, enum values): no U+0000, which PostgreSQL text cannot hold, and no
@@ -12,8 +13,8 @@ import { FIELD_TYPES, CLASSIFICATIONS } from '../schema/index.js';
  */
 export const TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';
 
-export const tenantIdParam = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$', description: 'Tenant id, e.g. a local-government code' } as const;
-export const collectionParam = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } as const;
+export const tenantIdParam = { type: 'string', pattern: TENANT_ID_PATTERN.source, description: 'Tenant id, e.g. a local-government code' } as const;
+export const collectionParam = { type: 'string', pattern: COLLECTION_NAME_PATTERN.source } as const;
 export const recordIdParam = { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'UUIDv7' } as const;
 
 export const errorDetail = {
@@ -52,7 +53,7 @@ export const fieldDefinition = {
   type: 'object',
   description: 'A declared field. Objects nest through "fields" (up to 3 levels); searchable/unique only on top-level scalar fields.',
   properties: {
-    name: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' },
+    name: { type: 'string', pattern: NAME_PATTERN.source },
     type: { type: 'string', enum: [...FIELD_TYPES] },
     required: { type: 'boolean', default: false },
     classification: { type: 'string', enum: [...CLASSIFICATIONS], default: 'personal' },

@@ -171,9 +171,8 @@ export class Keyring {
     const cached = this.cachedKey(id);
     if (cached) return cached;
     const indexKey = await this.dataKey(ops, tenantId, 'index', collectionId, FIRST_VERSION);
+    // Deterministic: a concurrent caller deriving the same key stores the same bytes.
     const derived = hkdfSha256(indexKey.key, Buffer.alloc(0), `${BLIND_INDEX_INFO}\0${collectionId}\0${field}`);
-    const existing = this.cachedKey(id);
-    if (existing) return existing;
     this.cache.set(id, Buffer.from(derived));
     return derived;
   }
@@ -222,7 +221,7 @@ export class Keyring {
     return { version: row.version, key };
   }
 
-  private remember(ops: KeyStoreOps | undefined, tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, key: Buffer, isLatest = true): void {
+  private remember(ops: KeyStoreOps, tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, key: Buffer, isLatest = true): void {
     const put = () => {
       this.cache.set(cacheId(tenantId, kind, scopeId, version), Buffer.from(key));
       if (isLatest) {
@@ -231,7 +230,7 @@ export class Keyring {
         this.cache.set(latestId(tenantId, kind, scopeId), v);
       }
     };
-    if (ops?.onCommit) ops.onCommit(put);
+    if (ops.onCommit) ops.onCommit(put);
     else put();
   }
 

@@ -1,6 +1,6 @@
 import type { ErrorDetail } from '../errors/index.js';
 import { isWellFormed } from './unicode.js';
-import { LIMITS, type CollectionSchema, type FieldDef } from './field.js';
+import { LIMITS, NAME_PATTERN, type CollectionSchema, type FieldDef } from './field.js';
 
 /** A record's field values after validation: JSON-safe, decimals as canonical strings, absent optionals omitted. */
 export type FieldValue = string | number | boolean | RecordValues;
@@ -26,7 +26,7 @@ function checkObject(fields: readonly FieldDef[], input: Record<string, unknown>
   const known = new Set(fields.map((f) => f.name));
   for (const k of Object.keys(input)) {
     // The name of an unknown key is caller-supplied text; report it only if it looks like a field name.
-    if (!known.has(k)) problems.push(/^[a-z][a-z0-9_]{0,62}$/.test(k) ? { field: prefix + k, reason: 'unknown_field' } : { reason: 'unknown_field' });
+    if (!known.has(k)) problems.push(NAME_PATTERN.test(k) ? { field: prefix + k, reason: 'unknown_field' } : { reason: 'unknown_field' });
   }
   for (const f of fields) {
     const path = prefix + f.name;

@@ -37,7 +37,7 @@ export class Collections {
   async create(tenantId: string, name: string, schemaInput: unknown, audit?: Audit): Promise<Collection> {
     await this.deps.tenants.require(tenantId);
     if (typeof name !== 'string' || !COLLECTION_NAME_PATTERN.test(name)) {
-      throw new KurabanError('REQUEST_INVALID', 'collection name must match ^[a-z][a-z0-9_]{0,62}$', { details: [{ field: 'name', reason: 'invalid_name' }] });
+      throw new KurabanError('REQUEST_INVALID', `collection name must match ${COLLECTION_NAME_PATTERN.source}`, { details: [{ field: 'name', reason: 'invalid_name' }] });
     }
     const schema = parseCollectionSchema(schemaInput);
     const now = this.deps.clock().toISOString();

@@ -1,7 +1,7 @@
 import { blindIndex } from '../crypto/index.js';
 import { KurabanError, type ErrorDetail } from '../errors/index.js';
 import type { DataKey, Keyring } from '../keys/index.js';
-import { normaliseForIndex, validateRecord, type FieldDef, type RecordValues } from '../schema/index.js';
+import { NAME_PATTERN, normaliseForIndex, validateRecord, type FieldDef, type RecordValues } from '../schema/index.js';
 import type { IndexTerm, RecordRow, Store, StoreOps, StoreTx } from '../store/index.js';
 import type { AccessLog } from './access-log.js';
 import { auditEntries, type Audit } from './audit.js';
@@ -189,7 +189,7 @@ export class Records {
     for (const [name, value] of Object.entries(where as Record<string, unknown>)) {
       const field = collection.schema.fields.find((f) => f.name === name);
       if (!field) {
-        problems.push(/^[a-z][a-z0-9_]{0,62}$/.test(name) ? { field: name, reason: 'unknown_field' } : { reason: 'unknown_field' });
+        problems.push(NAME_PATTERN.test(name) ? { field: name, reason: 'unknown_field' } : { reason: 'unknown_field' });
         continue;
       }
       if (!field.searchable && !field.unique) {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
 import { MAX_TREE_SIZE } from '../../ledger/index.js';
-import { MAX_SUBJECT_ENTRIES, type LogHead, type Vault } from '../../vault/index.js';
+import { MAX_SUBJECT_ENTRIES, SUBJECT_ID_PATTERN, type LogHead, type Vault } from '../../vault/index.js';
 import { requireAdmin, requireTenantAccess } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { tenantIdParam } from '../schemas.js';
@@ -32,7 +32,7 @@ const sizeInteger = { type: 'string', pattern: '^(?:0|[1-9][0-9]{0,15})$' } as c
 const base64Hash = { type: 'string', contentEncoding: 'base64' } as const;
 const proofSchema = { type: 'array', items: base64Hash } as const;
 /** Subject ids are pseudonymous handles (vault/identifiers.ts SUBJECT_ID_PATTERN), never personal values. */
-const subjectParam = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' } as const;
+const subjectParam = { type: 'string', pattern: SUBJECT_ID_PATTERN.source } as const;
 
 function toCount(value: string, field: string, min = 0): number {
   const n = Number(value);
