@@ -3,7 +3,7 @@
  * Request schemas reject unknown properties; response schemas are the presenters: only the
  * properties listed here leave the server.
  */
-import { FIELD_TYPES, CLASSIFICATIONS, NAME_PATTERN } from '../schema/index.js';
+import { FIELD_TYPES, CLASSIFICATIONS, FOLDS, MASKS, NAME_PATTERN } from '../schema/index.js';
 import { COLLECTION_NAME_PATTERN, TENANT_ID_PATTERN } from '../vault/index.js';
 
 /**
@@ -56,10 +56,13 @@ export const fieldDefinition = {
     name: { type: 'string', pattern: NAME_PATTERN.source },
     type: { type: 'string', enum: [...FIELD_TYPES] },
     required: { type: 'boolean', default: false },
-    classification: { type: 'string', enum: [...CLASSIFICATIONS], default: 'personal' },
+    classification: { type: 'string', enum: [...CLASSIFICATIONS], description: "Default per type: personal for most, my-number for 'my-number' (which cannot be declared lower)" },
     searchable: { type: 'boolean', default: false },
     unique: { type: 'boolean', default: false },
     description: { type: 'string', maxLength: 500, pattern: TEXT_PATTERN },
+    label: { type: 'string', maxLength: 100, pattern: TEXT_PATTERN, description: 'Display label, e.g. the Japanese column name a CSV header may use (氏名)' },
+    mask: { type: 'string', enum: [...MASKS], description: 'What a masked view shows: last4, year, initial or redact (default per type)' },
+    fold: { type: 'array', items: { type: 'string', enum: [...FOLDS] }, description: 'string and kana: search folds (kana, dash, kanji, space); see docs/japanese-data.md' },
     maxLength: { type: 'integer', minimum: 1 },
     minimum: { type: 'integer' },
     maximum: { type: 'integer' },

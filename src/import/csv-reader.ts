@@ -3,7 +3,7 @@ import { valueFromText, type CollectionSchema, type FieldDef } from '../schema/i
 import type { RecordInput } from '../vault/index.js';
 import type { PhysicalLine } from './line-splitter.js';
 import type { SourceReader, SourceRow } from './source-row.js';
-import { decodeLine } from './utf8-line.js';
+import { decodeLine, invalidEncodingReason, type TextEncoding } from './line-decoder.js';
 
 const QUOTE = 0x22; // RFC 4180 §2 rule 5: DQUOTE
 const COMMA = ','; // RFC 4180 §2 rule 4: fields are separated by commas
@@ -36,12 +36,22 @@ interface RecordState {
   /** The current field's closing quote has been seen; only a comma or the end may follow. */
   closed: boolean;
   malformed: boolean;
-  invalidUtf8: boolean;
+  invalidText: boolean;
   bytes: number;
 }
 
+export interface CsvOptions {
+  /** The file's text encoding (default UTF-8). */
+  readonly encoding?: TextEncoding;
+  /**
+   * Header text → field name, for files whose headers are neither field names nor field labels
+   * (e.g. a vendor's extract). Mapped first; then a header matches a field's name, then its label.
+   */
+  readonly columns?: ReadonlyMap<string, string>;
+}
+
 /**
- * RFC 4180 CSV with a header row of field names. The record boundary follows the quote state
+ * RFC 4180 CSV with a header row of field names or labels (氏名 for a template's `name`). The record boundary follows the quote state
  * exactly: a quote opens a quoted field only at the start of a field; a stray quote elsewhere makes
  * its record `malformed_quotes` without swallowing the lines after it. Cells go through
  * `valueFromText`, so CSV and JSON imports validate the same way; an empty cell is absent.
@@ -51,7 +61,14 @@ export class CsvReader implements SourceReader {
   private rec: RecordState | undefined;
   private ignored: string[] = [];
 
-  constructor(private readonly schema: CollectionSchema) {}
+  private readonly encoding: TextEncoding;
+
+  constructor(
+    private readonly schema: CollectionSchema,
+    private readonly options: CsvOptions = {},
+  ) {
+    this.encoding = options.encoding ?? 'utf-8';
+  }
 
   get readyToSkip(): boolean {
     return this.columns !== undefined && this.rec === undefined;
@@ -69,7 +86,7 @@ export class CsvReader implements SourceReader {
       });
     }
     if (this.rec === undefined && line.bytes.length === 0) return undefined; // a blank line holds no record
-    const { text, valid } = decodeLine(line.bytes, line.number === 1);
+    const { text, valid } = decodeLine(line.bytes, line.number === 1, this.encoding);
     const rec = (this.rec ??= {
       startLine: line.number,
       fields: [],
@@ -78,10 +95,10 @@ export class CsvReader implements SourceReader {
       quoted: false,
       closed: false,
       malformed: false,
-      invalidUtf8: false,
+      invalidText: false,
       bytes: 0,
     });
-    if (!valid) rec.invalidUtf8 = true;
+    if (!valid) rec.invalidText = true;
     rec.bytes += line.bytes.length + line.terminator.length;
     if (rec.bytes > MAX_CSV_RECORD_BYTES) {
       throw new KurabanError('IMPORT_INVALID', `the record starting at line ${rec.startLine} exceeds ${MAX_CSV_RECORD_BYTES} bytes (an unbalanced quote?)`, {
@@ -117,7 +134,7 @@ export class CsvReader implements SourceReader {
       return undefined;
     }
     const reject = (reason: string): SourceRow => ({ line: rec.startLine, endLine, problems: [{ reason }] });
-    if (rec.invalidUtf8) return reject('invalid_utf8');
+    if (rec.invalidText) return reject(invalidEncodingReason(this.encoding));
     if (rec.malformed) return reject('malformed_quotes');
     if (rec.fields.length !== this.columns.length) return reject('column_count');
     const fields: Record<string, unknown> = {};
@@ -144,16 +161,25 @@ export class CsvReader implements SourceReader {
     const fail = (message: string, details: ErrorDetail[]): never => {
       throw new KurabanError('IMPORT_INVALID', message, { details });
     };
-    if (rec.invalidUtf8) fail('the header row is not valid UTF-8', [{ line: rec.startLine, reason: 'invalid_utf8' }]);
+    if (rec.invalidText) {
+      fail(`the header row is not valid ${this.encoding === 'utf-8' ? 'UTF-8' : 'Shift_JIS'}`, [{ line: rec.startLine, reason: invalidEncodingReason(this.encoding) }]);
+    }
     if (rec.malformed) fail('the header row has malformed quotes', [{ line: rec.startLine, reason: 'malformed_quotes' }]);
     const byName = new Map(this.schema.fields.map((f) => [f.name, f]));
+    const byLabel = new Map(this.schema.fields.flatMap((f) => (f.label !== undefined ? [[f.label, f] as const] : [])));
+    const mapped = this.options.columns ?? new Map<string, string>();
+    for (const target of mapped.values()) {
+      if (!byName.has(target)) fail('a column mapping names a field this collection does not have', [{ ...(/^[a-z][a-z0-9_]{0,62}$/.test(target) ? { field: target } : {}), reason: 'unknown_mapped_field' }]);
+    }
     const seen = new Set<string>();
     const problems: ErrorDetail[] = [];
     const columns: Column[] = rec.fields.map((name, i) => {
       const position = i + 1;
-      if (seen.has(name)) problems.push({ line: rec.startLine, index: position, reason: 'duplicate_column' });
-      seen.add(name);
-      const field = byName.get(name);
+      const target = mapped.get(name);
+      const field = target !== undefined ? byName.get(target) : (byName.get(name) ?? byLabel.get(name.trim()));
+      const key = field?.name ?? name;
+      if (seen.has(key)) problems.push({ line: rec.startLine, index: position, reason: 'duplicate_column' });
+      seen.add(key);
       if (field) return { kind: 'field', field };
       if (name === SUBJECT_ID_COLUMN) return { kind: 'subject' };
       if (EXPORT_METADATA_COLUMNS.includes(name)) {
@@ -170,7 +196,7 @@ export class CsvReader implements SourceReader {
       const unknown = problems.filter((p) => p.reason === 'unknown_column').map((p) => p.index);
       const message =
         unknown.length > 0
-          ? `header column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a field of this collection (columns may be: ${[...byName.keys(), SUBJECT_ID_COLUMN].join(', ')})`
+          ? `header column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a field of this collection (columns may be field names or labels: ${[...byName.keys(), SUBJECT_ID_COLUMN].join(', ')}; or map them with --map)`
           : 'the header row does not match the collection';
       fail(message, problems);
     }

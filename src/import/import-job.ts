@@ -6,6 +6,7 @@ import type { Store, StoreTx } from '../store/index.js';
 import type { Collection, CreateManyOptions, CreateManyResult, PreparedBatch, RecordInput, Rejected, Audit } from '../vault/index.js';
 import { MAX_BATCH } from '../vault/index.js';
 import { CsvReader, MAX_CSV_RECORD_BYTES } from './csv-reader.js';
+import type { TextEncoding } from './line-decoder.js';
 import { hashFile, importJobId } from './job-id.js';
 import { LineSplitter, type PhysicalLine } from './line-splitter.js';
 import { NdjsonReader } from './ndjson-reader.js';
@@ -39,6 +40,10 @@ export interface ImportOptions {
   readonly collection: string;
   readonly file: string;
   readonly format: ImportFormat;
+  /** CSV only: the file's encoding (default UTF-8; NDJSON is always UTF-8, RFC 8259 §8.1). */
+  readonly encoding?: TextEncoding | undefined;
+  /** CSV only: header text → field name. */
+  readonly columns?: ReadonlyMap<string, string> | undefined;
   readonly rejectsPath: string;
   readonly batchSize: number;
   readonly progress?: Progress | undefined;
@@ -89,9 +94,15 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
   if (resolve(o.rejectsPath) === resolve(o.file) || sameFile(o.rejectsPath, o.file)) {
     throw new KurabanError('IMPORT_INVALID', 'the rejects file must not be the input file', { details: [{ reason: 'rejects_is_input' }] });
   }
+  const encoding = o.encoding ?? 'utf-8';
+  if (o.format !== 'csv' && (encoding !== 'utf-8' || o.columns !== undefined)) {
+    throw new KurabanError('IMPORT_INVALID', 'an encoding or a column mapping applies to CSV only; NDJSON is UTF-8 with field names', { details: [{ reason: 'csv_option_for_ndjson' }] });
+  }
   const collection = await deps.collections.get(o.tenantId, o.collection);
   const sha256 = await hashFile(o.file);
-  const jobId = importJobId({ tenantId: o.tenantId, collectionId: collection.id, format: o.format, size, sha256 });
+  // How the bytes are read is part of the job: the same file read another way is another import.
+  const format = [o.format, ...(encoding !== 'utf-8' ? [encoding] : []), ...(o.columns ? [JSON.stringify([...o.columns].sort())] : [])].join(';');
+  const jobId = importJobId({ tenantId: o.tenantId, collectionId: collection.id, format, size, sha256 });
   const job = await deps.store.getImportJob(jobId);
   const elapsed = () => Math.max((o.now() - started) / 1000, 1e-6);
 
@@ -112,7 +123,7 @@ export async function runImport(deps: ImportDeps, o: ImportOptions): Promise<Imp
 
   const skipThrough = job?.linesDone ?? 0;
   let committed: Checkpoint = { exists: job !== undefined, linesDone: skipThrough, imported: job?.rowsImported ?? 0, rejected: job?.rowsRejected ?? 0 };
-  const reader: SourceReader = o.format === 'csv' ? new CsvReader(collection.schema) : new NdjsonReader();
+  const reader: SourceReader = o.format === 'csv' ? new CsvReader(collection.schema, { encoding, ...(o.columns ? { columns: o.columns } : {}) }) : new NdjsonReader();
   const splitter = new LineSplitter(MAX_LINE_BYTES);
   const rehash = createHash('sha256');
   let bytesRead = 0;

@@ -4,8 +4,8 @@ export { createProgress, PLAIN_INTERVAL_MS, TTY_INTERVAL_MS } from './progress.j
 export type { Progress, ProgressOutput, ProgressState, ProgressFinal } from './progress.js';
 export { LineSplitter } from './line-splitter.js';
 export type { PhysicalLine, LineTerminator } from './line-splitter.js';
-export { decodeLine } from './utf8-line.js';
-export type { DecodedLine } from './utf8-line.js';
+export { TEXT_ENCODINGS, decodeLine, invalidEncodingReason } from './line-decoder.js';
+export type { DecodedLine, TextEncoding } from './line-decoder.js';
 export { CsvReader, SUBJECT_ID_COLUMN, EXPORT_METADATA_COLUMNS, MAX_CSV_RECORD_BYTES } from './csv-reader.js';
 export { NdjsonReader } from './ndjson-reader.js';
 export type { SourceRow, SourceReader } from './source-row.js';

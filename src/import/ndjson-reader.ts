@@ -1,7 +1,7 @@
 import type { RecordInput } from '../vault/index.js';
 import type { PhysicalLine } from './line-splitter.js';
 import type { SourceReader, SourceRow } from './source-row.js';
-import { decodeLine } from './utf8-line.js';
+import { decodeLine } from './line-decoder.js';
 
 /** Keys of a line besides `subjectId` and `fields` that `kuraban export` writes; skipped on import. */
 const EXPORT_METADATA_KEYS: ReadonlySet<string> = new Set(['id', 'version']);

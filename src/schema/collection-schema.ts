@@ -1,9 +1,13 @@
 import { KurabanError, type ErrorDetail } from '../errors/index.js';
 import { isCleanText } from './unicode.js';
-import { CLASSIFICATIONS, FIELD_TYPES, LIMITS, NAME_PATTERN, type CollectionSchema, type FieldDef } from './field.js';
+import { FOLDS, type Fold } from './japanese/folding.js';
+import {
+  CLASSIFICATIONS, FIELD_TYPES, LIMITS, MASKS, NAME_PATTERN, TYPE_DEFAULTS, classificationAtLeast,
+  type CollectionSchema, type FieldDef, type Mask,
+} from './field.js';
 
 const FIELD_KEYS = new Set([
-  'name', 'type', 'required', 'classification', 'searchable', 'unique', 'description',
+  'name', 'type', 'required', 'classification', 'searchable', 'unique', 'description', 'label', 'mask', 'fold',
   'maxLength', 'minimum', 'maximum', 'precision', 'scale', 'values', 'fields',
 ]);
 
@@ -12,8 +16,9 @@ const RESERVED_NAMES = new Set(['id', 'subject_id', 'subjectid', 'version', 'cre
 
 /**
  * Parses a declared collection schema, strictly: unknown keys, bad names, impossible options are
- * SCHEMA_INVALID with one detail per problem. Defaults: optional, classification personal
- * (the safe default), not searchable, not unique. The result is frozen.
+ * SCHEMA_INVALID with one detail per problem. Defaults: optional, not searchable, not unique, and
+ * the type's classification, mask and folds (TYPE_DEFAULTS: personal for most types, my-number for
+ * 個人番号, which cannot be declared lower). The result is frozen.
  */
 export function parseCollectionSchema(input: unknown): CollectionSchema {
   const problems: ErrorDetail[] = [];
@@ -30,6 +35,7 @@ export function parseCollectionSchema(input: unknown): CollectionSchema {
 
 function parseFields(list: unknown[], prefix: string, depth: number, problems: ErrorDetail[]): FieldDef[] {
   const seen = new Set<string>();
+  const labels = new Set<string>();
   const out: FieldDef[] = [];
   list.forEach((raw, i) => {
     const at = (name?: unknown) => (typeof name === 'string' && NAME_PATTERN.test(name) ? `${prefix}${name}` : `${prefix}[${i}]`);
@@ -55,8 +61,13 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
       if (typeof f[k] !== 'boolean') bad(`invalid_${k}`);
       return f[k] === true;
     };
-    const classification = f.classification ?? 'personal';
+    const defaults = TYPE_DEFAULTS[type];
+    const classification = f.classification ?? defaults.classification;
     if (typeof classification !== 'string' || !(CLASSIFICATIONS as readonly string[]).includes(classification)) bad('invalid_classification');
+    else if (defaults.minimum && !classificationAtLeast(classification as FieldDef['classification'], defaults.minimum)) bad('classification_below_type_minimum');
+    const mask = f.mask ?? defaults.mask;
+    if (typeof mask !== 'string' || !(MASKS as readonly string[]).includes(mask)) bad('invalid_mask');
+    else if (!defaults.masks.includes(mask as Mask)) bad('mask_not_for_type');
     const def: { -readonly [K in keyof FieldDef]: FieldDef[K] } = {
       name: f.name,
       type,
@@ -64,10 +75,27 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
       classification: classification as FieldDef['classification'],
       searchable: bool('searchable', false),
       unique: bool('unique', false),
+      mask: mask as Mask,
     };
     if (f.description !== undefined) {
       if (typeof f.description !== 'string' || f.description.length > LIMITS.descriptionLength || !isCleanText(f.description)) bad('invalid_description');
       else def.description = f.description;
+    }
+    if (f.label !== undefined) {
+      if (typeof f.label !== 'string' || f.label.length === 0 || f.label.length > LIMITS.labelLength || !isCleanText(f.label) || /[\n\r\t]/.test(f.label)) bad('invalid_label');
+      else if (labels.has(f.label)) bad('duplicate_label');
+      else {
+        labels.add(f.label);
+        def.label = f.label;
+      }
+    }
+    if (f.fold !== undefined) {
+      const folds = f.fold;
+      if (type !== 'string' && type !== 'kana') bad('option_not_for_type:fold');
+      else if (!Array.isArray(folds) || !folds.every((x) => (FOLDS as readonly unknown[]).includes(x)) || new Set(folds).size !== folds.length) bad('invalid_fold');
+      else def.fold = [...(folds as Fold[])];
+    } else if (defaults.fold) {
+      def.fold = [...defaults.fold];
     }
     if ((def.searchable || def.unique) && (type === 'object' || depth > 1)) bad('not_indexable');
     const int = (k: string, min: number, max: number): number | undefined => {
@@ -130,8 +158,11 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
         def.fields = parseFields(f.fields, `${path}.`, depth + 1, problems);
         break;
       }
-      case 'boolean':
-      case 'date':
+      case 'kana':
+        only(['maxLength']);
+        def.maxLength = int('maxLength', 1, LIMITS.stringMaxLength) ?? LIMITS.stringDefaultMaxLength;
+        break;
+      default:
         only([]);
         break;
     }

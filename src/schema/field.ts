@@ -1,7 +1,22 @@
 /** Field types, classifications and the declared shape of a collection. */
 
-export const FIELD_TYPES = ['string', 'integer', 'decimal', 'boolean', 'date', 'enum', 'object'] as const;
+import { JP_IDENTIFIER_TYPES } from './japanese/identifiers.js';
+import type { Fold } from './japanese/folding.js';
+
+/**
+ * Generic types, then Japanese ones (docs/japanese-data.md): identifiers with check digits, `jp-date`
+ * (和暦/西暦 with impossible and uncertain dates, as the resident-record standard requires) and `kana`
+ * (a reading, フリガナ).
+ */
+export const FIELD_TYPES = ['string', 'integer', 'decimal', 'boolean', 'date', 'enum', 'object', ...JP_IDENTIFIER_TYPES, 'jp-date', 'kana'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
+
+/**
+ * What "masked" shows of a field (policy decides who sees a field masked): the last four characters,
+ * the year only, the first character only, or nothing but the fact that a value exists.
+ */
+export const MASKS = ['last4', 'year', 'initial', 'redact'] as const;
+export type Mask = (typeof MASKS)[number];
 
 /** public < personal < sensitive (要配慮個人情報, APPI Art. 2(3)) < my-number (特定個人情報, My Number Act Art. 2(8)). */
 export const CLASSIFICATIONS = ['public', 'personal', 'sensitive', 'my-number'] as const;
@@ -15,6 +30,12 @@ export interface FieldDef {
   readonly searchable: boolean;
   readonly unique: boolean;
   readonly description?: string;
+  /** A display label, e.g. the Japanese column name (氏名) a CSV header may use. */
+  readonly label?: string;
+  /** How the field is shown when a policy says "masked" (default per type, see TYPE_DEFAULTS). */
+  readonly mask: Mask;
+  /** string and kana: the search folds applied to the blind-index text (docs/japanese-data.md). */
+  readonly fold?: readonly Fold[];
   /** string: maximum length in Unicode code points. */
   readonly maxLength?: number;
   /** integer: inclusive bounds. */
@@ -45,6 +66,51 @@ export const LIMITS = Object.freeze({
   decimalDefaultScale: 10,
   recordBytes: 256 * 1024,
   descriptionLength: 500,
+  labelLength: 100,
 });
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
+
+const RANK: Readonly<Record<Classification, number>> = { public: 0, personal: 1, sensitive: 2, 'my-number': 3 };
+
+/** True when `a` is at least as protected as `b`. */
+export function classificationAtLeast(a: Classification, b: Classification): boolean {
+  return RANK[a] >= RANK[b];
+}
+
+interface TypeDefaults {
+  readonly classification: Classification;
+  /** A schema may raise the classification but not declare it below this. */
+  readonly minimum?: Classification;
+  readonly mask: Mask;
+  readonly masks: readonly Mask[];
+  readonly fold?: readonly Fold[];
+}
+
+const TEXT_MASKS: readonly Mask[] = ['last4', 'initial', 'redact'];
+const NUMBER_MASKS: readonly Mask[] = ['last4', 'redact'];
+const DATE_MASKS: readonly Mask[] = ['year', 'redact'];
+
+/** Default classification, mask and folds per type; the masks each type allows. */
+export const TYPE_DEFAULTS: Readonly<Record<FieldType, TypeDefaults>> = Object.freeze({
+  string: { classification: 'personal', mask: 'redact', masks: TEXT_MASKS },
+  integer: { classification: 'personal', mask: 'redact', masks: ['redact'] },
+  decimal: { classification: 'personal', mask: 'redact', masks: ['redact'] },
+  boolean: { classification: 'personal', mask: 'redact', masks: ['redact'] },
+  date: { classification: 'personal', mask: 'year', masks: DATE_MASKS },
+  enum: { classification: 'personal', mask: 'redact', masks: ['redact'] },
+  object: { classification: 'personal', mask: 'redact', masks: ['redact'] },
+  // 特定個人情報 (My Number Act Art. 2(8)): never below my-number.
+  'my-number': { classification: 'my-number', minimum: 'my-number', mask: 'last4', masks: NUMBER_MASKS },
+  // Use restricted by 住民基本台帳法 §30-42; hidden per user by the standard (§10.4).
+  'juminhyo-code': { classification: 'sensitive', minimum: 'personal', mask: 'last4', masks: NUMBER_MASKS },
+  'atena-number': { classification: 'personal', mask: 'last4', masks: NUMBER_MASKS },
+  'household-number': { classification: 'personal', mask: 'last4', masks: NUMBER_MASKS },
+  'local-gov-code': { classification: 'public', mask: 'redact', masks: NUMBER_MASKS },
+  'corporate-number': { classification: 'public', mask: 'redact', masks: NUMBER_MASKS },
+  'insurer-number': { classification: 'public', mask: 'redact', masks: NUMBER_MASKS },
+  'postal-code': { classification: 'personal', mask: 'redact', masks: NUMBER_MASKS },
+  phone: { classification: 'personal', mask: 'last4', masks: NUMBER_MASKS },
+  'jp-date': { classification: 'personal', mask: 'year', masks: DATE_MASKS },
+  kana: { classification: 'personal', mask: 'initial', masks: TEXT_MASKS, fold: ['kana', 'space'] },
+});

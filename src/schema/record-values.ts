@@ -1,5 +1,8 @@
 import type { ErrorDetail } from '../errors/index.js';
 import { isWellFormed } from './unicode.js';
+import { checkIdentifier } from './japanese/identifiers.js';
+import { formatJpDate, parseJpDate } from './japanese/jp-date.js';
+import { checkKana } from './japanese/kana.js';
 import { LIMITS, NAME_PATTERN, type CollectionSchema, type FieldDef } from './field.js';
 
 /** A record's field values after validation: JSON-safe, decimals as canonical strings, absent optionals omitted. */
@@ -76,6 +79,27 @@ function checkValue(f: FieldDef, v: unknown, path: string, problems: ErrorDetail
     case 'object':
       if (typeof v !== 'object' || Array.isArray(v)) return bad('expected_object');
       return checkObject(f.fields ?? [], v as Record<string, unknown>, `${path}.`, problems);
+    case 'jp-date': {
+      if (typeof v !== 'string') return bad('expected_string');
+      if (!isWellFormed(v) || v.length > 100) return bad('not_a_date');
+      const d = parseJpDate(v);
+      return 'problem' in d ? bad(d.problem) : formatJpDate(d);
+    }
+    case 'kana': {
+      if (typeof v !== 'string') return bad('expected_string');
+      if (!isWellFormed(v)) return bad('not_well_formed_unicode');
+      const k = checkKana(v);
+      if ('problem' in k) return bad(k.problem);
+      if (codePointLength(k.value) > (f.maxLength ?? LIMITS.stringDefaultMaxLength)) return bad('too_long');
+      return k.value;
+    }
+    default: {
+      // Japanese identifiers (JP_IDENTIFIER_TYPES).
+      if (typeof v !== 'string') return bad('expected_string');
+      if (!isWellFormed(v) || v.length > 64) return bad('expected_digits');
+      const id = checkIdentifier(f.type, v);
+      return 'problem' in id ? bad(id.problem) : id.value;
+    }
   }
 }
 

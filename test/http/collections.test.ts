@@ -24,6 +24,9 @@ interface FieldBody {
   searchable: boolean;
   unique: boolean;
   description?: string;
+  label?: string;
+  mask?: string;
+  fold?: string[];
   values?: string[];
   fields?: FieldBody[];
 }
@@ -73,13 +76,36 @@ describe('POST /v1/tenants/:tenant/collections', () => {
     assert.equal(c.name, 'people');
     assert.equal(c.schemaVersion, 1);
     assert.equal(c.createdAt, c.updatedAt);
-    assert.deepEqual(c.fields[0], { name: 'family_name', type: 'string', required: true, classification: 'personal', searchable: true, unique: false, maxLength: 50 });
+    assert.deepEqual(c.fields[0], { name: 'family_name', type: 'string', required: true, classification: 'personal', searchable: true, unique: false, mask: 'redact', maxLength: 50 });
     assert.deepEqual(c.fields[1]?.values, ['a', 'b']);
     assert.equal(c.fields[1]?.classification, 'public');
     assert.equal(c.fields[2]?.fields?.[0]?.name, 'city');
-    assert.deepEqual(c.fields[2]?.fields, [{ name: 'city', type: 'string', required: false, classification: 'personal', searchable: false, unique: false, maxLength: 1000 }]);
+    assert.deepEqual(c.fields[2]?.fields, [{ name: 'city', type: 'string', required: false, classification: 'personal', searchable: false, unique: false, mask: 'redact', maxLength: 1000 }]);
     const got = (await h.call({ method: 'GET', url: `${url()}/people` })).json() as CollectionBody;
     assert.deepEqual(got.fields, c.fields, 'nested definitions survive a read');
+  });
+
+  test('creates a collection from a municipal template; fields and template are exclusive', async () => {
+    const res = await h.call({ method: 'POST', url: url(), body: { name: 'juminhyo', template: 'juminhyo' }, key: tenantKey.key });
+    assert.equal(res.statusCode, 201, res.payload);
+    const c = res.json() as CollectionBody;
+    const byName = new Map(c.fields.map((f) => [f.name, f]));
+    assert.equal(byName.get('my_number')?.type, 'my-number');
+    assert.equal(byName.get('my_number')?.classification, 'my-number');
+    assert.equal(byName.get('my_number')?.mask, 'last4');
+    assert.equal(byName.get('name')?.label, '氏名');
+    assert.deepEqual(byName.get('name')?.fold, ['space', 'kanji']);
+    assert.deepEqual(byName.get('name_kana')?.fold, ['kana', 'space']);
+    assert.equal(byName.get('dv_support')?.classification, 'sensitive');
+    for (const body of [{ name: 'both', template: 'kokuho', fields: [{ name: 'x', type: 'string' }] }, { name: 'neither' }, { name: 'bad', template: 'no-such-template' }]) {
+      await assertRefused(h, { method: 'POST', url: url(), body }, 'REQUEST_INVALID');
+    }
+  });
+
+  test('a My Number field cannot be declared below classification my-number', async () => {
+    const body = { name: 'mn', fields: [{ name: 'n', type: 'my-number', classification: 'personal', description: SECRET }] };
+    const problem = await assertRefused(h, { method: 'POST', url: url(), body }, 'SCHEMA_INVALID');
+    assert.deepEqual(problem.errors, [{ field: 'n', reason: 'classification_below_type_minimum' }]);
   });
 
   test('COLLECTION_EXISTS for a name taken in the tenant; the same name in another tenant is fine', async () => {

@@ -20,7 +20,7 @@ const one = (f: Record<string, unknown>) => problems({ fields: [f] });
 describe('parseCollectionSchema', () => {
   test('applies safe defaults: optional, personal, not searchable or unique; type defaults for limits', () => {
     const s = parseCollectionSchema({ fields: [{ name: 'a', type: 'string' }, { name: 'd', type: 'decimal' }, { name: 'n', type: 'integer' }] });
-    assert.deepEqual(s.fields[0], { name: 'a', type: 'string', required: false, classification: 'personal', searchable: false, unique: false, maxLength: 1000 });
+    assert.deepEqual(s.fields[0], { name: 'a', type: 'string', required: false, classification: 'personal', searchable: false, unique: false, mask: 'redact', maxLength: 1000 });
     assert.equal(s.fields[1]?.precision, 28);
     assert.equal(s.fields[1]?.scale, 10);
     assert.equal(s.fields[2]?.minimum, undefined);

@@ -1,20 +1,34 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { configFrom, readJsonFile, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { KurabanError } from '../../errors/index.js';
+import { SCHEMA_TEMPLATES, SCHEMA_TEMPLATE_NAMES, type SchemaTemplateName } from '../../schema/index.js';
 import { localAudit } from '../../vault/index.js';
 
 export function registerCollectionCommands(program: Command, io: CliIo): void {
   const collection = program.command('collection').description('Manage collections and their schemas');
   collection
     .command('create')
-    .description('Create a collection from a schema file: {"name": "...", "fields": [...]} (name may also be given by --name)')
+    .description('Create a collection from a schema file: {"name": "...", "fields": [...]} (name may also be given by --name), or from a municipal template')
     .requiredOption('--tenant <id>', 'tenant id')
-    .requiredOption('--schema <file>', 'JSON schema file')
-    .option('--name <name>', 'collection name (overrides the file)')
-    .action(async (opts: { tenant: string; schema: string; name?: string }) => {
-      const file = readJsonFile(opts.schema) as { name?: unknown; fields?: unknown };
-      const name = opts.name ?? (typeof file?.name === 'string' ? file.name : '');
+    .option('--schema <file>', 'JSON schema file')
+    .addOption(new Option('--template <name>', 'a schema template: juminhyo (住民基本台帳), kojin-juminzei (個人住民税), kokuho (国民健康保険)').choices(SCHEMA_TEMPLATE_NAMES))
+    .option('--name <name>', 'collection name (overrides the file; with --template, defaults to the template name with "_" for "-")')
+    .action(async (opts: { tenant: string; schema?: string; template?: SchemaTemplateName; name?: string }) => {
+      if ((opts.schema === undefined) === (opts.template === undefined)) {
+        throw new KurabanError('REQUEST_INVALID', 'give either --schema FILE or --template NAME', { details: [{ reason: 'schema_or_template' }] });
+      }
+      let fields: unknown;
+      let name: string;
+      if (opts.template !== undefined) {
+        fields = SCHEMA_TEMPLATES[opts.template].schema.fields;
+        name = opts.name ?? opts.template.replaceAll('-', '_');
+      } else {
+        const file = readJsonFile(opts.schema as string) as { name?: unknown; fields?: unknown };
+        fields = file?.fields;
+        name = opts.name ?? (typeof file?.name === 'string' ? file.name : '');
+      }
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
-        const c = await vault.collections.create(opts.tenant, name, { fields: file?.fields }, localAudit());
+        const c = await vault.collections.create(opts.tenant, name, { fields }, localAudit());
         io.stdout.write(`${JSON.stringify({ tenantId: c.tenantId, name: c.name, schemaVersion: c.schemaVersion, fields: c.schema.fields.length })}\n`);
       });
     });

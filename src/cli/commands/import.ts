@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Option, type Command } from 'commander';
 import { KurabanError } from '../../errors/index.js';
-import { createProgress, DEFAULT_BATCH_SIZE, IMPORT_FORMATS, runImport, type ImportFormat } from '../../import/index.js';
+import { createProgress, DEFAULT_BATCH_SIZE, IMPORT_FORMATS, TEXT_ENCODINGS, runImport, type ImportFormat, type TextEncoding } from '../../import/index.js';
 import { MAX_BATCH } from '../../vault/index.js';
 import { configFrom, withVault, type CliIo, type GlobalOptions } from '../io.js';
 import { localAudit } from '../../vault/index.js';
@@ -13,11 +13,16 @@ interface ImportCommandOptions {
   format?: ImportFormat;
   rejects?: string;
   batchSize: string;
+  encoding?: TextEncoding;
+  map: string[];
 }
 
 const HELP = `
-Formats (UTF-8; a byte order mark is tolerated):
-  csv      RFC 4180 with a header row of field names. A column named subject_id holds the
+Formats (UTF-8, a byte order mark tolerated; CSV may also be Shift_JIS, i.e. CP932, with --encoding):
+  csv      RFC 4180 with a header row of field names or field labels (the templates label
+           their fields in Japanese: 氏名, 生年月日, ...), or any header mapped with
+           --map HEADER=FIELD (repeatable). 和暦 dates (昭和60年4月12日, S60.4.12) and
+           half-width kana are read as such. A column named subject_id holds the
            record's subject id; columns id and version (as written by kuraban export) are
            skipped. An empty cell is an absent value (CSV cannot carry an empty string; use
            NDJSON for that). Object fields hold JSON. Quoted cells may contain commas, "" for
@@ -41,8 +46,9 @@ Output: progress on standard error (a bar on a terminal, a line every 2 s otherw
 JSON summary line on standard output: imported, rejected, alreadyDone, resumedFromLine,
 seconds, rowsPerSecond, ... The exit status is 0 when the import completed, even with rejects.
 
-Example:
+Examples:
   kuraban import --tenant 131016 --collection residents residents.csv
+  kuraban import --tenant 999997 --collection juminhyo --encoding shift_jis --map 氏名（漢字）=name extract.csv
 `;
 
 export function registerImportCommand(program: Command, io: CliIo): void {
@@ -55,6 +61,8 @@ export function registerImportCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--format <format>', 'file format (default: from the extension: .csv; .ndjson or .jsonl)').choices(IMPORT_FORMATS))
     .option('--rejects <file>', 'where rejected rows are listed, by line number and reason (default: <FILE>.rejects.ndjson)')
     .option('--batch-size <n>', `records per transaction, 1 to ${MAX_BATCH}`, String(DEFAULT_BATCH_SIZE))
+    .addOption(new Option('--encoding <encoding>', 'CSV text encoding (default utf-8; shift_jis reads CP932)').choices(TEXT_ENCODINGS))
+    .option('--map <header=field>', 'CSV: read the column with this header into this field (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addHelpText('after', HELP)
     .action(async (file: string, opts: ImportCommandOptions) => {
       const format = opts.format ?? formatFromName(file);
@@ -67,6 +75,8 @@ export function registerImportCommand(program: Command, io: CliIo): void {
           collection: opts.collection,
           file,
           format,
+          encoding: opts.encoding,
+          columns: columnMap(opts.map),
           rejectsPath,
           batchSize,
           progress: createProgress(io.stderr, now),
@@ -85,6 +95,19 @@ export function registerImportCommand(program: Command, io: CliIo): void {
         io.stdout.write(`${JSON.stringify(summary)}\n`);
       });
     });
+}
+
+function columnMap(pairs: readonly string[]): Map<string, string> | undefined {
+  if (pairs.length === 0) return undefined;
+  const map = new Map<string, string>();
+  for (const p of pairs) {
+    const at = p.lastIndexOf('=');
+    if (at <= 0 || at === p.length - 1) {
+      throw new KurabanError('IMPORT_INVALID', '--map takes HEADER=FIELD', { details: [{ reason: 'invalid_map' }] });
+    }
+    map.set(p.slice(0, at), p.slice(at + 1));
+  }
+  return map;
 }
 
 function formatFromName(file: string): ImportFormat {

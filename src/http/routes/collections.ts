@@ -4,6 +4,8 @@ import type { RouteContext } from '../context.js';
 import { requireTenantAccess } from '../auth.js';
 import { TEXT_PATTERN, collection, collectionParam, fieldDefinition, tenantIdParam } from '../schemas.js';
 import type { Collection } from '../../vault/index.js';
+import { KurabanError } from '../../errors/index.js';
+import { SCHEMA_TEMPLATES, SCHEMA_TEMPLATE_NAMES, type SchemaTemplateName } from '../../schema/index.js';
 
 const present = (c: Collection) => ({
   tenantId: c.tenantId,
@@ -18,18 +20,22 @@ const params = { type: 'object', properties: { tenant: tenantIdParam }, required
 const collectionParams = { type: 'object', properties: { tenant: tenantIdParam, collection: collectionParam }, required: ['tenant', 'collection'] } as const;
 
 export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post<{ Params: { tenant: string }; Body: { name: string; fields: unknown[] } }>(
+  app.post<{ Params: { tenant: string }; Body: { name: string; fields?: unknown[]; template?: SchemaTemplateName } }>(
     '/v1/tenants/:tenant/collections',
     {
       config: { auditAction: 'collection.create' },
       schema: {
-        summary: 'Create a collection with a declared schema; its data and index keys are created with it',
+        summary: 'Create a collection with a declared schema, or from a template (juminhyo, kojin-juminzei, kokuho); its data and index keys are created with it',
         tags: ['collections'],
         params,
         body: {
           type: 'object',
-          properties: { name: collectionParam, fields: { type: 'array', items: fieldDefinition, minItems: 1, maxItems: 200 } },
-          required: ['name', 'fields'],
+          properties: {
+            name: collectionParam,
+            fields: { type: 'array', items: fieldDefinition, minItems: 1, maxItems: 200 },
+            template: { type: 'string', enum: SCHEMA_TEMPLATE_NAMES, description: 'A municipal schema template instead of fields' },
+          },
+          required: ['name'],
           additionalProperties: false,
         },
         response: { 201: collection },
@@ -38,7 +44,12 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireTenantAccess(principal, request.params.tenant);
-      const created = await vault.collections.create(request.params.tenant, request.body.name, { fields: request.body.fields }, auditOf(request));
+      const { fields, template } = request.body;
+      if ((fields === undefined) === (template === undefined)) {
+        throw new KurabanError('REQUEST_INVALID', 'give either "fields" or "template"', { details: [{ reason: 'fields_or_template' }] });
+      }
+      const schema = template !== undefined ? SCHEMA_TEMPLATES[template].schema : { fields };
+      const created = await vault.collections.create(request.params.tenant, request.body.name, schema, auditOf(request));
       return reply.code(201).send(present(created));
     },
   );
