@@ -62,10 +62,10 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
       return f[k] === true;
     };
     const defaults = TYPE_DEFAULTS[type];
-    const classification = f.classification ?? defaults.classification;
+    const classification = f.classification === undefined ? defaults.classification : f.classification;
     if (typeof classification !== 'string' || !(CLASSIFICATIONS as readonly string[]).includes(classification)) bad('invalid_classification');
     else if (defaults.minimum && !classificationAtLeast(classification as FieldDef['classification'], defaults.minimum)) bad('classification_below_type_minimum');
-    const mask = f.mask ?? defaults.mask;
+    const mask = f.mask === undefined ? defaults.mask : f.mask;
     if (typeof mask !== 'string' || !(MASKS as readonly string[]).includes(mask)) bad('invalid_mask');
     else if (!defaults.masks.includes(mask as Mask)) bad('mask_not_for_type');
     const def: { -readonly [K in keyof FieldDef]: FieldDef[K] } = {

@@ -7,7 +7,7 @@ const graphemes = new Intl.Segmenter('ja', { granularity: 'grapheme' });
 /**
  * A field value as a masked view shows it (issue: field results clear / masked / withheld):
  * - `last4`: every character but the last four is `*`; in numbers only digits are hidden, so
- *   separators stay (03-****-5678 style) — never more than four digits shown.
+ *   separators stay (03-1234-5678 → **-****-5678) — never more than four digits shown.
  * - `year`: dates keep only the year (和暦 keeps its era: 昭和60年; uncertain dates keep their mark).
  * - `initial`: the first character (a whole grapheme, so 𠮷 or 葛󠄀 is never split) and one `*`,
  *   whatever the length, so the length does not show.

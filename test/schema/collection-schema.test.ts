@@ -56,6 +56,7 @@ describe('parseCollectionSchema', () => {
     assert.equal(parseCollectionSchema({ fields: [{ name: 'a'.repeat(63), type: 'string' }] }).fields.length, 1);
     assert.deepEqual(one({ name: 'a', type: 'text' }), ['a:invalid_type']);
     assert.deepEqual(one({ name: 'a', type: 'string', classification: 'secret' }), ['a:invalid_classification']);
+    assert.deepEqual(one({ name: 'a', type: 'string', classification: null }), ['a:invalid_classification']);
     assert.deepEqual(one({ name: 'a', type: 'string', required: 'yes' }), ['a:invalid_required']);
     assert.deepEqual(one({ name: 'a', type: 'string', searchable: 1 }), ['a:invalid_searchable']);
     assert.deepEqual(one({ name: 'a', type: 'string', description: 'x'.repeat(501) }), ['a:invalid_description']);

@@ -56,7 +56,8 @@ function range(from: number, to: number): number[] {
  */
 export function checkIdentifier(type: JpIdentifierType, input: string): { value: string } | { problem: IdentifierProblem } {
   if (type === 'phone') return checkPhone(input);
-  const digits = digitsOf(input);
+  // 〒 (U+3012, postal mark) may lead a postal code as printed on envelopes.
+  const digits = digitsOf(type === 'postal-code' ? input.replace(/^\s*[\u3012\u3036]/u, '') : input);
   if (!/^\d+$/.test(digits)) return { problem: 'expected_digits' };
   if (type === 'postal-code') {
     return digits.length === 7 ? { value: `${digits.slice(0, 3)}-${digits.slice(3)}` } : { problem: 'wrong_length' };
@@ -67,19 +68,21 @@ export function checkIdentifier(type: JpIdentifierType, input: string): { value:
   return { value: digits };
 }
 
-// Japanese numbers: 0 + 9 digits (fixed lines, 0120…) or 0 + 10 digits (mobile, 050 IP phones);
-// +81 replaces the leading 0 (ITU-T E.164, country code 81).
+// Japanese numbers: 0 + 9 digits (fixed lines, 0120…) or 0 + 10 digits (mobile, 050 IP phones); the
+// digit after the trunk 0 is never 0 (00… are carrier and international prefixes). +81 replaces the
+// leading 0 (ITU-T E.164, country code 81); a trunk 0 written after it anyway (+81 (0)3-…) is dropped,
+// so both forms have the same national digits and index equally.
 function checkPhone(input: string): { value: string } | { problem: IdentifierProblem } {
   const text = input.normalize('NFKC').trim().replace(/[\u2010-\u2015\u2212\u30FC\uFF70\uFE63]/gu, '-');
   if (!/^\+?[\d\-() ]+$/.test(text)) return { problem: 'invalid_phone' };
   const digits = phoneDigits(text);
-  if (!/^0\d{9,10}$/.test(digits)) return { problem: 'invalid_phone' };
+  if (!/^0[1-9]\d{8,9}$/.test(digits)) return { problem: 'invalid_phone' };
   return { value: text.replace(/\s+/g, ' ') };
 }
 
 function phoneDigits(text: string): string {
   const d = text.replace(/[^\d+]/g, '');
-  return d.startsWith('+81') ? `0${d.slice(3)}` : d.replace(/\+/g, '');
+  return d.startsWith('+81') ? `0${d.slice(3).replace(/^0/, '')}` : d.replace(/\+/g, '');
 }
 
 /**
