@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isKurabanError } from '../errors/index.js';
 import { registerCollectionCommands } from './commands/collection.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIo): Command {
   registerExportCommand(program, io);
   registerSearchCommand(program, io);
   registerLogCommands(program, io);
+  registerDemoCommand(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

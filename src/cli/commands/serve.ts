@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
 import { buildApp } from '../../http/index.js';
 import { initVault, openVault } from '../../vault/index.js';
-import { configFrom, vaultLocation, type CliIo, type GlobalOptions } from '../io.js';
+import { configFrom, vaultLocation, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { DEMO_DEFAULT_RESIDENTS } from '../../demo/index.js';
+import { DEMO_DEFAULT_SEED, runDemo } from './demo.js';
 
 interface ServeOptions {
   host?: string;
@@ -42,19 +44,35 @@ export function registerServeCommands(program: Command, io: CliIo): void {
 
   program
     .command('start')
-    .description('Development quick start: initialise the data directory on first run (admin key saved to <data-dir>/admin.key, mode 0600), then serve')
+    .description(
+      'Development quick start: on first run, initialise the data directory (admin key saved to <data-dir>/admin.key, mode 0600) and load the demo municipality 架空市 (tenant key in <data-dir>/demo.key); then serve',
+    )
     .option('--host <host>', 'listen address')
     .option('--port <port>', 'listen port')
-    .action(async (opts: ServeOptions) => {
+    .option('--no-demo', 'on first run, do not load the demo municipality')
+    .action(async (opts: ServeOptions & { demo: boolean }) => {
       const config = configFrom(io, program.opts<GlobalOptions>(), overrides(opts));
       const adminKeyFile = join(config.dataDir, 'admin.key');
+      const demoKeyFile = join(config.dataDir, 'demo.key');
       if (!config.databaseUrl && !existsSync(config.keyFile)) {
         mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
         const result = await initVault(vaultLocation(config));
         writeFileSync(adminKeyFile, `${result.adminKey}\n`, { mode: 0o600, flag: 'wx' });
         io.stderr.write(`kuraban: new development vault in ${config.dataDir}; admin API key saved to ${adminKeyFile}\n`);
+        if (opts.demo) {
+          await withVault(config, async (vault) => {
+            const demo = await runDemo(vault, io, DEMO_DEFAULT_RESIDENTS, DEMO_DEFAULT_SEED);
+            writeFileSync(demoKeyFile, `${demo.tenantKey}\n`, { mode: 0o600, flag: 'wx' });
+          });
+        }
       }
-      io.stderr.write(`kuraban: admin API key for the walk-through: ${existsSync(adminKeyFile) ? adminKeyFile : '(not stored; use the key printed by init)'}\n`);
+      io.stderr.write(`kuraban: admin API key: ${existsSync(adminKeyFile) ? adminKeyFile : '(not stored; use the key printed by init)'}\n`);
+      if (existsSync(demoKeyFile)) {
+        io.stderr.write(
+          `kuraban: demo municipality 架空市 is tenant 999997 (collections juminhyo, kojin_juminzei, kokuho); its tenant API key: ${demoKeyFile}\n` +
+            `kuraban: try: curl -s -X POST http://${config.host}:${config.port}/v1/tenants/999997/collections/juminhyo/records/search -H "authorization: Bearer $(cat ${demoKeyFile})" -H 'content-type: application/json' -d '{"where":{"household_number":"…"}}'\n`,
+        );
+      }
       await serve(config, io);
     });
 }
