@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CLI_MAIN } from './harness.js';
+import { DEMO_TENANT, generateResidents } from '../../src/demo/index.js';
+import { DEMO_DEFAULT_SEED } from '../../src/cli/commands/demo.js';
 
 const API_KEY_FORMAT = /^kbn_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
 
@@ -82,7 +84,7 @@ describe('kuraban start / serve as a process', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('start on a fresh directory: root.key and admin.key (0600), /healthz ok, the admin key authenticates', async () => {
+  test('start on a fresh directory: root.key and admin.key (0600), /healthz ok, the admin key authenticates, 架空市 is loaded', async () => {
     assert.ok(!existsSync(dataDir));
     const s = await launch(['--data-dir', dataDir, 'start'], await freePort());
     try {
@@ -100,7 +102,25 @@ describe('kuraban start / serve as a process', () => {
 
       const tenants = await get(s.base, '/v1/tenants', adminKey);
       assert.equal(tenants.status, 200);
-      assert.deepEqual(tenants.body.tenants, []);
+      assert.deepEqual((tenants.body.tenants as Array<{ id: string; name: string }>).map((t) => [t.id, t.name]), [[DEMO_TENANT.id, '架空市']]);
+
+      // The demo's tenant key (0600, never printed) reads 架空市; the reading typed in hiragana without the space finds the first resident.
+      const demoKeyFile = join(dataDir, 'demo.key');
+      assert.equal(modeOf(demoKeyFile), 0o600);
+      const demoKey = readFileSync(demoKeyFile, 'utf8').trim();
+      assert.match(demoKey, API_KEY_FORMAT);
+      assert.ok(!s.stderr().includes(demoKey));
+      assert.match(s.stderr(), /10000 residents/);
+      const [first] = generateResidents({ seed: DEMO_DEFAULT_SEED, residents: 1 });
+      assert.ok(first);
+      const res = await fetch(`${s.base}/v1/tenants/${DEMO_TENANT.id}/collections/juminhyo/records/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${demoKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ where: { name_kana: String(first.juminhyo.name_kana).replace(/[\u3000 ]/g, '').replace(/[\u30A1-\u30F6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60)) } }),
+      });
+      assert.equal(res.status, 200);
+      const found = (await res.json()) as { records: Array<{ subjectId: string; fields: Record<string, unknown> }> };
+      assert.ok(found.records.some((r) => r.subjectId === first.subjectId && r.fields.name === first.juminhyo.name));
       // The 200 means something: without a key, or with another one, it is refused.
       assert.equal((await get(s.base, '/v1/tenants')).status, 401);
       assert.equal((await get(s.base, '/v1/tenants', `${adminKey.slice(0, -1)}${adminKey.endsWith('A') ? 'B' : 'A'}`)).status, 401);
