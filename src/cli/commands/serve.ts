@@ -69,8 +69,7 @@ export function registerServeCommands(program: Command, io: CliIo): void {
       io.stderr.write(`kuraban: admin API key: ${existsSync(adminKeyFile) ? adminKeyFile : '(not stored; use the key printed by init)'}\n`);
       if (existsSync(demoKeyFile)) {
         io.stderr.write(
-          `kuraban: demo municipality 架空市 is tenant 999997 (collections juminhyo, kojin_juminzei, kokuho); its tenant API key: ${demoKeyFile}\n` +
-            `kuraban: try: curl -s -X POST http://${config.host}:${config.port}/v1/tenants/999997/collections/juminhyo/records/search -H "authorization: Bearer $(cat ${demoKeyFile})" -H 'content-type: application/json' -d '{"where":{"household_number":"…"}}'\n`,
+          `kuraban: demo municipality 架空市 is tenant 999997 (collections juminhyo, kojin_juminzei, kokuho); its tenant API key: ${demoKeyFile}; searches to try: README.md, "The demo municipality"\n`,
         );
       }
       await serve(config, io);
