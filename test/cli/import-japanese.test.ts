@@ -4,21 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { atenaCheckDigit, myNumberCheckDigit } from '../../src/schema/index.js';
+import { atena, syntheticMyNumber, wrongLastDigit } from '../helpers/japanese-ids.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
 import { encodeShiftJis } from '../helpers/shift-jis.js';
 import { kuraban, ndjson, summaryOf, TENANT } from './harness.js';
 
-const atena = (n: number) => {
-  const body = String(n).padStart(9, '0');
-  return `${body}${atenaCheckDigit(body)}`;
-};
-const wrongLast = (s: string) => `${s.slice(0, -1)}${(Number(s.at(-1)) + 1) % 10}`;
-// Synthetic My Numbers from a fixed pattern with a computed check digit (not real numbers).
-const myNumber = (n: number) => {
-  const body = `9${String(n).padStart(10, '0')}`;
-  return `${body}${myNumberCheckDigit(body)}`;
-};
+const myNumber = (n: number) => syntheticMyNumber(n);
 
 const HEADER = '宛名番号,世帯番号,住民種別,住民状態,氏名,氏名フリガナ,生年月日,性別,続柄,市区町村コード,住所,個人番号';
 const row = (i: number, over: Partial<Record<'atena' | 'name' | 'kana' | 'birth' | 'my', string>> = {}) =>
@@ -59,7 +50,7 @@ for (const backend of BACKENDS) {
         row(1),
         row(2, { birth: '昭和６０年４月１２日', name: '髙橋　一郎', kana: 'ﾀｶﾊｼ ｲﾁﾛｳ' }),
         row(3, { birth: 'H31.2.29' }),
-        row(4, { atena: wrongLast(atena(200004)), name: secretName }),
+        row(4, { atena: wrongLastDigit(atena(200004)), name: secretName }),
         row(5, { my: `${myNumber(5)}1`, name: secretName }),
         row(6, { birth: '昭和99年1月1日', name: secretName }),
         row(7, { kana: '山田', name: secretName }),

@@ -1,21 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { atenaCheckDigit, myNumberCheckDigit, SCHEMA_TEMPLATES } from '../../src/schema/index.js';
+import { SCHEMA_TEMPLATES } from '../../src/schema/index.js';
+import { atena, syntheticMyNumber, wrongLastDigit } from '../helpers/japanese-ids.js';
 import type { Vault } from '../../src/vault/index.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
 import { rejectsWithCode } from '../helpers/errors.js';
-
-// Synthetic identifiers with valid check digits (never a real My Number: random bodies).
-const atena = (n: number) => {
-  const body = String(n).padStart(9, '0');
-  return `${body}${atenaCheckDigit(body)}`;
-};
-const wrongLastDigit = (s: string) => `${s.slice(0, -1)}${(Number(s.at(-1)) + 1) % 10}`;
-const syntheticMyNumber = () => {
-  const body = Array.from(randomBytes(11), (b) => String(b % 10)).join('');
-  return `${body}${myNumberCheckDigit(body)}`;
-};
 
 const resident = (over: Record<string, unknown> = {}) => ({
   atena_number: atena(100001),
