@@ -6,6 +6,7 @@ import { registerExportCommand } from './commands/export.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLogCommands } from './commands/log.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTenantCommands } from './commands/tenant.js';
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo): Command {
   registerSearchCommand(program, io);
   registerLogCommands(program, io);
   registerDemoCommand(program, io);
+  registerPolicyCommands(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { KurabanError } from '../errors/index.js';
 
@@ -24,6 +25,18 @@ export interface Config {
   readonly logHost: string | undefined;
   /** How often pending log entries are integrated into the signed tree. KURABAN_LOG_INTERVAL_MS, default 1000 */
   readonly logIntervalMs: number;
+  /**
+   * OpenID Connect issuers whose JWTs authenticate users: KURABAN_OIDC_ISSUERS, a JSON array (or
+   * `@/path/to/file.json`) of {issuer, audience, jwksUri?, tenant? | tenantClaim?, rolesClaim?,
+   * dutiesClaim?, mfaAmr?, mfaAcr?}. Default: none (API keys only). Parsed by policy/oidc.ts.
+   */
+  readonly oidcIssuers: unknown;
+  /** Failed authentications from one source for one principal before a lock. KURABAN_LOCKOUT_FAILURES, default 5 */
+  readonly lockoutFailures: number;
+  /** The window those failures must fall in. KURABAN_LOCKOUT_WINDOW_SECONDS, default 300 */
+  readonly lockoutWindowSeconds: number;
+  /** How long a lock lasts. KURABAN_LOCKOUT_SECONDS, default 900 */
+  readonly lockoutSeconds: number;
 }
 
 export type ConfigOverrides = Partial<{ -readonly [K in keyof Config]: Config[K] }>;
@@ -43,6 +56,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     overrides.sealWorkers ?? (env.KURABAN_SEAL_WORKERS === undefined ? undefined : int(env.KURABAN_SEAL_WORKERS, 0, 'KURABAN_SEAL_WORKERS', 0, 16, problems));
   const logHost = overrides.logHost ?? (env.KURABAN_LOG_HOST || undefined);
   const logIntervalMs = overrides.logIntervalMs ?? int(env.KURABAN_LOG_INTERVAL_MS, 1000, 'KURABAN_LOG_INTERVAL_MS', 10, 60_000, problems);
+  const lockoutFailures = overrides.lockoutFailures ?? int(env.KURABAN_LOCKOUT_FAILURES, 5, 'KURABAN_LOCKOUT_FAILURES', 1, 1000, problems);
+  const lockoutWindowSeconds = overrides.lockoutWindowSeconds ?? int(env.KURABAN_LOCKOUT_WINDOW_SECONDS, 300, 'KURABAN_LOCKOUT_WINDOW_SECONDS', 1, 86_400, problems);
+  const lockoutSeconds = overrides.lockoutSeconds ?? int(env.KURABAN_LOCKOUT_SECONDS, 900, 'KURABAN_LOCKOUT_SECONDS', 1, 86_400 * 7, problems);
+  let oidcIssuers: unknown = overrides.oidcIssuers ?? [];
+  const rawOidc = env.KURABAN_OIDC_ISSUERS;
+  if (overrides.oidcIssuers === undefined && rawOidc !== undefined && rawOidc !== '') {
+    try {
+      oidcIssuers = JSON.parse(rawOidc.startsWith('@') ? readFileSync(rawOidc.slice(1), 'utf8') : rawOidc) as unknown;
+    } catch {
+      problems.push('KURABAN_OIDC_ISSUERS must be a JSON array, or @file holding one');
+    }
+  }
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
   const logLevel = overrides.logLevel ?? (env.KURABAN_LOG_LEVEL ?? 'info');
   if (!(levels as readonly string[]).includes(logLevel)) problems.push(`KURABAN_LOG_LEVEL must be one of ${levels.join(', ')}`);
@@ -60,6 +85,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     sealWorkers,
     logHost,
     logIntervalMs,
+    oidcIssuers,
+    lockoutFailures,
+    lockoutWindowSeconds,
+    lockoutSeconds,
   });
 }
 

@@ -39,7 +39,7 @@ export async function loadDemo(vault: Vault, o: DemoLoadOptions): Promise<DemoLo
   await vault.collections.create(tenant.id, DEMO_COLLECTIONS.residents, SCHEMA_TEMPLATES.juminhyo.schema, o.audit);
   await vault.collections.create(tenant.id, DEMO_COLLECTIONS.tax, SCHEMA_TEMPLATES['kojin-juminzei'].schema, o.audit);
   await vault.collections.create(tenant.id, DEMO_COLLECTIONS.nhi, SCHEMA_TEMPLATES.kokuho.schema, o.audit);
-  const key = await vault.issueApiKey({ name: 'demo tenant key', role: 'tenant', tenantId: tenant.id }, o.audit);
+  const key = await vault.issueApiKey({ name: 'demo tenant key', role: 'tenant', tenantId: tenant.id, roles: ['administrator'] }, o.audit);
 
   let persons = 0;
   let tax = 0;

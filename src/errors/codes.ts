@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   // authentication and authorisation
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   FORBIDDEN: { status: 403, title: 'Not allowed for this principal' },
+  POLICY_DENIED: { status: 403, title: "Denied by the tenant's policy" },
+  PURPOSE_UNKNOWN: { status: 400, title: "Purpose of use is not in the tenant's list" },
+  AUTH_LOCKED: { status: 429, title: 'Locked after repeated failed authentication' },
+  POLICY_INVALID: { status: 422, title: 'Policy set does not validate' },
   // tenants, collections, schemas
   TENANT_NOT_FOUND: { status: 404, title: 'Tenant not found' },
   TENANT_EXISTS: { status: 409, title: 'Tenant already exists' },

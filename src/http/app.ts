@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { KurabanError } from '../errors/index.js';
 import type { VaultState } from '../vault/index.js';
 import { createRouteContext } from './context.js';
+import { createAuthenticator } from './auth.js';
 import { logRefusal } from './audit.js';
 import { registerJsonBody } from './json-body.js';
 import { collectOpenApi } from './openapi.js';
@@ -13,6 +14,7 @@ import { collectionRoutes } from './routes/collections.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/log.js';
+import { policyRoutes } from './routes/policies.js';
 import { recordRoutes } from './routes/records.js';
 import { tenantRoutes } from './routes/tenants.js';
 
@@ -80,13 +82,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KurabanError('ROUTE_NOT_FOUND')));
 
   const openapi = collectOpenApi(app);
-  const ctx = createRouteContext(options.config, options.state);
+  const ctx = createRouteContext(options.config, options.state, createAuthenticator(options.config, app.log));
   healthRoutes(app, ctx);
   tenantRoutes(app, ctx);
   collectionRoutes(app, ctx);
   recordRoutes(app, ctx);
   apiKeyRoutes(app, ctx);
   logRoutes(app, ctx);
+  policyRoutes(app, ctx);
   docsRoutes(app, openapi);
   await app.ready();
   return app;

@@ -22,7 +22,7 @@ export function auditOf(request: FastifyRequest): Audit {
   if (!principal) throw new Error('auditOf before authentication');
   const purpose = request.headers['kuraban-purpose'];
   return {
-    principal: { id: principal.id, auth: 'api-key' },
+    principal: { id: principal.id, auth: principal.kind === 'oidc' ? 'oidc' : 'api-key' },
     requestId: request.id,
     client: isIP(request.ip) !== 0 ? request.ip : null,
     ...(typeof purpose === 'string' && PURPOSE.test(purpose) ? { purpose } : {}),

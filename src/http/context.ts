@@ -4,7 +4,7 @@ import { KurabanError } from '../errors/index.js';
 import type { Principal } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { Vault, VaultState } from '../vault/index.js';
-import { authenticate } from './auth.js';
+import type { Authenticator } from './auth.js';
 
 /** What every route file receives: the vault (or why it is sealed) and the settings. */
 export interface RouteContext {
@@ -17,7 +17,7 @@ export interface RouteContext {
   readonly authenticate: (request: FastifyRequest) => Promise<{ vault: Vault; principal: Principal }>;
 }
 
-export function createRouteContext(config: Config, state: () => VaultState): RouteContext {
+export function createRouteContext(config: Config, state: () => VaultState, authenticator: Authenticator): RouteContext {
   const vault = () => {
     const s = state();
     if (s.sealed) throw new KurabanError('VAULT_SEALED', `vault is sealed: ${s.reason}`);
@@ -30,7 +30,7 @@ export function createRouteContext(config: Config, state: () => VaultState): Rou
     store: () => state().store,
     authenticate: async (request) => {
       const v = vault();
-      return { vault: v, principal: await authenticate(request, v) };
+      return { vault: v, principal: await authenticator.authenticate(request, v) };
     },
   };
 }

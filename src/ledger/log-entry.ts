@@ -43,7 +43,7 @@ export interface LogPrincipal {
 
 export const LOG_ENTRY_VERSION = 1;
 /** api-key: an HTTP caller; local: an operator running the CLI on the machine that holds the key. */
-export const LOG_AUTH_METHODS = ['api-key', 'local'] as const;
+export const LOG_AUTH_METHODS = ['api-key', 'local', 'oidc'] as const;
 export type LogAuthMethod = (typeof LOG_AUTH_METHODS)[number];
 
 /** The closed set of logged actions. A new action is a new member, never a renamed one. */
@@ -66,7 +66,12 @@ export const LOG_ACTIONS = [
   'api_key.create',
   'api_key.list',
   'api_key.revoke',
+  'api_key.rotate',
   'log.read',
+  'policy.read',
+  'policy.update',
+  'access.read',
+  'auth.lock',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

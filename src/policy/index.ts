@@ -1,2 +1,14 @@
-export { issueApiKey, authenticateApiKey, presentApiKey, hashSecret } from './api-keys.js';
+export { issueApiKey, authenticateApiKey, presentApiKey, hashSecret, principalOfKey, apiKeyIdOf, ROLE_NAME_PATTERN, MAX_ROLES, OPERATOR_ROLE } from './api-keys.js';
 export type { ApiKeyRole, Principal, IssuedApiKey, IssueOptions } from './api-keys.js';
+export { parseOidcConfig, createOidcVerifier, isMultiFactor, oidcPrincipalId, oidcRefusalReason, OidcRefusal, OIDC_REFUSED_MESSAGE, OIDC_ALGORITHMS } from './oidc.js';
+export type { OidcIssuerConfig, OidcPrincipal, OidcVerifier, OidcVerifierOptions, OidcRefusalReason } from './oidc.js';
+export { Lockout } from './lockout.js';
+export type { LockoutOptions, FailureOutcome } from './lockout.js';
+export { POLICY_ACTIONS, CEDAR_SCHEMA, CEDAR_NAMESPACE, ACTION_RESOURCE_TYPE } from './cedar-schema.js';
+export type { PolicyAction } from './cedar-schema.js';
+export { PolicyEngine, validatePolicySet } from './policy-engine.js';
+export type { PolicyPrincipal, FieldInfo, CollectionInfo, FieldAccess, PolicyProblem, PolicyValidation, PolicyEngineOptions, PolicyEngineStats, PolicyResource } from './policy-engine.js';
+export { whoCan, rolePrincipal, dutyPrincipal } from './who-can.js';
+export type { WhoCanSubject, WhoCanRow, CollectionAction } from './who-can.js';
+export { parsePolicyCases, runPolicyCases } from './policy-cases.js';
+export type { PolicyCase, PolicyCaseResult } from './policy-cases.js';

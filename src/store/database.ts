@@ -49,10 +49,20 @@ export interface Database {
     tenant_id: string | null;
     name: string;
     role: string;
+    roles: string;
+    duties: string;
     secret_hash: Buffer;
     created_at: string;
     expires_at: string | null;
     revoked_at: string | null;
+  };
+  policies: {
+    tenant_id: string;
+    version: number | string;
+    policy_text: string;
+    purposes: string;
+    created_at: string;
+    created_by: string;
   };
   import_jobs: {
     id: string;

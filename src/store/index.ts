@@ -15,6 +15,7 @@ export type {
   IndexRow,
   IndexTerm,
   ApiKeyRow,
+  PolicyRow,
   ImportJobRow,
   LogStateRow,
   LogPendingRow,

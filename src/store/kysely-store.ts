@@ -4,6 +4,7 @@ import { KurabanError } from '../errors/index.js';
 import type { Database } from './database.js';
 import type {
   ApiKeyRow,
+  PolicyRow,
   CollectionRow,
   ImportJobRow,
   IndexRow,
@@ -317,6 +318,8 @@ export class KyselyStoreOps implements StoreOps {
         tenant_id: row.tenantId,
         name: row.name,
         role: row.role,
+        roles: JSON.stringify(row.roles),
+        duties: JSON.stringify(row.duties),
         secret_hash: row.secretHash,
         created_at: row.createdAt,
         expires_at: row.expiresAt,
@@ -335,6 +338,40 @@ export class KyselyStoreOps implements StoreOps {
     if (tenantId !== undefined) q = tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', tenantId);
     const rows = await q.orderBy('created_at').execute();
     return rows.map(toApiKey);
+  }
+
+  async insertPolicy(row: PolicyRow): Promise<void> {
+    await this.db
+      .insertInto('policies')
+      .values({
+        tenant_id: row.tenantId,
+        version: row.version,
+        policy_text: row.text,
+        purposes: JSON.stringify(row.purposes),
+        created_at: row.createdAt,
+        created_by: row.createdBy,
+      })
+      .execute();
+  }
+
+  async getActivePolicy(tenantId: string): Promise<PolicyRow | undefined> {
+    const r = await this.db.selectFrom('policies').selectAll().where('tenant_id', '=', tenantId).orderBy('version', 'desc').limit(1).executeTakeFirst();
+    return r && toPolicy(r);
+  }
+
+  async getPolicy(tenantId: string, version: number): Promise<PolicyRow | undefined> {
+    const r = await this.db.selectFrom('policies').selectAll().where('tenant_id', '=', tenantId).where('version', '=', version).executeTakeFirst();
+    return r && toPolicy(r);
+  }
+
+  async listPolicyVersions(tenantId: string): Promise<Array<Omit<PolicyRow, 'text'>>> {
+    const rows = await this.db
+      .selectFrom('policies')
+      .select(['tenant_id', 'version', 'purposes', 'created_at', 'created_by'])
+      .where('tenant_id', '=', tenantId)
+      .orderBy('version')
+      .execute();
+    return rows.map((r) => ({ tenantId: r.tenant_id, version: Number(r.version), purposes: parseNames(r.purposes), createdAt: r.created_at, createdBy: r.created_by }));
   }
 
   async revokeApiKey(id: string, at: string): Promise<boolean> {
@@ -618,11 +655,34 @@ function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRow {
     tenantId: r.tenant_id,
     name: r.name,
     role: r.role,
+    roles: parseNames(r.roles),
+    duties: parseNames(r.duties),
     secretHash: Buffer.from(r.secret_hash),
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
   };
+}
+
+function toPolicy(r: Selectable<Database['policies']>): PolicyRow {
+  return {
+    tenantId: r.tenant_id,
+    version: Number(r.version),
+    text: r.policy_text,
+    purposes: parseNames(r.purposes),
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
+}
+
+/** A stored JSON array of names (roles, duties, purposes); anything else reads as empty. */
+function parseNames(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 export function toIndexValues(r: IndexRow): Database['blind_index'] {

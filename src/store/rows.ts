@@ -63,10 +63,24 @@ export interface ApiKeyRow {
   readonly tenantId: string | null;
   readonly name: string;
   readonly role: string;
+  /** Service accounts: the roles and duties policies see (names). */
+  readonly roles: readonly string[];
+  readonly duties: readonly string[];
   readonly secretHash: Buffer;
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+}
+
+/** One version of a tenant's policy set: Cedar text and the purposes of use it allows. */
+export interface PolicyRow {
+  readonly tenantId: string;
+  readonly version: number;
+  readonly text: string;
+  readonly purposes: readonly string[];
+  readonly createdAt: string;
+  /** The principal id that pushed it (never a personal value). */
+  readonly createdBy: string;
 }
 
 export interface ImportJobRow {

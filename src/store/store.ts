@@ -1,5 +1,6 @@
 import type {
   ApiKeyRow,
+  PolicyRow,
   CollectionRow,
   ImportJobRow,
   IndexRow,
@@ -63,6 +64,13 @@ export interface StoreOps {
   getApiKey(id: string): Promise<ApiKeyRow | undefined>;
   listApiKeys(tenantId?: string | null): Promise<ApiKeyRow[]>;
   revokeApiKey(id: string, at: string): Promise<boolean>;
+
+  /** Inserts version row.version; UNIQUE_VIOLATION-like failure when it exists (two pushes raced). */
+  insertPolicy(row: PolicyRow): Promise<void>;
+  /** The highest version, or undefined when the tenant has none. */
+  getActivePolicy(tenantId: string): Promise<PolicyRow | undefined>;
+  getPolicy(tenantId: string, version: number): Promise<PolicyRow | undefined>;
+  listPolicyVersions(tenantId: string): Promise<Array<Omit<PolicyRow, 'text'>>>;
 
   /** With `lock`, inside a transaction: holds the row until commit (PostgreSQL FOR UPDATE; SQLite's BEGIN IMMEDIATE already does). */
   getImportJob(id: string, lock?: boolean): Promise<ImportJobRow | undefined>;

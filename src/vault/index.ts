@@ -16,3 +16,5 @@ export { auditEntries, localAudit, MAX_IDS_PER_ENTRY } from './audit.js';
 export type { Audit, Touched } from './audit.js';
 export { LogReader, MAX_SUBJECT_ENTRIES } from './log-reader.js';
 export type { LogReaderDeps, LogHead, LogFile, SubjectEntry, SubjectEntries } from './log-reader.js';
+export { Policies, DEFAULT_POLICY_TEXT, DEFAULT_PURPOSES, checkPolicyInput, POLICY_RECHECK_MS } from './policies.js';
+export type { ActivePolicy, PoliciesDeps } from './policies.js';

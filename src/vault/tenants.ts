@@ -17,6 +17,8 @@ export interface TenantsDeps {
   readonly logHost?: string;
   /** Where audited changes append their log entry (in the change's transaction). */
   readonly accessLog?: AccessLog;
+  /** Writes the tenant's first policy version (the default) with the tenant. */
+  readonly installPolicy?: (tx: StoreOps, tenantId: string, createdBy: string) => Promise<void>;
 }
 
 export const DEFAULT_LOG_HOST = 'kuraban.local';
@@ -45,6 +47,7 @@ export class Tenants {
       const origin = logOrigin(this.deps.logHost ?? DEFAULT_LOG_HOST, id);
       const verifierKey = await this.deps.keyring.createLogKey(tx, id, origin);
       await tx.insertLogState({ tenantId: id, origin, verifierKey, size: 0, root: Buffer.from(EMPTY_ROOT) });
+      await this.deps.installPolicy?.(tx, id, audit?.principal.id ?? 'kuraban');
       // The tenant's first entry records its own creation.
       if (audit && this.deps.accessLog) await this.deps.accessLog.append(tx, ...auditEntries(audit, id, 'tenant.create', {}, 'ok', this.deps.clock()));
     });

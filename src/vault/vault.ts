@@ -10,6 +10,7 @@ import { createRecordIdGenerator } from './record-id.js';
 import { Records } from './records.js';
 import { inlineSealer, workerSealer } from './sealer.js';
 import { LOG_HOST_PATTERN, Tenants } from './tenants.js';
+import { Policies } from './policies.js';
 import { KurabanError } from '../errors/index.js';
 
 export interface VaultDeps {
@@ -36,6 +37,8 @@ export interface Vault {
   readonly tenants: Tenants;
   readonly collections: Collections;
   readonly records: Records;
+  /** Each tenant's Cedar policies and purposes, versioned, with their engines. */
+  readonly policies: Policies;
   /** The access log: append entries in a change's transaction, integrate into the signed tree. */
   readonly accessLog: AccessLog;
   /** Integrates the access log every logIntervalMs once started (`serve` starts it); stopped by close(). */
@@ -60,7 +63,15 @@ export function createVault(deps: VaultDeps): Vault {
   const keyring = new Keyring({ provider: deps.provider, clock, ...(deps.keyCacheEntries ? { cacheEntries: deps.keyCacheEntries } : {}) });
   if (deps.logHost !== undefined && !LOG_HOST_PATTERN.test(deps.logHost)) throw new KurabanError('CONFIG_INVALID', 'log host must be a host name, optionally with a port');
   const accessLog = new AccessLog({ store: deps.store, keyring });
-  const tenants = new Tenants({ store: deps.store, keyring, clock, accessLog, ...(deps.logHost !== undefined ? { logHost: deps.logHost } : {}) });
+  const policies = new Policies({ store: deps.store, clock, accessLog });
+  const tenants = new Tenants({
+    store: deps.store,
+    keyring,
+    clock,
+    accessLog,
+    installPolicy: (tx, id, by) => policies.installDefault(tx, id, by),
+    ...(deps.logHost !== undefined ? { logHost: deps.logHost } : {}),
+  });
   const integrator = new Integrator(accessLog, deps.logIntervalMs !== undefined ? { intervalMs: deps.logIntervalMs } : {});
   const collections = new Collections({ store: deps.store, keyring, tenants, clock, newId, accessLog });
   const workers = deps.sealWorkers ?? defaultSealWorkers();
@@ -72,6 +83,7 @@ export function createVault(deps: VaultDeps): Vault {
     tenants,
     collections,
     records,
+    policies,
     accessLog,
     integrator,
     clock,

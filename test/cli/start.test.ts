@@ -115,7 +115,7 @@ describe('kuraban start / serve as a process', () => {
       assert.ok(first);
       const res = await fetch(`${s.base}/v1/tenants/${DEMO_TENANT.id}/collections/juminhyo/records/search`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${demoKey}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${demoKey}`, 'content-type': 'application/json', 'kuraban-purpose': 'administration' },
         body: JSON.stringify({ where: { name_kana: String(first.juminhyo.name_kana).replace(/[\u3000 ]/g, '').replace(/[\u30A1-\u30F6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60)) } }),
       });
       assert.equal(res.status, 200);

@@ -1,5 +1,6 @@
 /** Every API call that touches a tenant leaves one access-log entry: writes in their transaction, reads before the response. */
 import assert from 'node:assert/strict';
+import { DEFAULT_POLICY_TEXT } from '../../src/vault/index.js';
 import { after, before, describe, test } from 'node:test';
 import { decodeLogEntry, type LogEntry } from '../../src/ledger/index.js';
 import { SECRET, assertProblem, createCollection, createTenant, issueKey, openHarness, recordsUrl, type Harness } from './harness.js';
@@ -27,10 +28,13 @@ describe('access-log entries from the API', () => {
     const tenant = 'log-town';
     await createTenant(h, tenant);
     await createCollection(h, tenant, 'residents');
+    // The tenant declares the purpose the read below gives.
+    const pushed = await h.call({ method: 'PUT', url: `/v1/tenants/${tenant}/policy`, body: { policies: DEFAULT_POLICY_TEXT, purposes: ['administration', 'resident_certificate'] } });
+    assert.equal(pushed.statusCode, 200, pushed.payload);
     const before = (await entries(tenant)).length;
     assert.deepEqual(
       (await entries(tenant)).map((e) => e.action),
-      ['tenant.create', 'collection.create'],
+      ['tenant.create', 'collection.create', 'policy.update'],
     );
     const created = await h.call({ method: 'POST', url: recordsUrl(tenant, 'residents'), body: { subjectId: 'person-7', fields: { family_name: SECRET, given_name: '太郎' } } });
     assert.equal(created.statusCode, 201);

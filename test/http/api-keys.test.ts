@@ -68,7 +68,7 @@ describe('POST /v1/api-keys', () => {
     const res = await h.call({ method: 'POST', url: '/v1/api-keys', body: { name: 'ops', role: 'admin' } });
     assert.equal(res.statusCode, 201, res.payload);
     const k = res.json() as IssuedKey;
-    assert.deepEqual(Object.keys(k).sort(), ['createdAt', 'expiresAt', 'id', 'key', 'name', 'revokedAt', 'role', 'tenantId']);
+    assert.deepEqual(Object.keys(k).sort(), ['createdAt', 'duties', 'expiresAt', 'id', 'key', 'name', 'revokedAt', 'role', 'roles', 'tenantId']);
     const m = KEY.exec(k.key);
     assert.ok(m, 'kbn_<16 hex id>_<43 base64url>');
     assert.equal(m[1], k.id);
@@ -104,7 +104,7 @@ describe('POST /v1/api-keys', () => {
     const calls: Call[] = [
       { method: 'POST', url: '/v1/tenants', body: { id: 'by-clerk', name: SECRET } },
       { method: 'POST', url: '/v1/api-keys', body: { name: SECRET, role: 'admin' } },
-      { method: 'POST', url: '/v1/api-keys', body: { name: SECRET, role: 'tenant', tenantId: T } },
+      { method: 'POST', url: '/v1/api-keys', body: { name: SECRET, role: 'tenant', tenantId: T, roles: ['administrator'] } },
       { method: 'GET', url: '/v1/api-keys' },
       { method: 'DELETE', url: `/v1/api-keys/${k.id}` },
     ];
@@ -141,7 +141,7 @@ describe('POST /v1/api-keys', () => {
   });
 
   test('TENANT_NOT_FOUND for a tenant key of an absent tenant', async () => {
-    await assertRefused(h, { method: 'POST', url: '/v1/api-keys', body: { name: SECRET, role: 'tenant', tenantId: 'no-such-tenant' } }, 'TENANT_NOT_FOUND');
+    await assertRefused(h, { method: 'POST', url: '/v1/api-keys', body: { name: SECRET, role: 'tenant', tenantId: 'no-such-tenant', roles: ['clerk'] } }, 'TENANT_NOT_FOUND');
   });
 
   test('SQL and shell metacharacters in a key name are stored and listed exactly', async () => {
@@ -159,10 +159,10 @@ describe('GET /v1/api-keys', () => {
     const res = await h.call({ method: 'GET', url: '/v1/api-keys' });
     assert.equal(res.statusCode, 200);
     const keys = (res.json() as { apiKeys: ListedKey[] }).apiKeys;
-    for (const k of keys) assert.deepEqual(Object.keys(k).sort(), ['createdAt', 'expiresAt', 'id', 'name', 'revokedAt', 'role', 'tenantId']);
+    for (const k of keys) assert.deepEqual(Object.keys(k).sort(), ['createdAt', 'duties', 'expiresAt', 'id', 'name', 'revokedAt', 'role', 'roles', 'tenantId']);
     for (const i of issued) {
       const listed = keys.find((k) => k.id === i.id);
-      assert.deepEqual(listed, { id: i.id, name: i.name, role: i.role, tenantId: i.tenantId, createdAt: i.createdAt, expiresAt: null, revokedAt: null });
+      assert.deepEqual(listed, { id: i.id, name: i.name, role: i.role, tenantId: i.tenantId, roles: i.roles, duties: i.duties, createdAt: i.createdAt, expiresAt: null, revokedAt: null });
       assertNoLeak(res, i.key);
       assertNoLeak(res, i.key.slice(-43));
     }

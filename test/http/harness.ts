@@ -36,7 +36,14 @@ export interface Call {
   readonly headers?: Record<string, string>;
   /** Bearer key; `null` sends no Authorization header. Default: the admin key. */
   readonly key?: string | null;
+  /**
+   * Kuraban-Purpose; `null` sends none. Default: `administration`, the purpose every tenant starts
+   * with, so tests about other things read personal fields as an administrator would.
+   */
+  readonly purpose?: string | null;
 }
+
+export const DEFAULT_PURPOSE = 'administration';
 
 export interface Harness {
   readonly app: FastifyInstance;
@@ -62,7 +69,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   const opened = await openVault(tv.location, options.clock ? { clock: options.clock } : {});
   assert.equal(opened.sealed, false, 'the test vault opens');
   const state: Harness['state'] = { current: opened };
-  const config = loadConfig({}, { dataDir: tv.dir, keyFile: tv.location.keyFile, logLevel: 'info', ...options.config });
+  // Failed-authentication lockout off by default (tests send many bad keys from one address); its own tests lower it.
+  const config = loadConfig({}, { dataDir: tv.dir, keyFile: tv.location.keyFile, logLevel: 'info', lockoutFailures: 1000, ...options.config });
   const app = await buildApp({
     config,
     state: () => {
@@ -97,7 +105,12 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
 }
 
 export function inject(app: FastifyInstance, c: Call, key: string | null): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...c.headers };
+  const purpose = c.purpose === undefined ? DEFAULT_PURPOSE : c.purpose;
+  const headers: Record<string, string> = {
+    ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+    ...(purpose === null ? {} : { 'kuraban-purpose': purpose }),
+    ...c.headers,
+  };
   let payload: string | Buffer | undefined;
   if (typeof c.body === 'string' || Buffer.isBuffer(c.body)) payload = c.body;
   else if (c.body !== undefined) payload = JSON.stringify(c.body);
@@ -194,14 +207,17 @@ export interface IssuedKey {
   name: string;
   role: 'admin' | 'tenant';
   tenantId: string | null;
+  roles?: string[];
+  duties?: string[];
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
 }
 
-/** Issues an API key through the API (as the admin). */
-export async function issueKey(h: Harness, body: { name: string; role: 'admin' | 'tenant'; tenantId?: string; expiresAt?: string }): Promise<IssuedKey> {
-  const res = await expectStatus(h.call({ method: 'POST', url: '/v1/api-keys', body }), 201);
+/** Issues an API key through the API (as the admin). Tenant keys default to the tenant's `administrator` role. */
+export async function issueKey(h: Harness, body: { name: string; role: 'admin' | 'tenant'; tenantId?: string; roles?: string[]; duties?: string[]; expiresAt?: string }): Promise<IssuedKey> {
+  const withRoles = body.role === 'tenant' && body.roles === undefined ? { ...body, roles: ['administrator'] } : body;
+  const res = await expectStatus(h.call({ method: 'POST', url: '/v1/api-keys', body: withRoles }), 201);
   return res.json() as IssuedKey;
 }
 

@@ -68,8 +68,8 @@ for (const backend of BACKENDS) {
       app = await buildApp({ config, state: () => opened });
       await vault().tenants.create(TENANT, 'Log City');
       await vault().tenants.create(OTHER, 'Other City');
-      ownKey = (await vault().issueApiKey({ name: 'own', role: 'tenant', tenantId: TENANT })).key;
-      otherKey = (await vault().issueApiKey({ name: 'other', role: 'tenant', tenantId: OTHER })).key;
+      ownKey = (await vault().issueApiKey({ name: 'own', role: 'tenant', tenantId: TENANT, roles: ['administrator'] })).key;
+      otherKey = (await vault().issueApiKey({ name: 'other', role: 'tenant', tenantId: OTHER, roles: ['administrator'] })).key;
       for (let n = 0; n < 300; n += 1) await vault().accessLog.record(entry(TENANT, n, n % 4 === 0 ? ['p-x'] : [`p-${n}`]));
       await integrate();
       await app.listen({ port: 0, host: '127.0.0.1' });

@@ -58,6 +58,8 @@ describe('issueApiKey', () => {
         tenantId: null,
         name: 'ops team',
         role: 'admin',
+        roles: [],
+        duties: [],
         secretHash: createHash('sha256').update(secret, 'utf8').digest('hex'),
         createdAt: NOW.toISOString(),
         expiresAt: '2026-01-01T00:00:00.000Z',
@@ -83,9 +85,24 @@ describe('issueApiKey', () => {
     await rejectsWithCode(() => issueApiKey(store, opts({ role: 'admin', tenantId: '131016' })), 'REQUEST_INVALID');
     await rejectsWithCode(() => issueApiKey(store, opts({ role: 'tenant', tenantId: null })), 'REQUEST_INVALID');
     assert.equal(store.inserted.length, 0);
-    const t = await issueApiKey(store, opts({ role: 'tenant', tenantId: '131016' }));
+    const t = await issueApiKey(store, opts({ role: 'tenant', tenantId: '131016', roles: ['clerk', 'auditor'], duties: ['juki'] }));
     assert.equal(t.tenantId, '131016');
     assert.equal(store.rows.get(t.id)?.tenantId, '131016');
+    assert.deepEqual(store.rows.get(t.id)?.roles, ['auditor', 'clerk'], 'stored sorted');
+    assert.deepEqual(t.duties, ['juki']);
+  });
+
+  test('tenant keys hold 1 to 20 valid policy roles; admin keys none (they are the operator)', async () => {
+    const store = new MemoryApiKeys();
+    for (const roles of [undefined, [], ['Clerk'], ['clerk', 'clerk'], ['a b'], Array.from({ length: 21 }, (_, i) => `r${i}`)]) {
+      const e = await rejectsWithCode(() => issueApiKey(store, opts({ role: 'tenant', tenantId: '131016', ...(roles ? { roles } : {}) })), 'REQUEST_INVALID');
+      assert.deepEqual(e.details, [{ field: 'roles', reason: 'invalid_roles' }], JSON.stringify(roles));
+    }
+    await rejectsWithCode(() => issueApiKey(store, opts({ role: 'tenant', tenantId: '131016', roles: ['clerk'], duties: ['X'] })), 'REQUEST_INVALID');
+    await rejectsWithCode(() => issueApiKey(store, opts({ roles: ['clerk'] })), 'REQUEST_INVALID');
+    assert.equal(store.inserted.length, 0);
+    const admin = await issueApiKey(store, opts());
+    assert.deepEqual((await authenticateApiKey(store, admin.key, NOW)).roles, ['operator']);
   });
 
   test('names with NUL, other control characters or unpaired surrogates, blank or over 100 characters are refused', async () => {
@@ -106,9 +123,9 @@ describe('authenticateApiKey', () => {
   test('accepts the issued key and answers with its principal', async () => {
     const store = new MemoryApiKeys();
     const admin = await issueApiKey(store, opts());
-    const tenant = await issueApiKey(store, opts({ name: 'city', role: 'tenant', tenantId: '131016' }));
-    assert.deepEqual(await authenticateApiKey(store, admin.key, NOW), { kind: 'api-key', id: admin.id, name: 'ops team', role: 'admin', tenantId: null });
-    assert.deepEqual(await authenticateApiKey(store, tenant.key, NOW), { kind: 'api-key', id: tenant.id, name: 'city', role: 'tenant', tenantId: '131016' });
+    const tenant = await issueApiKey(store, opts({ name: 'city', role: 'tenant', tenantId: '131016', roles: ['clerk'], duties: ['juki'] }));
+    assert.deepEqual(await authenticateApiKey(store, admin.key, NOW), { kind: 'api-key', id: admin.id, name: 'ops team', role: 'admin', tenantId: null, roles: ['operator'], duties: [], mfa: false });
+    assert.deepEqual(await authenticateApiKey(store, tenant.key, NOW), { kind: 'api-key', id: tenant.id, name: 'city', role: 'tenant', tenantId: '131016', roles: ['clerk'], duties: ['juki'], mfa: false });
   });
 
   test('a wrong secret, an unknown id and malformed keys all fail with the same UNAUTHENTICATED error', async () => {

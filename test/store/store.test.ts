@@ -347,6 +347,8 @@ for (const backend of BACKENDS) {
         tenantId,
         name: 'k',
         role: 'tenant',
+        roles: ['clerk'],
+        duties: [],
         secretHash: randomBytes(32),
         createdAt: NOW,
         expiresAt: null,
@@ -354,8 +356,8 @@ for (const backend of BACKENDS) {
         ...over,
       });
       const k1 = mk({ createdAt: '2025-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:00:00.000Z' });
-      const k2 = mk({ createdAt: '2025-01-02T00:00:00.000Z' });
-      const admin = mk({ tenantId: null, role: 'admin' });
+      const k2 = mk({ createdAt: '2025-01-02T00:00:00.000Z', roles: ['nhi', 'tax'], duties: ['kokuho'] });
+      const admin = mk({ tenantId: null, role: 'admin', roles: [] });
       for (const k of [k2, admin, k1]) await store.insertApiKey(k);
       assert.deepEqual(await store.getApiKey(k1.id), k1);
       assert.equal(await store.getApiKey('0000000000000000'), undefined);
@@ -369,6 +371,22 @@ for (const backend of BACKENDS) {
       assert.equal((await store.getApiKey(k1.id))?.revokedAt, '2025-06-01T00:00:00.000Z');
       assert.equal(await store.revokeApiKey('ffffffffffffffff', NOW), false);
       await assert.rejects(() => store.insertApiKey(k2));
+    });
+
+    test('policies: versions per tenant, the highest is active, a version is written once', async () => {
+      const { tenantId } = await scope();
+      const { tenantId: other } = await scope();
+      assert.equal(await store.getActivePolicy(tenantId), undefined);
+      const v = (version: number, text: string, purposes: string[]) => ({ tenantId, version, text, purposes, createdAt: NOW, createdBy: 'k1' });
+      await store.insertPolicy(v(1, 'permit(principal, action, resource);', ['administration']));
+      await store.insertPolicy(v(2, '// nothing', ['counter', 'tax']));
+      await store.insertPolicy({ ...v(1, 'forbid(principal, action, resource);', []), tenantId: other });
+      assert.deepEqual(await store.getActivePolicy(tenantId), v(2, '// nothing', ['counter', 'tax']));
+      assert.deepEqual(await store.getPolicy(tenantId, 1), v(1, 'permit(principal, action, resource);', ['administration']));
+      assert.equal(await store.getPolicy(tenantId, 3), undefined);
+      assert.deepEqual((await store.listPolicyVersions(tenantId)).map((p) => [p.version, p.purposes]), [[1, ['administration']], [2, ['counter', 'tax']]]);
+      assert.equal((await store.getActivePolicy(other))?.text, 'forbid(principal, action, resource);');
+      await assert.rejects(() => store.insertPolicy(v(2, 'raced', [])));
     });
 
     test('import jobs: saved, then updated in place', async () => {
@@ -461,7 +479,7 @@ for (const backend of BACKENDS) {
       try {
         await scope();
         const before = await raw.snapshot();
-        assert.ok(before.kysely_migration?.length === 3, 'every migration recorded');
+        assert.ok(before.kysely_migration?.length === 4, 'every migration recorded');
         await store.migrate();
         const second = openStore(loc.location);
         try {
@@ -487,8 +505,8 @@ for (const backend of BACKENDS) {
             assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason?.cause ?? r.reason) : 'ok'))));
             const raw = await openRawDb({ dataDir: '/nonexistent', databaseUrl: db.url, keyFile: '/nonexistent' });
             try {
-              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects']);
-              assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collections', 'import_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_subjects', 'log_tiles', 'records', 'tenants', 'wrapped_keys']);
+              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects', '0004-policies']);
+              assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collections', 'import_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_subjects', 'log_tiles', 'policies', 'records', 'tenants', 'wrapped_keys']);
             } finally {
               await raw.close();
             }

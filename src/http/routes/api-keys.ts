@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
-import { presentApiKey } from '../../policy/index.js';
+import { MAX_ROLES, ROLE_NAME_PATTERN, presentApiKey } from '../../policy/index.js';
 import { requireAdmin } from '../auth.js';
 import { auditOf } from '../audit.js';
 import type { RouteContext } from '../context.js';
 import { TEXT_PATTERN, apiKey, tenantIdParam } from '../schemas.js';
 
 export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post<{ Body: { name: string; role: 'admin' | 'tenant'; tenantId?: string; expiresAt?: string } }>(
+  app.post<{ Body: { name: string; role: 'admin' | 'tenant'; tenantId?: string; roles?: string[]; duties?: string[]; expiresAt?: string } }>(
     '/v1/api-keys',
     {
       schema: {
@@ -19,6 +19,8 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
             name: { type: 'string', minLength: 1, maxLength: 100, pattern: TEXT_PATTERN },
             role: { type: 'string', enum: ['admin', 'tenant'] },
             tenantId: tenantIdParam,
+            roles: { type: 'array', items: { type: 'string', pattern: ROLE_NAME_PATTERN.source }, maxItems: MAX_ROLES, description: "Tenant keys (service accounts): the policy roles they hold, at least one (e.g. clerk). Admin keys hold the operator role." },
+            duties: { type: 'array', items: { type: 'string', pattern: ROLE_NAME_PATTERN.source }, maxItems: MAX_ROLES, description: 'Tenant keys: duties (事務分掌) policies may name' },
             expiresAt: { type: 'string', format: 'date-time' },
           },
           required: ['name', 'role'],
@@ -30,7 +32,7 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
       requireAdmin(principal);
-      const { name, role, tenantId, expiresAt } = request.body;
+      const { name, role, tenantId, expiresAt, roles, duties } = request.body;
       if (role === 'tenant') {
         if (tenantId === undefined) throw new KurabanError('REQUEST_INVALID', 'tenant keys need tenantId', { details: [{ field: 'tenantId', reason: 'required' }] });
         await vault.tenants.require(tenantId);
@@ -46,6 +48,8 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
           name,
           role,
           tenantId: role === 'tenant' ? (tenantId as string) : null,
+          ...(roles !== undefined ? { roles } : {}),
+          ...(duties !== undefined ? { duties } : {}),
           expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
         },
         auditOf(request),

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
 import { MAX_TREE_SIZE } from '../../ledger/index.js';
 import { MAX_SUBJECT_ENTRIES, SUBJECT_ID_PATTERN, type LogHead, type Vault } from '../../vault/index.js';
-import { requireAdmin, requireTenantAccess } from '../auth.js';
+import { requireAdmin } from '../auth.js';
+import { authoriseTenant, requireAllowed } from '../authorise.js';
 import type { RouteContext } from '../context.js';
 import { tenantIdParam } from '../schemas.js';
 
@@ -55,7 +56,8 @@ async function authoriseRead(ctx: RouteContext, request: FastifyRequest, tenantI
   }
   if (isPublic) return { vault, isPublic };
   const { principal } = await ctx.authenticate(request);
-  requireTenantAccess(principal, tenantId);
+  // Tenant isolation, then the tenant's policy: `read-log` (auditors, administrators, the operator by default).
+  requireAllowed(await authoriseTenant(vault, principal, request, tenantId), 'read-log', { log: true });
   await vault.logReader.isPublic(tenantId); // TENANT_NOT_FOUND, now that the caller may know
   return { vault, isPublic };
 }

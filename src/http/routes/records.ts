@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
-import { MAX_BATCH, MAX_SEARCH_LIMIT, type RecordInput, type VaultRecord } from '../../vault/index.js';
-import { requireTenantAccess } from '../auth.js';
+import { MAX_BATCH, MAX_SEARCH_LIMIT, type Collection, type RecordInput, type VaultRecord } from '../../vault/index.js';
 import { auditOf, logRead } from '../audit.js';
+import { authoriseTenant, collectionInfo, maskedAndWithheld, presentFields, presentRecord, requireAllowed, requireSearchable, type TenantAccess } from '../authorise.js';
 import type { RouteContext } from '../context.js';
 import { collectionParam, record, recordIdParam, recordInput, tenantIdParam } from '../schemas.js';
 
@@ -16,8 +16,19 @@ const recordParams = {
   required: ['tenant', 'collection', 'id'],
 } as const;
 
-/** Present: the record's listed properties only. */
-const present = (r: VaultRecord) => ({ id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: r.fields });
+/** Present a written record: its listed properties, fields as this principal may read them (no row condition: they just wrote it). */
+function presentWritten(a: TenantAccess, c: Collection, r: VaultRecord) {
+  const p = presentFields(c, r.fields, a.policy.engine.fieldAccess(a.as, collectionInfo(c), 'read', a.purpose));
+  return { id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: p.fields, ...maskedAndWithheld(p) };
+}
+
+/** Authenticate → tenant isolation and purpose → the collection (for its schema). */
+async function access(ctx: RouteContext, request: FastifyRequest<{ Params: CollectionParams }>) {
+  const { vault, principal } = await ctx.authenticate(request);
+  const a = await authoriseTenant(vault, principal, request, request.params.tenant);
+  const collection = await vault.collections.get(request.params.tenant, request.params.collection);
+  return { a, vault, collection };
+}
 
 /** The record version from If-Match: a strong ETag "<version>" (RFC 9110 §13.1.1). */
 function ifMatchVersion(request: FastifyRequest, required: boolean): number | undefined {
@@ -47,10 +58,10 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request, reply) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      const { a, vault, collection } = await access(ctx, request);
+      requireAllowed(a, 'create', { collection: collection.name });
       const created = await vault.records.create(request.params.tenant, request.params.collection, request.body, auditOf(request));
-      return reply.code(201).header('etag', `"${created.version}"`).send(present(created));
+      return reply.code(201).header('etag', `"${created.version}"`).send(presentWritten(a, collection, created));
     },
   );
 
@@ -82,8 +93,8 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request, reply) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      const { a, vault, collection } = await access(ctx, request);
+      requireAllowed(a, 'create', { collection: collection.name });
       const result = await vault.records.createMany(request.params.tenant, request.params.collection, request.body.records, {
         mode: 'atomic',
         audit: auditOf(request),
@@ -113,24 +124,32 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
         response: {
           200: {
             type: 'object',
-            properties: { records: { type: 'array', items: record }, next: { type: 'string' } },
+            properties: {
+              records: { type: 'array', items: record },
+              next: { type: 'string' },
+              refused: { type: 'integer', description: "Matches left out by a row condition of the tenant's policy (e.g. DV support measures)" },
+            },
             required: ['records'],
           },
         },
       },
     },
     async (request) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      const { a, vault, collection } = await access(ctx, request);
       const { where, limit, after } = request.body;
+      requireSearchable(a, collection, where);
       const found = await vault.records.search(request.params.tenant, request.params.collection, where, { limit: limit ?? 100, after });
+      const read = a.policy.engine.fieldAccess(a.as, collectionInfo(collection), 'read', a.purpose);
+      const shown = found.records.map((r) => ({ r, p: presentRecord(a, collection, r, read) }));
+      const visible = shown.filter((x) => x.p !== null);
+      const refused = shown.length - visible.length;
       await logRead(request, vault, request.params.tenant, {
         collection: request.params.collection,
-        records: found.records.map((r) => r.id),
-        subjects: found.records.map((r) => r.subjectId),
-        fields: [...Object.keys(where), ...found.records.flatMap((r) => Object.keys(r.fields))],
+        records: visible.map((x) => x.r.id),
+        subjects: visible.map((x) => x.r.subjectId),
+        fields: [...Object.keys(where), ...visible.flatMap((x) => x.p?.disclosed ?? [])],
       });
-      return { records: found.records.map(present), ...(found.next ? { next: found.next } : {}) };
+      return { records: visible.map((x) => x.p?.body), ...(found.next ? { next: found.next } : {}), ...(refused > 0 ? { refused } : {}) };
     },
   );
 
@@ -138,16 +157,17 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     `${base}/:id`,
     { config: { auditAction: 'record.read' }, schema: { summary: 'Read a record', tags: ['records'], params: recordParams, response: { 200: record } } },
     async (request, reply) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      const { a, vault, collection } = await access(ctx, request);
       const found = await vault.records.get(request.params.tenant, request.params.collection, request.params.id);
+      const shown = presentRecord(a, collection, found, a.policy.engine.fieldAccess(a.as, collectionInfo(collection), 'read', a.purpose));
+      if (shown === null) throw new KurabanError('POLICY_DENIED', "this record is under a row condition of the tenant's policy");
       await logRead(request, vault, request.params.tenant, {
         collection: request.params.collection,
         records: [found.id],
         subjects: [found.subjectId],
-        fields: Object.keys(found.fields),
+        fields: shown.disclosed,
       });
-      return reply.header('etag', `"${found.version}"`).send(present(found));
+      return reply.header('etag', `"${found.version}"`).send(shown.body);
     },
   );
 
@@ -165,11 +185,11 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request, reply) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      const { a, vault, collection } = await access(ctx, request);
+      requireAllowed(a, 'update', { collection: collection.name });
       const expected = ifMatchVersion(request, true) as number;
       const updated = await vault.records.update(request.params.tenant, request.params.collection, request.params.id, expected, request.body, auditOf(request));
-      return reply.header('etag', `"${updated.version}"`).send(present(updated));
+      return reply.header('etag', `"${updated.version}"`).send(presentWritten(a, collection, updated));
     },
   );
 
@@ -186,8 +206,8 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request, reply) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      const { a, vault, collection } = await access(ctx, request);
+      requireAllowed(a, 'delete', { collection: collection.name });
       await vault.records.delete(request.params.tenant, request.params.collection, request.params.id, ifMatchVersion(request, false), auditOf(request));
       return reply.code(204).send();
     },

@@ -3,6 +3,7 @@ import type { Dialect } from '../store.js';
 import { initialSchema } from './0001-initial.js';
 import { accessLogSchema } from './0002-access-log.js';
 import { logSubjectsSchema } from './0003-log-subjects.js';
+import { policiesSchema } from './0004-policies.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
@@ -14,6 +15,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0001-initial': initialSchema(dialect),
     '0002-access-log': accessLogSchema(dialect),
     '0003-log-subjects': logSubjectsSchema(dialect),
+    '0004-policies': policiesSchema(dialect),
   };
   return { getMigrations: async () => migrations };
 }
