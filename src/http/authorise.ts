@@ -46,8 +46,16 @@ export function requireAllowed(a: TenantAccess, action: PolicyAction, resource: 
   if (!a.policy.engine.isAllowed(a.as, action, resource, a.purpose)) throw new KurabanError('POLICY_DENIED', `the tenant's policy does not allow ${action} here`);
 }
 
+const infos = new WeakMap<Collection, CollectionInfo>();
+
+/** The collection as policies see it; frozen and kept per collection object (a schema change is a new object), so cached decisions are cheap to find. */
 export function collectionInfo(c: Collection): CollectionInfo {
-  return { name: c.name, fields: c.schema.fields.map((f) => ({ name: f.name, classification: f.classification, type: f.type })) };
+  let info = infos.get(c);
+  if (!info) {
+    info = Object.freeze({ name: c.name, fields: Object.freeze(c.schema.fields.map((f) => Object.freeze({ name: f.name, classification: f.classification, type: f.type }))) });
+    infos.set(c, info);
+  }
+  return info;
 }
 
 /** Searching on a field needs `search` on it (clear) for the declared purpose. */

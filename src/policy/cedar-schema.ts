@@ -7,7 +7,7 @@
  * names an unknown action, attribute or entity type never reaches evaluation.
  *
  * Entities, as the engine builds them for each request:
- * - `Tenant::"<tenant id>"` — resource of manage-policy and manage-keys.
+ * - `Tenant::"<tenant id>"` — resource of manage-policy, manage-schema and manage-keys.
  * - `Log::"<tenant id>"` — the tenant's access log, resource of read-log.
  * - `Role::"clerk"`, `Duty::"tax-assessment"` — plain names: a policy set belongs to one tenant, so
  *   ids need no tenant prefix. Principals are members of them (`principal in Kuraban::Role::"clerk"`).
@@ -25,7 +25,7 @@
 
 export const POLICY_ACTIONS = [
   'read', 'read-masked', 'search', 'read-record', 'create', 'update', 'delete', 'export',
-  'tokenize', 'detokenize', 'manage-policy', 'read-log', 'manage-keys',
+  'tokenize', 'detokenize', 'manage-policy', 'manage-schema', 'read-log', 'manage-keys',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
@@ -45,6 +45,7 @@ export const ACTION_RESOURCE_TYPE: Readonly<Record<PolicyAction, 'Field' | 'Reco
   delete: 'Collection',
   export: 'Collection',
   'manage-policy': 'Tenant',
+  'manage-schema': 'Tenant',
   'manage-keys': 'Tenant',
   'read-log': 'Log',
 };
@@ -85,7 +86,7 @@ namespace Kuraban {
     resource: [Collection],
     context: RequestContext
   };
-  action "manage-policy", "manage-keys" appliesTo {
+  action "manage-policy", "manage-schema", "manage-keys" appliesTo {
     principal: [User, ServiceAccount, Operator],
     resource: [Tenant],
     context: RequestContext

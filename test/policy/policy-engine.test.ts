@@ -145,8 +145,13 @@ permit (principal is Kuraban::Operator, action in [Kuraban::Action::"manage-poli
     assert.equal(problemsOf('permit (principal, action, resource);\n@id("policy0") forbid (principal, action, resource);')[0]?.reason, 'duplicate-id');
     const bidi = problemsOf('@id("b") permit (principal, action, resource) when { context.purpose == "counter\u202e" };');
     assert.deepEqual(bidi.map((p) => [p.policy, p.reason]), [['b', 'suspicious']]);
-    // Japanese strings are fine.
-    assert.deepEqual(validatePolicySet('permit (principal, action, resource) when { context.purpose == "窓口業務" };'), { ok: true, policies: 1 });
+    // Japanese strings are fine, also mixed with Latin letters; Latin mixed with Cyrillic is not.
+    for (const s of ['窓口業務', 'DV支援', '窓口A', 'Ａ窓口', 'ｶﾅ', 'tax-2025年度']) {
+      assert.deepEqual(validatePolicySet(`permit (principal, action, resource) when { context.purpose == "${s}" };`), { ok: true, policies: 1 }, s);
+    }
+    const cyrillic = problemsOf('@id("c") permit (principal, action, resource) when { context.purpose == "\u0430pple" };');
+    assert.deepEqual(cyrillic.map((p) => [p.policy, p.reason]), [['c', 'suspicious']]);
+    assert.match(cyrillic[0]?.message ?? '', /mixed scripts/);
   });
 
   test('problems come in text order, whatever order Cedar reports them in', () => {

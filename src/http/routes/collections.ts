@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { auditOf, logRead } from '../audit.js';
 import type { RouteContext } from '../context.js';
 import { requireTenantAccess } from '../auth.js';
+import { authoriseTenant, requireAllowed } from '../authorise.js';
 import { TEXT_PATTERN, collection, collectionParam, fieldDefinition, tenantIdParam } from '../schemas.js';
 import type { Collection } from '../../vault/index.js';
 import { KurabanError } from '../../errors/index.js';
@@ -43,7 +44,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
     },
     async (request, reply) => {
       const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      requireAllowed(await authoriseTenant(vault, principal, request, request.params.tenant), 'manage-schema', { tenant: true });
       const { fields, template } = request.body;
       if ((fields === undefined) === (template === undefined)) {
         throw new KurabanError('REQUEST_INVALID', 'give either "fields" or "template"', { details: [{ reason: 'fields_or_template' }] });
@@ -112,7 +113,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
     },
     async (request) => {
       const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      requireAllowed(await authoriseTenant(vault, principal, request, request.params.tenant), 'manage-schema', { tenant: true });
       const { schemaVersion, addFields, addEnumValues } = request.body;
       const evolved = await vault.collections.evolve(
         request.params.tenant,
