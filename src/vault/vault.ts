@@ -50,6 +50,12 @@ export interface Vault {
   issueApiKey(options: Omit<IssueOptions, 'now'>, audit?: Audit): Promise<IssuedApiKey>;
   /** Revokes a key; false if unknown or already revoked. A tenant key's revocation is logged there. */
   revokeApiKey(id: string, audit?: Audit): Promise<boolean>;
+  /**
+   * Rotates a key: a new key (new id and secret) with the same name, tenant, roles, duties and expiry,
+   * and the old one revoked, in one transaction (logged as api_key.rotate). API_KEY_NOT_FOUND if the
+   * key is unknown, revoked or expired.
+   */
+  rotateApiKey(id: string, audit?: Audit): Promise<IssuedApiKey>;
   authenticate(presented: string): Promise<Principal>;
   /** Forgets all unwrapped keys. */
   seal(): void;
@@ -99,6 +105,23 @@ export function createVault(deps: VaultDeps): Vault {
         const done = key !== undefined && (await tx.revokeApiKey(id, clock().toISOString()));
         if (done && audit && key.tenantId !== null) await accessLog.append(tx, ...auditEntries(audit, key.tenantId, 'api_key.revoke', {}, 'ok', clock()));
         return done;
+      }),
+    rotateApiKey: (id: string, audit?: Audit) =>
+      deps.store.transaction(async (tx) => {
+        const old = await tx.getApiKey(id);
+        const now = clock();
+        if (!old || old.revokedAt !== null || (old.expiresAt !== null && Date.parse(old.expiresAt) <= now.getTime())) throw new KurabanError('API_KEY_NOT_FOUND');
+        const issued = await issueApiKey(tx, {
+          name: old.name,
+          role: old.role as IssueOptions['role'],
+          tenantId: old.tenantId,
+          ...(old.role === 'tenant' ? { roles: old.roles, duties: old.duties } : {}),
+          expiresAt: old.expiresAt,
+          now,
+        });
+        if (!(await tx.revokeApiKey(id, now.toISOString()))) throw new KurabanError('API_KEY_NOT_FOUND');
+        if (audit && old.tenantId !== null) await accessLog.append(tx, ...auditEntries(audit, old.tenantId, 'api_key.rotate', {}, 'ok', now));
+        return issued;
       }),
     authenticate: (presented: string) => authenticateApiKey(deps.store, presented, clock()),
     seal: () => keyring.seal(),

@@ -1,4 +1,5 @@
 /** /v1/api-keys: issue, list, revoke (administrators); revoked and expired keys; tenant scoping. */
+import { decodeLogEntry } from '../../src/ledger/index.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -169,6 +170,24 @@ describe('GET /v1/api-keys', () => {
     assertNoLeak(res, h.adminKey.slice(-43));
     assert.ok(keys.some((k) => k.name === 'initial admin'));
     assert.ok(!/secret|hash/i.test(res.payload), 'no secret or hash property');
+  });
+});
+
+describe('POST /v1/api-keys/:id/rotate', () => {
+  test('a new key with the same name, tenant, roles and expiry; the old one stops working at once; logged in the tenant', async () => {
+    const old = await issueKey(h, { name: 'rotating', role: 'tenant', tenantId: T, roles: ['clerk'], duties: ['juki'] });
+    const res = await h.call({ method: 'POST', url: `/v1/api-keys/${old.id}/rotate` });
+    assert.equal(res.statusCode, 201, res.payload);
+    const fresh = res.json() as IssuedKey & { key: string };
+    assert.notEqual(fresh.id, old.id);
+    assert.notEqual(fresh.key, old.key);
+    assert.deepEqual([fresh.name, fresh.tenantId, fresh.roles, fresh.duties, fresh.expiresAt], [old.name, old.tenantId, old.roles, old.duties, old.expiresAt]);
+    assertProblem(await h.call({ method: 'GET', url: `/v1/tenants/${T}`, key: old.key }), 'UNAUTHENTICATED');
+    assert.equal((await h.call({ method: 'GET', url: `/v1/tenants/${T}`, key: fresh.key })).statusCode, 200);
+    assertProblem(await h.call({ method: 'POST', url: `/v1/api-keys/${old.id}/rotate` }), 'API_KEY_NOT_FOUND', 'a revoked key cannot be rotated');
+    assertProblem(await h.call({ method: 'POST', url: `/v1/api-keys/${fresh.id}/rotate`, key: fresh.key }), 'FORBIDDEN', 'administrators only');
+    const actions = (await h.tv.store.listLogPending(T, 100_000)).map((r) => decodeLogEntry(r.entry).action);
+    assert.ok(actions.includes('api_key.rotate'));
   });
 });
 

@@ -92,4 +92,22 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
       return reply.code(204).send();
     },
   );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/api-keys/:id/rotate',
+    {
+      schema: {
+        summary: 'Rotate an API key (administrators): a new key with the same name, tenant, roles and expiry; the old one is revoked at once',
+        tags: ['api-keys'],
+        params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$' } }, required: ['id'] },
+        response: { 201: { ...apiKey, properties: { ...apiKey.properties, key: { type: 'string', description: 'Shown once' } } } },
+      },
+    },
+    async (request, reply) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      requireAdmin(principal);
+      const issued = await vault.rotateApiKey(request.params.id, auditOf(request));
+      return reply.code(201).send({ ...issued, revokedAt: null });
+    },
+  );
 }
