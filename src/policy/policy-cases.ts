@@ -75,7 +75,10 @@ export function runPolicyCases(engine: PolicyEngine, collections: ReadonlyMap<st
       const resource = COLLECTION_ACTIONS.has(c.action) ? { collection: c.collection as string } : c.action === 'read-log' ? ({ log: true } as const) : ({ tenant: true } as const);
       actual = engine.isAllowed(principal, c.action, resource, purpose) ? 'allow' : 'deny';
     }
-    const name = c.name ?? `${c.principal.roles.join('+')} ${c.action} ${c.collection ?? ''}${c.field ? `.${c.field}` : ''}${purpose ? ` for ${purpose}` : ''}`;
+    // Default name: everything that tells two cases apart (roles, MFA, action, where, flags, purpose).
+    const who = `${c.principal.roles.join('+') || '(no role)'}${c.principal.duties?.length ? ` duties ${c.principal.duties.join('+')}` : ''}${c.principal.mfa ? ' with MFA' : ''}`;
+    const where = c.collection === undefined ? '' : ` ${c.collection}${c.field ? `.${c.field}` : ''}${c.flags?.length ? ` [${c.flags.join(',')}]` : ''}`;
+    const name = c.name ?? `${who} ${c.action}${where}${purpose ? ` for ${purpose}` : ''}`;
     return { index, name, expected: c.expect, actual, pass: actual === c.expect };
   });
 }

@@ -29,8 +29,12 @@ export interface CollectionsDeps {
 
 /** Collections: a typed set of records inside one tenant, with a declared, evolvable schema. */
 export class Collections {
-  /** Parsed schemas by collection id and schema version: parsing is done once per version. */
-  private readonly parsed = new Map<string, CollectionSchema>();
+  /**
+   * Collections by id and schema version: the schema is parsed once per version, and get() returns
+   * the same frozen object while the row is unchanged, so what is memoised per Collection object
+   * (the policy view in http/authorise.ts, the engine's decision-cache key) is found again.
+   */
+  private readonly known = new Map<string, Collection>();
 
   constructor(private readonly deps: CollectionsDeps) {}
 
@@ -95,20 +99,19 @@ export class Collections {
 
   private fromRow(row: CollectionRow): Collection {
     const cacheKey = `${row.id}@${row.schemaVersion}`;
-    let schema = this.parsed.get(cacheKey);
-    if (!schema) {
-      schema = parseCollectionSchema(JSON.parse(row.schemaJson));
-      if (this.parsed.size > 1000) this.parsed.clear();
-      this.parsed.set(cacheKey, schema);
-    }
-    return {
+    const known = this.known.get(cacheKey);
+    if (known && known.tenantId === row.tenantId && known.name === row.name && known.createdAt === row.createdAt && known.updatedAt === row.updatedAt) return known;
+    const collection: Collection = Object.freeze({
       id: row.id,
       tenantId: row.tenantId,
       name: row.name,
-      schema,
+      schema: known?.schema ?? parseCollectionSchema(JSON.parse(row.schemaJson)),
       schemaVersion: row.schemaVersion,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
-    };
+    });
+    if (this.known.size > 1000) this.known.clear();
+    this.known.set(cacheKey, collection);
+    return collection;
   }
 }

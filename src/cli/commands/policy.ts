@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KurabanError } from '../../errors/index.js';
-import { parsePolicyCases, PolicyEngine, rolePrincipal, runPolicyCases, whoCan, type CollectionInfo } from '../../policy/index.js';
+import { parsePolicyCases, PolicyEngine, rolePrincipal, rolesNamedIn, runPolicyCases, whoCan, type CollectionInfo } from '../../policy/index.js';
 import { checkPolicyInput, localAudit } from '../../vault/index.js';
 import { configFrom, readJsonFile, withVault, type CliIo, type GlobalOptions } from '../io.js';
 
@@ -79,9 +79,7 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
         const active = await vault.policies.active(opts.tenant);
         const c = await vault.collections.get(opts.tenant, opts.collection);
         const info = (await collectionInfos([c])).get(c.name) as CollectionInfo;
-        const roles = new Set<string>(['operator']);
-        for (const m of active.row.text.matchAll(/Kuraban::Role::"([a-z][a-z0-9_-]{0,62})"/g)) roles.add(m[1] as string);
-        const rows = whoCan(active.engine, info, [...roles].sort().map((r) => ({ label: `role:${r}`, principal: rolePrincipal(r) })), [...active.row.purposes]);
+        const rows = whoCan(active.engine, info, rolesNamedIn(active.row.text).map((r) => ({ label: `role:${r}`, principal: rolePrincipal(r) })), [...active.row.purposes]);
         io.stdout.write(`${JSON.stringify({ tenant: opts.tenant, collection: c.name, policyVersion: active.row.version })}\n`);
         for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
       });

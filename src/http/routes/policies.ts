@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
-import { rolePrincipal, whoCan, type WhoCanSubject } from '../../policy/index.js';
+import { rolePrincipal, rolesNamedIn, whoCan, type WhoCanSubject } from '../../policy/index.js';
 import { auditOf, logRead } from '../audit.js';
 import { authoriseTenant, collectionInfo, policyPrincipal, requireAllowed, type TenantAccess } from '../authorise.js';
 import type { RouteContext } from '../context.js';
@@ -18,13 +18,6 @@ function requirePolicyReader(a: TenantAccess): void {
   if (!e.isAllowed(a.as, 'manage-policy', { tenant: true }, a.purpose) && !e.isAllowed(a.as, 'read-log', { log: true }, a.purpose)) {
     throw new KurabanError('POLICY_DENIED', "reading the tenant's policy needs manage-policy or read-log");
   }
-}
-
-/** The roles a policy text names (Kuraban::Role::"x"), and the operator's. */
-export function rolesNamed(text: string): string[] {
-  const out = new Set<string>(['operator']);
-  for (const m of text.matchAll(/Kuraban::Role::"([a-z][a-z0-9_-]{0,62})"/g)) out.add(m[1] as string);
-  return [...out].sort();
 }
 
 export function policyRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -153,7 +146,7 @@ export function policyRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
 /** The who-can rows for a collection: roles the policy names, then the tenant's live service accounts. */
 export async function accessReport(a: TenantAccess, collection: Parameters<typeof collectionInfo>[0]) {
-  const subjects: WhoCanSubject[] = rolesNamed(a.policy.row.text).map((r) => ({ label: `role:${r}`, principal: rolePrincipal(r) }));
+  const subjects: WhoCanSubject[] = rolesNamedIn(a.policy.row.text).map((r) => ({ label: `role:${r}`, principal: rolePrincipal(r) }));
   const now = a.vault.clock().getTime();
   for (const k of await a.vault.store.listApiKeys(a.tenantId)) {
     if (k.revokedAt !== null || (k.expiresAt !== null && Date.parse(k.expiresAt) <= now)) continue;

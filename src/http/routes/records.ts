@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
 import { MAX_BATCH, MAX_SEARCH_LIMIT, type Collection, type RecordInput, type VaultRecord } from '../../vault/index.js';
 import { auditOf, logRead } from '../audit.js';
-import { authoriseTenant, collectionInfo, maskedAndWithheld, presentFields, presentRecord, requireAllowed, requireSearchable, type TenantAccess } from '../authorise.js';
+import { authoriseTenant, collectionInfo, maskedAndWithheld, presentFields, presentRecord, recordFlags, requireAllowed, requireSearchable, type TenantAccess } from '../authorise.js';
 import type { RouteContext } from '../context.js';
 import { collectionParam, record, recordIdParam, recordInput, tenantIdParam } from '../schemas.js';
 
@@ -20,6 +20,14 @@ const recordParams = {
 function presentWritten(a: TenantAccess, c: Collection, r: VaultRecord) {
   const p = presentFields(c, r.fields, a.policy.engine.fieldAccess(a.as, collectionInfo(c), 'read', a.purpose));
   return { id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: p.fields, ...maskedAndWithheld(p) };
+}
+
+/** Row conditions hold for changes too: a record the principal may not read, it may not overwrite or delete. */
+async function requireRowAccess(a: TenantAccess, c: Collection, id: string): Promise<void> {
+  const current = await a.vault.records.get(a.tenantId, c.name, id);
+  if (!a.policy.engine.recordAllowed(a.as, c.name, recordFlags(c, current.fields), a.purpose)) {
+    throw new KurabanError('POLICY_DENIED', "this record is under a row condition of the tenant's policy");
+  }
 }
 
 /** Authenticate → tenant isolation and purpose → the collection (for its schema). */
@@ -188,6 +196,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const { a, vault, collection } = await access(ctx, request);
       requireAllowed(a, 'update', { collection: collection.name });
       const expected = ifMatchVersion(request, true) as number;
+      await requireRowAccess(a, collection, request.params.id);
       const updated = await vault.records.update(request.params.tenant, request.params.collection, request.params.id, expected, request.body, auditOf(request));
       return reply.header('etag', `"${updated.version}"`).send(presentWritten(a, collection, updated));
     },
@@ -208,6 +217,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { a, vault, collection } = await access(ctx, request);
       requireAllowed(a, 'delete', { collection: collection.name });
+      await requireRowAccess(a, collection, request.params.id);
       await vault.records.delete(request.params.tenant, request.params.collection, request.params.id, ifMatchVersion(request, false), auditOf(request));
       return reply.code(204).send();
     },
