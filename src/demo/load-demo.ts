@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { KurabanError } from '../errors/index.js';
 import { SCHEMA_TEMPLATES } from '../schema/index.js';
 import type { Audit, RecordInput, Vault } from '../vault/index.js';
@@ -5,6 +6,14 @@ import { DEMO_MAX_RESIDENTS, DEMO_TENANT, generateResidents, type DemoPerson } f
 
 export const DEMO_COLLECTIONS = { residents: 'juminhyo', tax: 'kojin_juminzei', nhi: 'kokuho' } as const;
 export const DEMO_DEFAULT_RESIDENTS = 10_000;
+
+/** The municipal role templates the demo runs under (policies/ at the package root; docs/policies.md). */
+const POLICIES = new URL('../../../policies/', import.meta.url);
+export function municipalPolicy(): { text: string; purposes: string[] } {
+  const text = readFileSync(new URL('municipal.cedar', POLICIES), 'utf8');
+  const purposes = readFileSync(new URL('municipal.purposes', POLICIES), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return { text, purposes };
+}
 const BATCH = 2000;
 
 export interface DemoLoadOptions {
@@ -21,8 +30,10 @@ export interface DemoLoadResult {
   readonly residents: number;
   readonly taxRecords: number;
   readonly nhiRecords: number;
-  /** A tenant-scoped API key for the demo (shown once). */
+  /** Service-account keys of the demo (shown once): the tenant's administrator, and a counter clerk (窓口). */
   readonly tenantKey: string;
+  readonly clerkKey: string;
+  readonly policyVersion: number;
 }
 
 /**
@@ -39,7 +50,11 @@ export async function loadDemo(vault: Vault, o: DemoLoadOptions): Promise<DemoLo
   await vault.collections.create(tenant.id, DEMO_COLLECTIONS.residents, SCHEMA_TEMPLATES.juminhyo.schema, o.audit);
   await vault.collections.create(tenant.id, DEMO_COLLECTIONS.tax, SCHEMA_TEMPLATES['kojin-juminzei'].schema, o.audit);
   await vault.collections.create(tenant.id, DEMO_COLLECTIONS.nhi, SCHEMA_TEMPLATES.kokuho.schema, o.audit);
-  const key = await vault.issueApiKey({ name: 'demo tenant key', role: 'tenant', tenantId: tenant.id, roles: ['administrator'] }, o.audit);
+  // The municipal role templates, and one key for the administrator and one for a counter clerk.
+  const policy = municipalPolicy();
+  const pushed = await vault.policies.push(tenant.id, policy.text, policy.purposes, o.audit);
+  const key = await vault.issueApiKey({ name: 'demo administrator', role: 'tenant', tenantId: tenant.id, roles: ['administrator'] }, o.audit);
+  const clerk = await vault.issueApiKey({ name: 'demo counter clerk', role: 'tenant', tenantId: tenant.id, roles: ['clerk'] }, o.audit);
 
   let persons = 0;
   let tax = 0;
@@ -70,5 +85,5 @@ export async function loadDemo(vault: Vault, o: DemoLoadOptions): Promise<DemoLo
     if (batch.length === BATCH) await flush();
   }
   if (batch.length > 0) await flush();
-  return { tenantId: tenant.id, tenantName: tenant.name, residents: persons, taxRecords: tax, nhiRecords: nhi, tenantKey: key.key };
+  return { tenantId: tenant.id, tenantName: tenant.name, residents: persons, taxRecords: tax, nhiRecords: nhi, tenantKey: key.key, clerkKey: clerk.key, policyVersion: pushed.version };
 }

@@ -121,6 +121,22 @@ describe('kuraban start / serve as a process', () => {
       assert.equal(res.status, 200);
       const found = (await res.json()) as { records: Array<{ subjectId: string; fields: Record<string, unknown> }> };
       assert.ok(found.records.some((r) => r.subjectId === first.subjectId && r.fields.name === first.juminhyo.name));
+
+      // The counter clerk (municipal role templates): the same resident for purpose counter, My Number masked to its last four digits.
+      const clerkKeyFile = join(dataDir, 'clerk.key');
+      assert.equal(modeOf(clerkKeyFile), 0o600);
+      const clerkKey = readFileSync(clerkKeyFile, 'utf8').trim();
+      const asClerk = await fetch(`${s.base}/v1/tenants/${DEMO_TENANT.id}/collections/juminhyo/records/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${clerkKey}`, 'content-type': 'application/json', 'kuraban-purpose': 'counter' },
+        body: JSON.stringify({ where: { atena_number: first.juminhyo.atena_number } }),
+      });
+      assert.equal(asClerk.status, 200);
+      const seen = ((await asClerk.json()) as { records: Array<{ fields: Record<string, unknown>; masked?: string[] }> }).records[0];
+      assert.ok(seen);
+      assert.equal(seen.fields.name, first.juminhyo.name);
+      if (typeof first.juminhyo.my_number === 'string') assert.equal(seen.fields.my_number, `********${first.juminhyo.my_number.slice(-4)}`);
+      assert.ok(seen.masked?.includes('honseki'));
       // The 200 means something: without a key, or with another one, it is refused.
       assert.equal((await get(s.base, '/v1/tenants')).status, 401);
       assert.equal((await get(s.base, '/v1/tenants', `${adminKey.slice(0, -1)}${adminKey.endsWith('A') ? 'B' : 'A'}`)).status, 401);

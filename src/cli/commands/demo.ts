@@ -37,6 +37,7 @@ export function registerDemoCommand(program: Command, io: CliIo): void {
       }
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         const r = await runDemo(vault, io, residents, opts.seed);
+        // The keys are shown once, here; `start` saves them to files instead.
         io.stdout.write(`${JSON.stringify(r)}\n`);
       });
     });

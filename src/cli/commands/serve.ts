@@ -54,6 +54,7 @@ export function registerServeCommands(program: Command, io: CliIo): void {
       const config = configFrom(io, program.opts<GlobalOptions>(), overrides(opts));
       const adminKeyFile = join(config.dataDir, 'admin.key');
       const demoKeyFile = join(config.dataDir, 'demo.key');
+      const clerkKeyFile = join(config.dataDir, 'clerk.key');
       if (!config.databaseUrl && !existsSync(config.keyFile)) {
         mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
         const result = await initVault(vaultLocation(config));
@@ -63,13 +64,14 @@ export function registerServeCommands(program: Command, io: CliIo): void {
           await withVault(config, async (vault) => {
             const demo = await runDemo(vault, io, DEMO_DEFAULT_RESIDENTS, DEMO_DEFAULT_SEED);
             writeFileSync(demoKeyFile, `${demo.tenantKey}\n`, { mode: 0o600, flag: 'wx' });
+            writeFileSync(clerkKeyFile, `${demo.clerkKey}\n`, { mode: 0o600, flag: 'wx' });
           });
         }
       }
       io.stderr.write(`kuraban: admin API key: ${existsSync(adminKeyFile) ? adminKeyFile : '(not stored; use the key printed by init)'}\n`);
       if (existsSync(demoKeyFile)) {
         io.stderr.write(
-          `kuraban: demo municipality 架空市 is tenant 999997 (collections juminhyo, kojin_juminzei, kokuho); its tenant API key: ${demoKeyFile}; searches to try: README.md, "The demo municipality"\n`,
+          `kuraban: demo municipality 架空市 is tenant 999997 (collections juminhyo, kojin_juminzei, kokuho); under the municipal role templates (policies/municipal.cedar); keys: administrator ${demoKeyFile}, counter clerk ${clerkKeyFile}; searches to try: README.md, "The demo municipality"\n`,
         );
       }
       await serve(config, io);
