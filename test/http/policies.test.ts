@@ -87,6 +87,29 @@ describe('tenant policies over HTTP', () => {
     assert.equal(admin?.fields.family_name, 'clear');
   });
 
+  test('a PUT cannot change what the principal cannot see: hidden fields keep their values, a masked echo is no change, another value is refused', async () => {
+    const policy = `${CLERK_READS_FAMILY}
+@id("clerk-masked") permit (principal in Kuraban::Role::"clerk", action == Kuraban::Action::"read-masked", resource == Kuraban::Field::"residents.given_name") when { context.purpose == "counter" };
+@id("clerk-update") permit (principal in Kuraban::Role::"clerk", action == Kuraban::Action::"update", resource) when { context.purpose == "counter" };`;
+    assert.equal((await h.call({ method: 'PUT', url: `/v1/tenants/${T}/policy`, body: { policies: policy, purposes: ['administration', 'counter'] } })).statusCode, 200);
+    const created = await h.call({ method: 'POST', url: recordsUrl(T, 'residents'), body: { fields: { family_name: '佐藤', given_name: '花子', resident_no: 'R-77' } } });
+    const id = (created.json() as { id: string }).id;
+    const seen = (await h.call({ method: 'GET', url: `${recordsUrl(T, 'residents')}/${id}`, key: clerk, purpose: 'counter' })).json() as { version: number; fields: Record<string, unknown>; masked?: string[]; withheld?: string[] };
+    assert.deepEqual(seen.masked, ['given_name']);
+    assert.deepEqual(seen.withheld, ['resident_no']);
+    // The clerk sends back what it read, with the one field it may change changed.
+    const put = await h.call({ method: 'PUT', url: `${recordsUrl(T, 'residents')}/${id}`, key: clerk, purpose: 'counter', headers: { 'if-match': `"${seen.version}"` }, body: { fields: { ...seen.fields, family_name: '佐藤（旧姓）' } } });
+    assert.equal(put.statusCode, 200, put.payload);
+    const stored = await h.tv.vault.records.get(T, 'residents', id);
+    assert.deepEqual(stored.fields, { family_name: '佐藤（旧姓）', given_name: '花子', resident_no: 'R-77' }, 'the masked and withheld fields kept their values');
+    const refused = await h.call({ method: 'PUT', url: `${recordsUrl(T, 'residents')}/${id}`, key: clerk, purpose: 'counter', headers: { 'if-match': '"2"' }, body: { fields: { family_name: '佐藤', resident_no: 'R-00' } } });
+    const p = assertProblem(refused, 'POLICY_DENIED');
+    assert.deepEqual(p.errors, [{ field: 'resident_no', reason: 'not_writable' }]);
+    assert.ok(!refused.payload.includes('R-00'));
+    assert.equal((await h.tv.vault.records.get(T, 'residents', id)).version, 2, 'nothing written');
+    assert.equal((await h.call({ method: 'PUT', url: `/v1/tenants/${T}/policy`, body: { policies: DEFAULT_POLICY_TEXT } })).statusCode, 200);
+  });
+
   test("another tenant's principals cannot read or change this tenant's policy", async () => {
     await createTenant(h, 'pol-other');
     const other = (await issueKey(h, { name: 'o', role: 'tenant', tenantId: 'pol-other', roles: ['administrator'] })).key;

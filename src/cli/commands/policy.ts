@@ -79,7 +79,11 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
         const active = await vault.policies.active(opts.tenant);
         const c = await vault.collections.get(opts.tenant, opts.collection);
         const info = (await collectionInfos([c])).get(c.name) as CollectionInfo;
-        const rows = whoCan(active.engine, info, rolesNamedIn(active.row.text).map((r) => ({ label: `role:${r}`, principal: rolePrincipal(r) })), [...active.row.purposes]);
+        const subjects = rolesNamedIn(active.row.text).flatMap((r) => [
+          { label: `role:${r}`, principal: rolePrincipal(r) },
+          { label: `role:${r}+mfa`, principal: rolePrincipal(r, true) },
+        ]);
+        const rows = whoCan(active.engine, info, subjects, [...active.row.purposes]);
         io.stdout.write(`${JSON.stringify({ tenant: opts.tenant, collection: c.name, policyVersion: active.row.version })}\n`);
         for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
       });

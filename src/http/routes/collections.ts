@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { auditOf, logRead } from '../audit.js';
 import type { RouteContext } from '../context.js';
-import { requireTenantAccess } from '../auth.js';
 import { authoriseTenant, requireAllowed } from '../authorise.js';
 import { TEXT_PATTERN, collection, collectionParam, fieldDefinition, tenantIdParam } from '../schemas.js';
 import type { Collection } from '../../vault/index.js';
@@ -68,7 +67,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
     },
     async (request) => {
       const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      await authoriseTenant(vault, principal, request, request.params.tenant);
       const list = await vault.collections.list(request.params.tenant);
       await logRead(request, vault, request.params.tenant, {});
       return { collections: list.map(present) };
@@ -80,7 +79,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
     { config: { auditAction: 'collection.read' }, schema: { summary: 'Get a collection and its schema', tags: ['collections'], params: collectionParams, response: { 200: collection } } },
     async (request) => {
       const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      await authoriseTenant(vault, principal, request, request.params.tenant);
       const found = await vault.collections.get(request.params.tenant, request.params.collection);
       await logRead(request, vault, request.params.tenant, { collection: found.name });
       return present(found);

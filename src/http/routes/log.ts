@@ -16,7 +16,9 @@ import { tenantIdParam } from '../schemas.js';
  * answered to residents by the tenant's own services, which hold tenant keys, not vault-wide admin keys —
  * and a tenant key can already read every record of its tenant, which says more than ids and times do.
  * The policy issue adds auditors. An unknown tenant is treated as restricted, so anonymous callers
- * cannot probe which tenants exist.
+ * cannot probe which tenants exist. The read routes declare `log.read` so that a refusal of an
+ * authenticated caller is an entry like on every tenant route (http/audit.ts logRefusal); a
+ * successful read of the log itself is not logged.
  */
 
 /** tlog-tiles: full tiles and bundles never change. */
@@ -71,6 +73,7 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { tenant: string } }>(
     '/log/:tenant/checkpoint',
     {
+      config: { auditAction: 'log.read' },
       schema: {
         summary: "The tenant's newest signed checkpoint (c2sp.org/tlog-checkpoint)",
         tags: ['log'],
@@ -89,6 +92,7 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { tenant: string; '*': string } }>(
     '/log/:tenant/tile/*',
     {
+      config: { auditAction: 'log.read' },
       schema: {
         summary: 'A hash tile tile/<L>/<N>[.p/<W>] or entry bundle tile/entries/<N>[.p/<W>] (c2sp.org/tlog-tiles)',
         tags: ['log'],
@@ -127,7 +131,7 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.get<{ Params: { tenant: string } }>(
     '/v1/tenants/:tenant/log',
-    { schema: { summary: "The access log's origin, verifier key and newest checkpoint", tags: ['log'], params: tenantParams, response: { 200: head } } },
+    { config: { auditAction: 'log.read' }, schema: { summary: "The access log's origin, verifier key and newest checkpoint", tags: ['log'], params: tenantParams, response: { 200: head } } },
     async (request) => {
       const { vault, isPublic } = await authoriseRead(ctx, request, request.params.tenant);
       return presentHead(await vault.logReader.head(request.params.tenant), isPublic);
@@ -156,6 +160,7 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { tenant: string }; Querystring: { index: string; size: string } }>(
     '/v1/tenants/:tenant/log/proof/inclusion',
     {
+      config: { auditAction: 'log.read' },
       schema: {
         summary: 'RFC 6962 inclusion proof of entry `index` in the tree of `size` entries',
         tags: ['log'],
@@ -175,6 +180,7 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { tenant: string }; Querystring: { from: string; to: string } }>(
     '/v1/tenants/:tenant/log/proof/consistency',
     {
+      config: { auditAction: 'log.read' },
       schema: {
         summary: 'RFC 6962 consistency proof from the tree of `from` entries to that of `to`',
         tags: ['log'],
@@ -199,6 +205,7 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { tenant: string; subject: string }; Querystring: { after?: string; limit?: string } }>(
     '/v1/tenants/:tenant/log/subjects/:subject',
     {
+      config: { auditAction: 'log.read' },
       schema: {
         summary: 'Who read my data: the entries naming a subject (pseudonymous id), each with its inclusion proof in the newest checkpoint',
         tags: ['log'],

@@ -146,7 +146,11 @@ export function policyRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
 /** The who-can rows for a collection: roles the policy names, then the tenant's live service accounts. */
 export async function accessReport(a: TenantAccess, collection: Parameters<typeof collectionInfo>[0]) {
-  const subjects: WhoCanSubject[] = rolesNamedIn(a.policy.row.text).map((r) => ({ label: `role:${r}`, principal: rolePrincipal(r) }));
+  // Each role twice: as an API key or a one-factor sign-in would see it, and after multi-factor sign-in (step-up).
+  const subjects: WhoCanSubject[] = rolesNamedIn(a.policy.row.text).flatMap((r) => [
+    { label: `role:${r}`, principal: rolePrincipal(r) },
+    { label: `role:${r}+mfa`, principal: rolePrincipal(r, true) },
+  ]);
   const now = a.vault.clock().getTime();
   for (const k of await a.vault.store.listApiKeys(a.tenantId)) {
     if (k.revokedAt !== null || (k.expiresAt !== null && Date.parse(k.expiresAt) <= now)) continue;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
+import { applyMask } from '../../schema/index.js';
 import { MAX_BATCH, MAX_SEARCH_LIMIT, type Collection, type RecordInput, type VaultRecord } from '../../vault/index.js';
 import { auditOf, logRead } from '../audit.js';
 import { authoriseTenant, collectionInfo, maskedAndWithheld, presentFields, presentRecord, recordFlags, requireAllowed, requireSearchable, type TenantAccess } from '../authorise.js';
@@ -23,11 +24,38 @@ function presentWritten(a: TenantAccess, c: Collection, r: VaultRecord) {
 }
 
 /** Row conditions hold for changes too: a record the principal may not read, it may not overwrite or delete. */
-async function requireRowAccess(a: TenantAccess, c: Collection, id: string): Promise<void> {
+async function requireRowAccess(a: TenantAccess, c: Collection, id: string): Promise<VaultRecord> {
   const current = await a.vault.records.get(a.tenantId, c.name, id);
   if (!a.policy.engine.recordAllowed(a.as, c.name, recordFlags(c, current.fields), a.purpose)) {
     throw new KurabanError('POLICY_DENIED', "this record is under a row condition of the tenant's policy");
   }
+  return current;
+}
+
+/**
+ * A PUT replaces the record, but a principal cannot change what it cannot see: every field it reads
+ * masked or not at all keeps its stored value when the request leaves it out, sends null, or sends
+ * back the masked view; any other value for such a field is POLICY_DENIED (`not_writable`). So a
+ * clerk who sends back what it read neither erases 本籍 nor stores "架*" as a name.
+ */
+function keepHiddenFields(a: TenantAccess, c: Collection, current: VaultRecord, input: RecordInput): RecordInput {
+  const sent = input.fields;
+  if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return input; // validation reports it
+  const access = a.policy.engine.fieldAccess(a.as, collectionInfo(c), 'read', a.purpose);
+  const merged: Record<string, unknown> = { ...(sent as Record<string, unknown>) };
+  const problems: Array<{ field: string; reason: string }> = [];
+  for (const f of c.schema.fields) {
+    const how = access.get(f.name) ?? 'withheld';
+    if (how === 'clear') continue;
+    const stored = current.fields[f.name];
+    const value = merged[f.name];
+    const unchanged = value === undefined || value === null || (how === 'masked' && stored !== undefined && JSON.stringify(value) === JSON.stringify(applyMask(f, stored)));
+    if (!unchanged) problems.push({ field: f.name, reason: 'not_writable' });
+    else if (stored === undefined) delete merged[f.name];
+    else merged[f.name] = stored;
+  }
+  if (problems.length > 0) throw new KurabanError('POLICY_DENIED', 'fields this principal cannot read in clear cannot be changed by it', { details: problems });
+  return { ...input, fields: merged };
 }
 
 /** Authenticate → tenant isolation and purpose → the collection (for its schema). */
@@ -196,8 +224,9 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const { a, vault, collection } = await access(ctx, request);
       requireAllowed(a, 'update', { collection: collection.name });
       const expected = ifMatchVersion(request, true) as number;
-      await requireRowAccess(a, collection, request.params.id);
-      const updated = await vault.records.update(request.params.tenant, request.params.collection, request.params.id, expected, request.body, auditOf(request));
+      const current = await requireRowAccess(a, collection, request.params.id);
+      const input = keepHiddenFields(a, collection, current, request.body);
+      const updated = await vault.records.update(request.params.tenant, request.params.collection, request.params.id, expected, input, auditOf(request));
       return reply.header('etag', `"${updated.version}"`).send(presentWritten(a, collection, updated));
     },
   );

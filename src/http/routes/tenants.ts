@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { auditOf, logRead } from '../audit.js';
 import type { RouteContext } from '../context.js';
-import { requireAdmin, requireTenantAccess } from '../auth.js';
+import { requireAdmin } from '../auth.js';
+import { authoriseTenant } from '../authorise.js';
 import { TEXT_PATTERN, tenant, tenantIdParam } from '../schemas.js';
 import type { Tenant } from '../../vault/index.js';
 
@@ -62,7 +63,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request) => {
       const { vault, principal } = await ctx.authenticate(request);
-      requireTenantAccess(principal, request.params.tenant);
+      await authoriseTenant(vault, principal, request, request.params.tenant);
       const tenant = await vault.tenants.get(request.params.tenant);
       await logRead(request, vault, tenant.id, {});
       return present(tenant);
