@@ -118,15 +118,18 @@ for (const backend of BACKENDS) {
       assert.equal((await kuraban(tv, ['policy', 'show', '--tenant', TENANT])).stdout, s.stdout);
     });
 
-    test('access who-can: one JSON row per role × purpose; the clerk gets my_number masked for counter', async () => {
+    test('access who-can: one JSON row per role (without and with MFA) × purpose; the clerk gets my_number masked for counter, clear after MFA', async () => {
       const r = await kuraban(tv, ['access', 'who-can', '--tenant', TENANT, '--collection', 'juminhyo']);
       assert.equal(r.code, 0, r.stderr);
       const [head, ...rows] = ndjson(r.stdout) as [Record<string, unknown>, ...WhoCanRow[]];
       assert.deepEqual(head, { tenant: TENANT, collection: 'juminhyo', policyVersion: 2 });
       assert.deepEqual(
         rows.map((x) => [x.label, x.purpose]),
-        ROLES.flatMap((role) => [null, ...PURPOSES].map((p) => [`role:${role}`, p])),
+        ROLES.flatMap((role) => [`role:${role}`, `role:${role}+mfa`].flatMap((label) => [null, ...PURPOSES].map((p) => [label, p]))),
       );
+      const stepUp = rows.find((x) => x.label === 'role:clerk+mfa' && x.purpose === 'counter') as WhoCanRow;
+      assert.equal(stepUp.fields['my_number'], 'clear', 'step-up: clear after multi-factor sign-in');
+      assert.equal(stepUp.fields['honseki'], 'masked', 'MFA does not open what the role does not have');
       const row = (role: string, purpose: string | null) => rows.find((x) => x.label === `role:${role}` && x.purpose === purpose) as WhoCanRow;
       const clerk = row('clerk', 'counter');
       assert.equal(clerk.fields['my_number'], 'masked');
