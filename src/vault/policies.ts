@@ -55,7 +55,7 @@ export class Policies {
 
   /** The active version with its engine. Tenants created before policies existed get the default. */
   async active(tenantId: string): Promise<ActivePolicy> {
-    const now = Date.now();
+    const now = this.deps.clock().getTime();
     const hit = this.cache.get(tenantId);
     if (hit && now - hit.checkedAt < POLICY_RECHECK_MS) return hit.active;
     const row = (await this.deps.store.getActivePolicy(tenantId)) ?? defaultRow(tenantId);

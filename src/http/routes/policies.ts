@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
-import { rolePrincipal, rolesNamedIn, whoCan, type WhoCanSubject } from '../../policy/index.js';
+import { principalOfKey, rolePrincipal, rolesNamedIn, whoCan, type WhoCanSubject } from '../../policy/index.js';
 import { auditOf, logRead } from '../audit.js';
 import { authoriseTenant, collectionInfo, policyPrincipal, requireAllowed, type TenantAccess } from '../authorise.js';
 import type { RouteContext } from '../context.js';
 import { collectionParam, tenantIdParam } from '../schemas.js';
-import { principalOfKey } from '../../policy/index.js';
 
 const tenantParams = { type: 'object', properties: { tenant: tenantIdParam }, required: ['tenant'] } as const;
 const collectionParams = { type: 'object', properties: { tenant: tenantIdParam, collection: collectionParam }, required: ['tenant', 'collection'] } as const;
