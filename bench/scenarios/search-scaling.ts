@@ -183,7 +183,7 @@ export async function searchScalingScenario(options: ScenarioOptions): Promise<S
       notes: [
         `in process (vault.records.search, no HTTP, no policy), SQLite; ${SEARCHES} searches per field and size, atena_number and name_kana interleaved, after ${WARMUP} warm-up searches each; limit ${LIMIT}`,
         `terms drawn from the first ${BASE.toLocaleString('en')} residents (same terms at both sizes); name_kana mean hits: ${(atBase['name_kana'] as FieldLatency).meanHits.toFixed(1)} at 10k, ${(atN['name_kana'] as FieldLatency).meanHits.toFixed(1)} at ${n} — its latency includes decrypting every hit`,
-        `N = ${n} (--records; default 1,000,000: the growth to 1M is most of the scenario's time — about 400 s at ~2,500 records/s on a 2-core VM, 42-field records with 9 blind indexes each)`,
+        `N = ${n} (--records; default 1,000,000: the growth to 1M is most of the scenario's time — about 400 s at ~2,500 records/s on a 2-core VM, 42-field records with up to 9 blind indexes each)`,
       ],
       latencyMs: { '10000': atBase, [String(n)]: atN },
       setup: { base: BASE, records: n, searches: SEARCHES, warmup: WARMUP, limit: LIMIT, loadSeconds: { base: baseLoad, grow: growLoad } },
