@@ -10,6 +10,7 @@ import { buildApp } from '../../src/http/index.js';
 import { PolicyEngine, type CollectionInfo, type FieldAccess, type PolicyEngineStats, type PolicyPrincipal } from '../../src/policy/index.js';
 import { SCHEMA_TEMPLATES } from '../../src/schema/index.js';
 import { initVault, localAudit, openVault, Policies, type ActivePolicy, type RecordInput, type Vault, type VaultState } from '../../src/vault/index.js';
+import { latency, percentile, sequence, type Latency } from '../stats.js';
 import type { Figure, Ratio, ScenarioOptions, ScenarioResult } from '../types.js';
 
 /**
@@ -183,40 +184,6 @@ function withPolicies(vault: Vault, policies: Policies): Vault {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** xorshift32: the same id sequence for every variant and every run. */
-function sequence(n: number, length: number, seed = 0x9e3779b9): number[] {
-  let x = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out.push(x % n);
-  }
-  return out;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
-interface Latency {
-  readonly samples: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly mean: number;
-}
-
-function latency(ms: readonly number[]): Latency {
-  const s = [...ms].sort((a, b) => a - b);
-  return { samples: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
-}
 
 const f3 = (x: number) => x.toFixed(3);
 
