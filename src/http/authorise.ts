@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { KurabanError } from '../errors/index.js';
-import type { CollectionInfo, FieldAccess, PolicyAction, PolicyPrincipal, Principal } from '../policy/index.js';
+import type { FieldAccess, PolicyAction, PolicyPrincipal, Principal } from '../policy/index.js';
 import { applyMask, NAME_PATTERN, type FieldValue, type RecordValues } from '../schema/index.js';
-import type { ActivePolicy, Collection, Vault, VaultRecord } from '../vault/index.js';
+import { policyView, type ActivePolicy, type Collection, type Vault, type VaultRecord } from '../vault/index.js';
 
 /** What the authorise step of a tenant route establishes: who, in which tenant, under which policy version, for which purpose. */
 export interface TenantAccess {
@@ -46,21 +46,9 @@ export function requireAllowed(a: TenantAccess, action: PolicyAction, resource: 
   if (!a.policy.engine.isAllowed(a.as, action, resource, a.purpose)) throw new KurabanError('POLICY_DENIED', `the tenant's policy does not allow ${action} here`);
 }
 
-const infos = new WeakMap<Collection, CollectionInfo>();
-
-/** The collection as policies see it; frozen and kept per collection object (a schema change is a new object), so cached decisions are cheap to find. */
-export function collectionInfo(c: Collection): CollectionInfo {
-  let info = infos.get(c);
-  if (!info) {
-    info = Object.freeze({ name: c.name, fields: Object.freeze(c.schema.fields.map((f) => Object.freeze({ name: f.name, classification: f.classification, type: f.type }))) });
-    infos.set(c, info);
-  }
-  return info;
-}
-
 /** Searching on a field needs `search` on it (clear) for the declared purpose. */
 export function requireSearchable(a: TenantAccess, c: Collection, where: Record<string, unknown>): void {
-  const access = a.policy.engine.fieldAccess(a.as, collectionInfo(c), 'search', a.purpose);
+  const access = a.policy.engine.fieldAccess(a.as, policyView(c), 'search', a.purpose);
   const denied = Object.keys(where).filter((f) => access.get(f) !== 'clear' && c.schema.fields.some((x) => x.name === f));
   if (denied.length > 0) {
     throw new KurabanError('POLICY_DENIED', a.purpose === null ? 'searching personal fields requires a declared purpose (Kuraban-Purpose)' : "the tenant's policy does not allow searching on this field for this purpose", {

@@ -12,4 +12,4 @@ export { whoCan, rolePrincipal, dutyPrincipal } from './who-can.js';
 export type { WhoCanSubject, WhoCanRow, CollectionAction } from './who-can.js';
 export { parsePolicyCases, runPolicyCases } from './policy-cases.js';
 export type { PolicyCase, PolicyCaseResult } from './policy-cases.js';
-export { rolesNamedIn } from './roles-named.js';
+export { rolesNamedIn, roleSubjects } from './roles-named.js';

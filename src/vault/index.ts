@@ -18,3 +18,4 @@ export { LogReader, MAX_SUBJECT_ENTRIES } from './log-reader.js';
 export type { LogReaderDeps, LogHead, LogFile, SubjectEntry, SubjectEntries } from './log-reader.js';
 export { Policies, DEFAULT_POLICY_TEXT, DEFAULT_PURPOSES, checkPolicyInput, POLICY_RECHECK_MS } from './policies.js';
 export type { ActivePolicy, PoliciesDeps } from './policies.js';
+export { policyView } from './policy-view.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KurabanError } from '../../errors/index.js';
-import { parsePolicyCases, PolicyEngine, rolePrincipal, rolesNamedIn, runPolicyCases, whoCan, type CollectionInfo } from '../../policy/index.js';
-import { checkPolicyInput, localAudit } from '../../vault/index.js';
+import { parsePolicyCases, PolicyEngine, roleSubjects, runPolicyCases, whoCan } from '../../policy/index.js';
+import { checkPolicyInput, localAudit, policyView } from '../../vault/index.js';
 import { configFrom, readJsonFile, withVault, type CliIo, type GlobalOptions } from '../io.js';
 
 function readText(path: string): string {
@@ -14,11 +14,6 @@ function readText(path: string): string {
 }
 
 const purposeList = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-
-/** Every collection of a tenant as the policy engine sees it. */
-async function collectionInfos(list: ReadonlyArray<{ name: string; schema: { fields: ReadonlyArray<{ name: string; classification: CollectionInfo['fields'][number]['classification']; type: string }> } }>) {
-  return new Map<string, CollectionInfo>(list.map((c) => [c.name, { name: c.name, fields: c.schema.fields.map((f) => ({ name: f.name, classification: f.classification, type: f.type })) }]));
-}
 
 export function registerPolicyCommands(program: Command, io: CliIo): void {
   const policy = program.command('policy').description("Manage a tenant's Cedar policies and purposes of use (docs/policies.md)");
@@ -59,7 +54,7 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         await vault.tenants.require(opts.tenant);
         const engine = new PolicyEngine({ tenantId: opts.tenant, version: 0, text });
-        const results = runPolicyCases(engine, await collectionInfos(await vault.collections.list(opts.tenant)), cases);
+        const results = runPolicyCases(engine, new Map((await vault.collections.list(opts.tenant)).map((c) => [c.name, policyView(c)])), cases);
         for (const r of results) io.stdout.write(`${r.pass ? 'ok  ' : 'FAIL'} ${r.index + 1} ${r.name}: expected ${r.expected}, got ${r.actual}\n`);
         const failed = results.filter((r) => !r.pass).length;
         io.stdout.write(`${JSON.stringify({ cases: results.length, passed: results.length - failed, failed })}\n`);
@@ -78,12 +73,7 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         const active = await vault.policies.active(opts.tenant);
         const c = await vault.collections.get(opts.tenant, opts.collection);
-        const info = (await collectionInfos([c])).get(c.name) as CollectionInfo;
-        const subjects = rolesNamedIn(active.row.text).flatMap((r) => [
-          { label: `role:${r}`, principal: rolePrincipal(r) },
-          { label: `role:${r}+mfa`, principal: rolePrincipal(r, true) },
-        ]);
-        const rows = whoCan(active.engine, info, subjects, [...active.row.purposes]);
+        const rows = whoCan(active.engine, policyView(c), roleSubjects(active.row.text), [...active.row.purposes]);
         io.stdout.write(`${JSON.stringify({ tenant: opts.tenant, collection: c.name, policyVersion: active.row.version })}\n`);
         for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
       });

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
-import { principalOfKey, rolePrincipal, rolesNamedIn, whoCan, type WhoCanSubject } from '../../policy/index.js';
+import { principalOfKey, roleSubjects, whoCan, type WhoCanSubject } from '../../policy/index.js';
 import { auditOf, logRead } from '../audit.js';
-import { authoriseTenant, collectionInfo, policyPrincipal, requireAllowed, type TenantAccess } from '../authorise.js';
+import { policyView } from '../../vault/index.js';
+import { authoriseTenant, policyPrincipal, requireAllowed, type TenantAccess } from '../authorise.js';
 import type { RouteContext } from '../context.js';
 import { collectionParam, tenantIdParam } from '../schemas.js';
 
@@ -144,16 +145,12 @@ export function policyRoutes(app: FastifyInstance, ctx: RouteContext): void {
 }
 
 /** The who-can rows for a collection: roles the policy names, then the tenant's live service accounts. */
-export async function accessReport(a: TenantAccess, collection: Parameters<typeof collectionInfo>[0]) {
-  // Each role twice: as an API key or a one-factor sign-in would see it, and after multi-factor sign-in (step-up).
-  const subjects: WhoCanSubject[] = rolesNamedIn(a.policy.row.text).flatMap((r) => [
-    { label: `role:${r}`, principal: rolePrincipal(r) },
-    { label: `role:${r}+mfa`, principal: rolePrincipal(r, true) },
-  ]);
+export async function accessReport(a: TenantAccess, collection: Parameters<typeof policyView>[0]) {
+  const subjects: WhoCanSubject[] = roleSubjects(a.policy.row.text);
   const now = a.vault.clock().getTime();
   for (const k of await a.vault.store.listApiKeys(a.tenantId)) {
     if (k.revokedAt !== null || (k.expiresAt !== null && Date.parse(k.expiresAt) <= now)) continue;
     subjects.push({ label: `key:${k.id}`, principal: policyPrincipal(principalOfKey(k)) });
   }
-  return whoCan(a.policy.engine, collectionInfo(collection), subjects, [...a.policy.row.purposes]);
+  return whoCan(a.policy.engine, policyView(collection), subjects, [...a.policy.row.purposes]);
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
 import { applyMask } from '../../schema/index.js';
-import { MAX_BATCH, MAX_SEARCH_LIMIT, type Collection, type RecordInput, type VaultRecord } from '../../vault/index.js';
+import { MAX_BATCH, MAX_SEARCH_LIMIT, policyView, type Collection, type RecordInput, type VaultRecord } from '../../vault/index.js';
 import { auditOf, logRead } from '../audit.js';
-import { authoriseTenant, collectionInfo, maskedAndWithheld, presentFields, presentRecord, recordFlags, requireAllowed, requireSearchable, type TenantAccess } from '../authorise.js';
+import { authoriseTenant, maskedAndWithheld, presentFields, presentRecord, recordFlags, requireAllowed, requireSearchable, type TenantAccess } from '../authorise.js';
 import type { RouteContext } from '../context.js';
 import { collectionParam, record, recordIdParam, recordInput, tenantIdParam } from '../schemas.js';
 
@@ -19,7 +19,7 @@ const recordParams = {
 
 /** Present a written record: its listed properties, fields as this principal may read them (no row condition: they just wrote it). */
 function presentWritten(a: TenantAccess, c: Collection, r: VaultRecord) {
-  const p = presentFields(c, r.fields, a.policy.engine.fieldAccess(a.as, collectionInfo(c), 'read', a.purpose));
+  const p = presentFields(c, r.fields, a.policy.engine.fieldAccess(a.as, policyView(c), 'read', a.purpose));
   return { id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: p.fields, ...maskedAndWithheld(p) };
 }
 
@@ -41,7 +41,7 @@ async function requireRowAccess(a: TenantAccess, c: Collection, id: string): Pro
 function keepHiddenFields(a: TenantAccess, c: Collection, current: VaultRecord, input: RecordInput): RecordInput {
   const sent = input.fields;
   if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return input; // validation reports it
-  const access = a.policy.engine.fieldAccess(a.as, collectionInfo(c), 'read', a.purpose);
+  const access = a.policy.engine.fieldAccess(a.as, policyView(c), 'read', a.purpose);
   const merged: Record<string, unknown> = { ...(sent as Record<string, unknown>) };
   const problems: Array<{ field: string; reason: string }> = [];
   for (const f of c.schema.fields) {
@@ -175,7 +175,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const { where, limit, after } = request.body;
       requireSearchable(a, collection, where);
       const found = await vault.records.search(request.params.tenant, request.params.collection, where, { limit: limit ?? 100, after });
-      const read = a.policy.engine.fieldAccess(a.as, collectionInfo(collection), 'read', a.purpose);
+      const read = a.policy.engine.fieldAccess(a.as, policyView(collection), 'read', a.purpose);
       const shown = found.records.map((r) => ({ r, p: presentRecord(a, collection, r, read) }));
       const visible = shown.filter((x) => x.p !== null);
       const refused = shown.length - visible.length;
@@ -195,7 +195,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { a, vault, collection } = await access(ctx, request);
       const found = await vault.records.get(request.params.tenant, request.params.collection, request.params.id);
-      const shown = presentRecord(a, collection, found, a.policy.engine.fieldAccess(a.as, collectionInfo(collection), 'read', a.purpose));
+      const shown = presentRecord(a, collection, found, a.policy.engine.fieldAccess(a.as, policyView(collection), 'read', a.purpose));
       if (shown === null) throw new KurabanError('POLICY_DENIED', "this record is under a row condition of the tenant's policy");
       await logRead(request, vault, request.params.tenant, {
         collection: request.params.collection,
