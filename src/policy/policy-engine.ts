@@ -385,8 +385,9 @@ export class PolicyEngine {
     if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) throw new RangeError('cacheSize must be a non-negative integer');
     const a = analyse(options.text);
     if (!a.ok) {
-      throw new KurabanError('POLICY_INVALID', 'policy set does not validate', {
-        details: a.problems.map((p) => ({ ...(p.policy === undefined ? {} : { field: p.policy }), ...(p.line === undefined ? {} : { line: p.line }), reason: p.reason })),
+      // At most 50 problems; a policy id is named only when it looks like one (it is caller text).
+      throw new KurabanError('POLICY_INVALID', 'the policy set does not validate against the Kuraban Cedar schema', {
+        details: a.problems.slice(0, 50).map((p) => ({ ...(p.policy !== undefined && /^[A-Za-z0-9_.:-]{1,100}$/.test(p.policy) ? { field: p.policy } : {}), ...(p.line === undefined ? {} : { line: p.line }), reason: p.reason })),
       });
     }
     this.tenantId = options.tenantId;

@@ -50,10 +50,10 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
     .requiredOption('--cases <file>', 'JSON cases: [{"principal":{"roles":["clerk"]},"action":"read","collection":"juminhyo","field":"my_number","purpose":"counter","expect":"masked"}, ...]')
     .action(async (file: string, opts: { tenant: string; cases: string }) => {
       const { text } = checkPolicyInput(readText(file), undefined);
+      const engine = new PolicyEngine({ tenantId: opts.tenant, version: 0, text }); // validates: POLICY_INVALID
       const cases = parsePolicyCases(readJsonFile(opts.cases));
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         await vault.tenants.require(opts.tenant);
-        const engine = new PolicyEngine({ tenantId: opts.tenant, version: 0, text });
         const results = runPolicyCases(engine, new Map((await vault.collections.list(opts.tenant)).map((c) => [c.name, policyView(c)])), cases);
         for (const r of results) io.stdout.write(`${r.pass ? 'ok  ' : 'FAIL'} ${r.index + 1} ${r.name}: expected ${r.expected}, got ${r.actual}\n`);
         const failed = results.filter((r) => !r.pass).length;
