@@ -71,12 +71,6 @@ export function createAuthenticator(config: Config, log: FastifyBaseLogger): Aut
   };
 }
 
-/** Tenant isolation for routes that need no policy decision (tenant and collection metadata). */
-export function requireTenantAccess(principal: Principal, tenantId: string): void {
-  if (principal.role === 'admin') return;
-  if (principal.tenantId !== tenantId) throw new KurabanError('FORBIDDEN', 'this principal is not for that tenant');
-}
-
 export function requireAdmin(principal: Principal): void {
   if (principal.role !== 'admin') throw new KurabanError('FORBIDDEN', 'administrators only');
 }
