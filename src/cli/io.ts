@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
 import { KurabanError } from '../errors/index.js';
-import { openVault, type Vault, type VaultState } from '../vault/index.js';
+import { openVault, type Vault, type VaultLocation, type VaultState } from '../vault/index.js';
 
 /** The process around a command: streams and environment, passed in so commands are testable. */
 export interface CliIo {
@@ -16,6 +16,7 @@ export interface GlobalOptions {
   databaseUrl?: string;
   keyFile?: string;
   passphraseFile?: string;
+  pinFile?: string;
 }
 
 export function configFrom(io: CliIo, g: GlobalOptions, extra: ConfigOverrides = {}): Config {
@@ -24,12 +25,34 @@ export function configFrom(io: CliIo, g: GlobalOptions, extra: ConfigOverrides =
   if (g.databaseUrl !== undefined) overrides.databaseUrl = g.databaseUrl;
   if (g.keyFile !== undefined) overrides.keyFile = g.keyFile;
   const passphraseFile = g.passphraseFile ?? io.env.KURABAN_PASSPHRASE_FILE;
-  if (passphraseFile !== undefined) overrides.passphrase = readFileSync(passphraseFile, 'utf8').replace(/\r?\n$/, '');
+  if (passphraseFile !== undefined) overrides.passphrase = readSecretFile(passphraseFile);
+  const pinFile = g.pinFile ?? io.env.KURABAN_PKCS11_PIN_FILE;
+  if (pinFile !== undefined) overrides.pkcs11Pin = readSecretFile(pinFile);
   return loadConfig(io.env, overrides);
 }
 
-export function vaultLocation(config: Config) {
-  return { dataDir: config.dataDir, databaseUrl: config.databaseUrl, keyFile: config.keyFile, passphrase: config.passphrase };
+/** A passphrase or PIN file: its text without one trailing newline. */
+export function readSecretFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    throw new KurabanError('CONFIG_INVALID', `cannot read the secret file ${path}`);
+  }
+}
+
+export function vaultLocation(config: Config): VaultLocation {
+  return {
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    keyFile: config.keyFile,
+    passphrase: config.passphrase,
+    keyProvider: config.keyProvider,
+    production: config.mode === 'production',
+    pkcs11:
+      config.pkcs11Library !== undefined && config.pkcs11Token !== undefined
+        ? { library: config.pkcs11Library, tokenLabel: config.pkcs11Token, keyLabel: config.pkcs11KeyLabel, pin: config.pkcs11Pin }
+        : undefined,
+  };
 }
 
 /** Opens the vault for a one-shot command, runs `fn`, closes it. A sealed vault is an error here. */

@@ -11,6 +11,7 @@ import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTenantCommands } from './commands/tenant.js';
 import type { CliIo } from './io.js';
+import { registerKeyCommands } from './commands/keys.js';
 
 /** Builds the `kuraban` command tree. Each capability registers its own commands. */
 export function buildProgram(io: CliIo): Command {
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--database-url <url>', 'PostgreSQL instead of SQLite; env KURABAN_DATABASE_URL')
     .option('--key-file <path>', 'root key file; env KURABAN_KEY_FILE (default <data-dir>/root.key)')
     .option('--passphrase-file <path>', 'file holding the key file passphrase; env KURABAN_PASSPHRASE_FILE or KURABAN_PASSPHRASE')
+    .option('--pin-file <path>', 'file holding the PKCS#11 token PIN; env KURABAN_PKCS11_PIN_FILE or KURABAN_PKCS11_PIN')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
@@ -33,6 +35,7 @@ export function buildProgram(io: CliIo): Command {
   registerLogCommands(program, io);
   registerDemoCommand(program, io);
   registerPolicyCommands(program, io);
+  registerKeyCommands(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -12,6 +12,20 @@ export interface Config {
   readonly keyFile: string;
   /** Unlocks a passphrase-protected key file. KURABAN_PASSPHRASE (prefer KURABAN_PASSPHRASE_FILE) */
   readonly passphrase: string | undefined;
+  /** production: no clear root key on disk (the key file must be passphrase-protected, or use PKCS#11). KURABAN_MODE, default development */
+  readonly mode: 'development' | 'production';
+  /** Where the root key lives. KURABAN_KEY_PROVIDER: file (default) | pkcs11 */
+  readonly keyProvider: 'file' | 'pkcs11';
+  /** The PKCS#11 module. KURABAN_PKCS11_LIBRARY (e.g. /usr/lib/softhsm/libsofthsm2.so) */
+  readonly pkcs11Library: string | undefined;
+  /** The token's label. KURABAN_PKCS11_TOKEN */
+  readonly pkcs11Token: string | undefined;
+  /** The root key's CKA_LABEL in the token. KURABAN_PKCS11_KEY_LABEL, default kuraban-root */
+  readonly pkcs11KeyLabel: string;
+  /** The user PIN. KURABAN_PKCS11_PIN (prefer KURABAN_PKCS11_PIN_FILE); unset: start sealed, `kuraban unseal` */
+  readonly pkcs11Pin: string | undefined;
+  /** Where backups are written, named for the residency check (e.g. jp-east-1 or an address). KURABAN_BACKUP_LOCATION, default local */
+  readonly backupLocation: string;
   readonly host: string;
   readonly port: number;
   /** JSON request bodies, except batch writes. KURABAN_BODY_LIMIT, default 1 MiB */
@@ -68,6 +82,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       problems.push('KURABAN_OIDC_ISSUERS must be a JSON array, or @file holding one');
     }
   }
+  const mode = overrides.mode ?? (env.KURABAN_MODE || 'development');
+  if (mode !== 'development' && mode !== 'production') problems.push('KURABAN_MODE must be development or production');
+  const keyProvider = overrides.keyProvider ?? (env.KURABAN_KEY_PROVIDER || 'file');
+  if (keyProvider !== 'file' && keyProvider !== 'pkcs11') problems.push('KURABAN_KEY_PROVIDER must be file or pkcs11');
+  const pkcs11Library = overrides.pkcs11Library ?? (env.KURABAN_PKCS11_LIBRARY || undefined);
+  const pkcs11Token = overrides.pkcs11Token ?? (env.KURABAN_PKCS11_TOKEN || undefined);
+  if (keyProvider === 'pkcs11' && (pkcs11Library === undefined || pkcs11Token === undefined)) problems.push('KURABAN_KEY_PROVIDER=pkcs11 needs KURABAN_PKCS11_LIBRARY and KURABAN_PKCS11_TOKEN');
+  const backupLocation = overrides.backupLocation ?? (env.KURABAN_BACKUP_LOCATION || 'local');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(backupLocation)) problems.push('KURABAN_BACKUP_LOCATION must be a short name (letters, digits, . _ : / -)');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
   const logLevel = overrides.logLevel ?? (env.KURABAN_LOG_LEVEL ?? 'info');
   if (!(levels as readonly string[]).includes(logLevel)) problems.push(`KURABAN_LOG_LEVEL must be one of ${levels.join(', ')}`);
@@ -77,6 +100,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     databaseUrl,
     keyFile,
     passphrase: overrides.passphrase ?? env.KURABAN_PASSPHRASE,
+    mode: mode as Config['mode'],
+    keyProvider: keyProvider as Config['keyProvider'],
+    pkcs11Library,
+    pkcs11Token,
+    pkcs11KeyLabel: overrides.pkcs11KeyLabel ?? (env.KURABAN_PKCS11_KEY_LABEL || 'kuraban-root'),
+    pkcs11Pin: overrides.pkcs11Pin ?? (env.KURABAN_PKCS11_PIN || undefined),
+    backupLocation,
     host: overrides.host ?? env.KURABAN_HOST ?? '127.0.0.1',
     port,
     bodyLimit,

@@ -41,6 +41,11 @@ export const ERROR_CODES = {
   DECRYPTION_FAILED: { status: 500, title: 'Decryption operation failed' },
   KEY_FILE_INVALID: { status: 500, title: 'Key file is missing, damaged or locked' },
   KEY_FILE_EXISTS: { status: 409, title: 'A key file already exists' },
+  KEY_PROVIDER_UNAVAILABLE: { status: 503, title: 'Root key provider is unavailable' },
+  KEY_EXISTS: { status: 409, title: 'A key with that label already exists' },
+  KEY_ROTATION_INVALID: { status: 409, title: 'Key rotation step is not possible now' },
+  SUBJECT_NOT_FOUND: { status: 404, title: 'Subject has no data in this tenant' },
+  BACKUP_INVALID: { status: 422, title: 'Backup archive is damaged, incomplete or for another key' },
   // import
   IMPORT_INVALID: { status: 400, title: 'Import source or options are invalid' },
   // infrastructure

@@ -13,6 +13,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { collectionRoutes } from './routes/collections.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
+import { keyRoutes, sysRoutes, type VaultControl } from './routes/keys.js';
 import { logRoutes } from './routes/log.js';
 import { policyRoutes } from './routes/policies.js';
 import { recordRoutes } from './routes/records.js';
@@ -26,6 +27,8 @@ export interface AppOptions {
   readonly logger?: boolean;
   /** Where log lines go when `logger` is on (default stdout); lets tests read what would be logged. */
   readonly logStream?: { write(line: string): void };
+  /** Seal and unseal at run time (the server's VaultHost); without it /v1/sys/* answer ROUTE_NOT_FOUND. */
+  readonly control?: VaultControl;
 }
 
 /** On every answer: which request it was, never sniffed, never cached unless the route said otherwise. */
@@ -68,7 +71,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerJsonBody(app);
   app.setErrorHandler(async (error, request, reply) => {
-    const err = fromFrameworkError(error);
+    let err = fromFrameworkError(error);
+    if (err.code === 'KEY_PROVIDER_UNAVAILABLE') {
+      // The token went away under a running server: seal (zero every key) rather than fail request by request.
+      request.log.error({ code: err.code }, 'root key provider failed; sealing the vault');
+      await options.control?.seal(`root key provider failed: ${err.message}`).catch(() => undefined);
+      err = new KurabanError('VAULT_SEALED', `vault is sealed: root key provider failed: ${err.message}`);
+    }
     if (err.code === 'INTERNAL') request.log.error({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'internal error');
     try {
       const state = options.state();
@@ -90,6 +99,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   apiKeyRoutes(app, ctx);
   logRoutes(app, ctx);
   policyRoutes(app, ctx);
+  keyRoutes(app, ctx);
+  sysRoutes(app, ctx, options.control);
   docsRoutes(app, openapi);
   await app.ready();
   return app;

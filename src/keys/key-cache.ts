@@ -33,6 +33,17 @@ export class KeyCache {
     else this.insert(id, key);
   }
 
+  /** Forgets one key (zeroed). */
+  delete(id: string): void {
+    for (const gen of [this.current, this.previous]) {
+      const key = gen.get(id);
+      if (key !== undefined) {
+        key.fill(0);
+        gen.delete(id);
+      }
+    }
+  }
+
   get size(): number {
     return this.current.size + this.previous.size;
   }

@@ -125,7 +125,7 @@ export async function openKeyFileProvider(path: string, passphrase?: string): Pr
     key.fill(0);
     throw invalid('damaged', 'key file is damaged: key does not match its id');
   }
-  return fileProvider(key, file.keyId);
+  return fileProvider(key, file.keyId, file.protection === 'scrypt');
 }
 
 function parseKeyFile(text: string): KeyFile {
@@ -151,7 +151,7 @@ function parseKeyFile(text: string): KeyFile {
   throw invalid('damaged', 'key file is damaged: missing or malformed fields');
 }
 
-function fileProvider(key: Buffer, keyId: string): RootKeyProvider {
+function fileProvider(key: Buffer, keyId: string, isProtected: boolean): RootKeyProvider {
   let live: Buffer | undefined = key;
   const current = () => {
     if (!live) throw new KurabanError('VAULT_SEALED', 'root key provider is closed');
@@ -160,6 +160,7 @@ function fileProvider(key: Buffer, keyId: string): RootKeyProvider {
   return {
     kind: 'file',
     keyId,
+    protected: isProtected,
     async wrap(plain, aad) {
       return seal(current(), plain, aad);
     },

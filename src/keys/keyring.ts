@@ -14,12 +14,17 @@ export interface WrappedKey {
   readonly version: number;
   readonly wrapped: Buffer;
   readonly createdAt: string;
+  /** Version of the tenant key that wraps it (0 for tenant keys: the root key wraps those). */
+  readonly wrappedBy: number;
 }
 export interface KeyStoreOps {
   getWrappedKey(tenantId: string, kind: WrappedKeyKind, scopeId: string, version?: number): Promise<WrappedKey | undefined>;
   getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKey[]>;
   /** Returns how many rows were inserted (fewer than given when `ignoreExisting` skipped some). */
   insertWrappedKeys(rows: readonly WrappedKey[], ignoreExisting: boolean): Promise<number>;
+  listWrappedKeys(filter: { readonly tenantId: string | null; readonly kind?: WrappedKeyKind; readonly scopeId?: string }): Promise<WrappedKey[]>;
+  listWrappedKeysWrappedBelow(tenantId: string, below: number, limit: number): Promise<WrappedKey[]>;
+  rewrapKeys(rows: ReadonlyArray<{ readonly row: WrappedKey; readonly fromWrappedBy: number }>): Promise<number>;
   /** Present inside a transaction: keys created or read there are cached only once it commits. */
   onCommit?(fn: () => void): void;
 }
@@ -39,6 +44,8 @@ export interface KeyringOptions {
 const WRAPPED_KEY_AAD = 'kuraban/wrapped-key/v1';
 const BLIND_INDEX_INFO = 'kuraban/blind-index/v1';
 const FIRST_VERSION = 1;
+/** `wrapped_by` of tenant key rows: the root key wraps them, not a tenant key version. */
+const ROOT_WRAPPED = 0;
 
 /**
  * The key hierarchy (see NOTES.md): root (provider) → tenant key → collection, index and subject
@@ -78,7 +85,7 @@ export class Keyring {
     const key = randomBytes(AES_256_KEY_BYTES);
     const wrapped = await this.provider.wrap(key, wrapAad(tenantId, 'tenant', tenantId, FIRST_VERSION));
     key.fill(0);
-    await ops.insertWrappedKeys([this.row(tenantId, 'tenant', tenantId, FIRST_VERSION, wrapped)], false);
+    await ops.insertWrappedKeys([this.row(tenantId, 'tenant', tenantId, FIRST_VERSION, wrapped, ROOT_WRAPPED)], false);
   }
 
   /** A collection's data key (for records without a subject) and its index key (for blind indexes). */
@@ -88,7 +95,7 @@ export class Keyring {
       const key = randomBytes(AES_256_KEY_BYTES);
       const wrapped = seal(tenantKey.key, key, wrapAad(tenantId, kind, collectionId, FIRST_VERSION));
       key.fill(0);
-      return this.row(tenantId, kind, collectionId, FIRST_VERSION, wrapped);
+      return this.row(tenantId, kind, collectionId, FIRST_VERSION, wrapped, tenantKey.version);
     });
     await ops.insertWrappedKeys(rows, false);
   }
@@ -105,7 +112,7 @@ export class Keyring {
     try {
       const signer = noteSignerFromSeed(origin, seed);
       const wrapped = seal(tenantKey.key, seed, wrapAad(tenantId, 'log', tenantId, FIRST_VERSION));
-      await ops.insertWrappedKeys([this.row(tenantId, 'log', tenantId, FIRST_VERSION, wrapped)], false);
+      await ops.insertWrappedKeys([this.row(tenantId, 'log', tenantId, FIRST_VERSION, wrapped, tenantKey.version)], false);
       return formatVerifierKey(origin, signer.publicKey);
     } finally {
       seed.fill(0);
@@ -150,8 +157,10 @@ export class Keyring {
     if (missing.length === 0) return out;
     const rows = await ops.getLatestWrappedKeys(tenantId, 'subject', missing);
     if (rows.length === 0) return out;
-    const tenantKey = await this.tenantKey(ops, tenantId);
+    const tenantKeys = new Map<number, DataKey>();
     for (const row of rows) {
+      let tenantKey = tenantKeys.get(row.wrappedBy);
+      if (!tenantKey) tenantKeys.set(row.wrappedBy, (tenantKey = await this.tenantKey(ops, tenantId, row.wrappedBy)));
       const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
       out.set(row.scopeId, { version: row.version, key });
       this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
@@ -177,6 +186,94 @@ export class Keyring {
     return derived;
   }
 
+  // ── Rotation (NOTES.md "Rotation"). Each step runs inside the caller's transaction. ──────────
+
+  /**
+   * Root rotation: re-wraps every tenant key version (all tenants) under `next`, a provider holding
+   * the new root key. Records, data keys and index keys are not touched. Returns the new root check
+   * value; the caller stores it with the new root key id in the same transaction.
+   */
+  async rewrapTenantKeysUnder(ops: KeyStoreOps, next: RootKeyProvider): Promise<{ rewrapped: number; rootCheck: string }> {
+    const rows = await ops.listWrappedKeys({ tenantId: null, kind: 'tenant' });
+    const changed: Array<{ row: WrappedKey; fromWrappedBy: number }> = [];
+    for (const row of rows) {
+      const aad = wrapAad(row.tenantId, 'tenant', row.scopeId, row.version);
+      const key = await this.provider.unwrap(row.wrapped, aad);
+      try {
+        changed.push({ row: { ...row, wrapped: await next.wrap(key, aad) }, fromWrappedBy: row.wrappedBy });
+      } finally {
+        key.fill(0);
+      }
+    }
+    if ((await ops.rewrapKeys(changed)) !== changed.length) throw new KurabanError('KEY_ROTATION_INVALID', 'tenant keys changed during root rotation; run it again');
+    return { rewrapped: changed.length, rootCheck: (await next.wrap(Buffer.alloc(32), rootCheckAad())).toString('base64') };
+  }
+
+  /** A new tenant key version, wrapped by the root key; new data keys are wrapped by it at once. */
+  async rotateTenantKey(ops: KeyStoreOps, tenantId: string): Promise<number> {
+    const current = await ops.getWrappedKey(tenantId, 'tenant', tenantId);
+    if (!current) throw new KurabanError('TENANT_NOT_FOUND', 'tenant has no key');
+    const version = current.version + 1;
+    const key = randomBytes(AES_256_KEY_BYTES);
+    try {
+      const wrapped = await this.provider.wrap(key, wrapAad(tenantId, 'tenant', tenantId, version));
+      await ops.insertWrappedKeys([this.row(tenantId, 'tenant', tenantId, version, wrapped, ROOT_WRAPPED)], false);
+      this.remember(ops, tenantId, 'tenant', tenantId, version, key);
+    } finally {
+      key.fill(0);
+    }
+    return version;
+  }
+
+  /**
+   * Moves up to `limit` of a tenant's key rows from older tenant key versions to the newest one:
+   * unwrap under the version that wrapped each row, wrap under the newest, compare-and-set. Returns
+   * how many rows moved (0 when none are left).
+   */
+  async rewrapBatch(ops: KeyStoreOps, tenantId: string, limit: number): Promise<number> {
+    const target = await this.tenantKey(ops, tenantId);
+    const rows = await ops.listWrappedKeysWrappedBelow(tenantId, target.version, limit);
+    const changed: Array<{ row: WrappedKey; fromWrappedBy: number }> = [];
+    for (const row of rows) {
+      const parent = await this.tenantKey(ops, tenantId, row.wrappedBy);
+      const aad = wrapAad(tenantId, row.kind, row.scopeId, row.version);
+      const key = open(parent.key, row.wrapped, aad);
+      changed.push({ row: { ...row, wrapped: seal(target.key, key, aad), wrappedBy: target.version }, fromWrappedBy: row.wrappedBy });
+      key.fill(0);
+    }
+    return ops.rewrapKeys(changed);
+  }
+
+  /** A new version of a collection's data key (wrapped by the newest tenant key); new writes use it at once. */
+  async rotateCollectionKey(ops: KeyStoreOps, tenantId: string, collectionId: string): Promise<number> {
+    return this.newDataKeyVersion(ops, tenantId, 'collection', collectionId);
+  }
+
+  /** A new version of a subject's data key (re-encryption moves the subject's records to it). */
+  async rotateSubjectKey(ops: KeyStoreOps, tenantId: string, subjectId: string): Promise<DataKey> {
+    const version = await this.newDataKeyVersion(ops, tenantId, 'subject', subjectId);
+    return this.dataKey(ops, tenantId, 'subject', subjectId, version);
+  }
+
+  /** Forgets cached keys of a scope (erasure, retirement) and, for tenant keys, every key they wrap. */
+  forget(tenantId: string, kind: WrappedKeyKind, scopeId: string, versions: readonly number[]): void {
+    for (const v of versions) this.cache.delete(cacheId(tenantId, kind, scopeId, v));
+    this.cache.delete(latestId(tenantId, kind, scopeId));
+  }
+
+  private async newDataKeyVersion(ops: KeyStoreOps, tenantId: string, kind: 'collection' | 'subject', scopeId: string): Promise<number> {
+    const current = await ops.getWrappedKey(tenantId, kind, scopeId);
+    if (!current && kind === 'collection') throw new KurabanError('COLLECTION_NOT_FOUND');
+    const version = (current?.version ?? 0) + 1;
+    const tenantKey = await this.tenantKey(ops, tenantId);
+    const key = randomBytes(AES_256_KEY_BYTES);
+    const wrapped = seal(tenantKey.key, key, wrapAad(tenantId, kind, scopeId, version));
+    await ops.insertWrappedKeys([this.row(tenantId, kind, scopeId, version, wrapped, tenantKey.version)], false);
+    this.remember(ops, tenantId, kind, scopeId, version, key);
+    key.fill(0);
+    return version;
+  }
+
   /** Forgets every unwrapped key (zeroed) and closes the provider. */
   seal(): void {
     this.cache.clear();
@@ -193,16 +290,21 @@ export class Keyring {
     return key && Buffer.from(key);
   }
 
-  private async tenantKey(ops: KeyStoreOps, tenantId: string): Promise<DataKey> {
-    const latest = this.cache.get(latestId(tenantId, 'tenant', tenantId))?.readUInt32BE(0);
-    if (latest !== undefined) {
-      const key = this.cachedKey(cacheId(tenantId, 'tenant', tenantId, latest));
-      if (key) return { version: latest, key };
+  /** The tenant key: its newest version (which wraps new keys), or the version that wraps a given row. */
+  private async tenantKey(ops: KeyStoreOps, tenantId: string, version?: number): Promise<DataKey> {
+    const v = version ?? this.cache.get(latestId(tenantId, 'tenant', tenantId))?.readUInt32BE(0);
+    if (v !== undefined) {
+      const key = this.cachedKey(cacheId(tenantId, 'tenant', tenantId, v));
+      if (key) return { version: v, key };
     }
-    const row = await ops.getWrappedKey(tenantId, 'tenant', tenantId);
-    if (!row) throw new KurabanError('TENANT_NOT_FOUND', 'tenant has no key');
+    const row = await ops.getWrappedKey(tenantId, 'tenant', tenantId, v);
+    if (!row) {
+      // A retired tenant key version is as gone as an erased key: the row it wrapped cannot be opened.
+      if (version !== undefined) throw new KurabanError('DECRYPTION_FAILED', 'decryption operation failed');
+      throw new KurabanError('TENANT_NOT_FOUND', 'tenant has no key');
+    }
     const key = await this.provider.unwrap(row.wrapped, wrapAad(tenantId, 'tenant', tenantId, row.version));
-    this.remember(ops, tenantId, 'tenant', tenantId, row.version, key);
+    this.remember(ops, tenantId, 'tenant', tenantId, row.version, key, version === undefined);
     return { version: row.version, key };
   }
 
@@ -215,15 +317,17 @@ export class Keyring {
     const row = await ops.getWrappedKey(tenantId, kind, scopeId, v);
     // A missing key (never created, or destroyed by erasure) is indistinguishable from a bad one.
     if (!row) throw new KurabanError('DECRYPTION_FAILED', 'decryption operation failed');
-    const tenantKey = await this.tenantKey(ops, tenantId);
+    const tenantKey = await this.tenantKey(ops, tenantId, row.wrappedBy);
     const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, kind, scopeId, row.version));
     this.remember(ops, tenantId, kind, scopeId, row.version, key, version === undefined);
     return { version: row.version, key };
   }
 
   private remember(ops: KeyStoreOps, tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, key: Buffer, isLatest = true): void {
+    // Copied now: the caller may zero its buffer before the transaction commits.
+    const copy = Buffer.from(key);
     const put = () => {
-      this.cache.set(cacheId(tenantId, kind, scopeId, version), Buffer.from(key));
+      this.cache.set(cacheId(tenantId, kind, scopeId, version), copy);
       if (isLatest) {
         const v = Buffer.alloc(4);
         v.writeUInt32BE(version, 0);
@@ -234,8 +338,8 @@ export class Keyring {
     else put();
   }
 
-  private row(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, wrapped: Buffer): WrappedKey {
-    return { tenantId, kind, scopeId, version, wrapped, createdAt: this.clock().toISOString() };
+  private row(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number, wrapped: Buffer, wrappedBy: number): WrappedKey {
+    return { tenantId, kind, scopeId, version, wrapped, createdAt: this.clock().toISOString(), wrappedBy };
   }
 }
 

@@ -7,6 +7,8 @@
 export interface RootKeyProvider {
   readonly kind: string;
   readonly keyId: string;
+  /** False only for a key file holding the root key in clear (development). */
+  readonly protected: boolean;
   wrap(key: Buffer, aad: Buffer): Promise<Buffer>;
   unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer>;
   /** Forgets key material held in memory. */

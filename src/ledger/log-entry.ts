@@ -72,6 +72,15 @@ export const LOG_ACTIONS = [
   'policy.update',
   'access.read',
   'auth.lock',
+  'subject.erase',
+  'key.rotate_root',
+  'key.rotate_tenant',
+  'key.rotate_data',
+  'key.rewrap',
+  'key.reencrypt',
+  'key.retire',
+  'backup.create',
+  'backup.restore',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

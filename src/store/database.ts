@@ -25,6 +25,20 @@ export interface Database {
     version: number;
     wrapped: Buffer;
     created_at: string;
+    /** The parent key version that wraps this row (tenant key version; 0 for tenant keys). */
+    wrapped_by: Generated<number>;
+  };
+  key_jobs: {
+    id: string;
+    tenant_id: string;
+    kind: string;
+    scope_id: string;
+    target_version: number;
+    state: string;
+    done: number;
+    total: number;
+    started_at: string;
+    updated_at: string;
   };
   records: {
     collection_id: string;

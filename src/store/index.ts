@@ -17,6 +17,7 @@ export type {
   ApiKeyRow,
   PolicyRow,
   ImportJobRow,
+  KeyJobRow,
   LogStateRow,
   LogPendingRow,
   LogTileRow,

@@ -8,6 +8,7 @@ import type {
   CollectionRow,
   ImportJobRow,
   IndexRow,
+  KeyJobRow,
   IndexTerm,
   LogPendingRow,
   LogStateRow,
@@ -93,6 +94,84 @@ export class KyselyStoreOps implements StoreOps {
     q = version === undefined ? q.orderBy('version', 'desc').limit(1) : q.where('version', '=', version);
     const r = await q.executeTakeFirst();
     return r && toWrappedKey(r);
+  }
+
+  async listWrappedKeys(filter: { readonly tenantId: string | null; readonly kind?: WrappedKeyKind; readonly scopeId?: string }): Promise<WrappedKeyRow[]> {
+    let q = this.read.selectFrom('wrapped_keys').selectAll();
+    if (filter.tenantId !== null) q = q.where('tenant_id', '=', filter.tenantId);
+    if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+    if (filter.scopeId !== undefined) q = q.where('scope_id', '=', filter.scopeId);
+    return (await q.orderBy(['tenant_id', 'kind', 'scope_id', 'version']).execute()).map(toWrappedKey);
+  }
+
+  async listWrappedKeysWrappedBelow(tenantId: string, below: number, limit: number): Promise<WrappedKeyRow[]> {
+    const rows = await this.read
+      .selectFrom('wrapped_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '!=', 'tenant')
+      .where('wrapped_by', '<', below)
+      .limit(limit)
+      .execute();
+    return rows.map(toWrappedKey);
+  }
+
+  async countWrappedKeysByWrapper(tenantId: string): Promise<Map<number, number>> {
+    const rows = await this.read
+      .selectFrom('wrapped_keys')
+      .select((eb) => ['wrapped_by', eb.fn.countAll().as('n')])
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '!=', 'tenant')
+      .groupBy('wrapped_by')
+      .execute();
+    return new Map(rows.map((r) => [Number(r.wrapped_by), Number(r.n)]));
+  }
+
+  async rewrapKeys(rows: ReadonlyArray<{ readonly row: WrappedKeyRow; readonly fromWrappedBy: number }>): Promise<number> {
+    let changed = 0;
+    for (const { row, fromWrappedBy } of rows) {
+      const res = await this.db
+        .updateTable('wrapped_keys')
+        .set({ wrapped: row.wrapped, wrapped_by: row.wrappedBy })
+        .where('tenant_id', '=', row.tenantId)
+        .where('kind', '=', row.kind)
+        .where('scope_id', '=', row.scopeId)
+        .where('version', '=', row.version)
+        .where('wrapped_by', '=', fromWrappedBy)
+        .executeTakeFirst();
+      changed += Number(res.numUpdatedRows);
+    }
+    return changed;
+  }
+
+  async deleteWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeId: string, versions?: readonly number[]): Promise<number> {
+    let q = this.db.deleteFrom('wrapped_keys').where('tenant_id', '=', tenantId).where('kind', '=', kind).where('scope_id', '=', scopeId);
+    if (versions !== undefined) {
+      if (versions.length === 0) return 0;
+      q = q.where('version', 'in', [...versions]);
+    }
+    return Number((await q.executeTakeFirst()).numDeletedRows);
+  }
+
+  async lockWrappedKeys(tenantId: string, refs: ReadonlyArray<{ readonly kind: WrappedKeyKind; readonly scopeId: string; readonly version: number }>): Promise<number> {
+    let found = 0;
+    const byKind = new Map<string, Array<{ scopeId: string; version: number }>>();
+    for (const r of refs) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), r]);
+    for (const [kind, list] of byKind) {
+      for (let i = 0; i < list.length; i += 500) {
+        const chunk = list.slice(i, i + 500);
+        let q = this.db
+          .selectFrom('wrapped_keys')
+          .select(['scope_id', 'version'])
+          .where('tenant_id', '=', tenantId)
+          .where('kind', '=', kind)
+          .where('scope_id', 'in', [...new Set(chunk.map((c) => c.scopeId))]);
+        if (this.backend.dialect === 'postgres') q = q.forShare();
+        const have = new Set((await q.execute()).map((r) => `${r.scope_id}\0${Number(r.version)}`));
+        for (const c of chunk) if (have.has(`${c.scopeId}\0${c.version}`)) found++;
+      }
+    }
+    return found;
   }
 
   async getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKeyRow[]> {
@@ -301,6 +380,83 @@ export class KyselyStoreOps implements StoreOps {
     return rows.map(toRecord);
   }
 
+  async listCollectionKeyedRecordsBelow(collectionId: string, below: number, limit: number, afterId?: string): Promise<RecordRow[]> {
+    let q = this.read
+      .selectFrom('records')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('subject_id', 'is', null)
+      .where('key_version', '<', below);
+    if (afterId !== undefined) q = q.where('id', '>', afterId);
+    return (await q.orderBy('id').limit(limit).execute()).map(toRecord);
+  }
+
+  async countRecordsByKeyVersion(collectionId: string): Promise<{ collection: Map<number, number>; subject: Map<number, number> }> {
+    const rows = await this.read
+      .selectFrom('records')
+      .select((eb) => ['key_version', eb.case().when('subject_id', 'is', null).then(0).else(1).end().as('by_subject'), eb.fn.countAll().as('n')])
+      .where('collection_id', '=', collectionId)
+      .groupBy(['key_version', 'by_subject'])
+      .execute();
+    const out = { collection: new Map<number, number>(), subject: new Map<number, number>() };
+    for (const r of rows) (Number(r.by_subject) === 0 ? out.collection : out.subject).set(Number(r.key_version), Number(r.n));
+    return out;
+  }
+
+  async reencryptRecord(collectionId: string, id: string, version: number, fromKeyVersion: number, toKeyVersion: number, ciphertext: Buffer): Promise<boolean> {
+    const res = await this.db
+      .updateTable('records')
+      .set({ ciphertext, key_version: toKeyVersion })
+      .where('collection_id', '=', collectionId)
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .where('key_version', '=', fromKeyVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async listSubjectRecords(tenantId: string, subjectId: string): Promise<RecordRow[]> {
+    const rows = await this.read.selectFrom('records').selectAll().where('tenant_id', '=', tenantId).where('subject_id', '=', subjectId).execute();
+    return rows.map(toRecord);
+  }
+
+  async listSubjectsKeyedBefore(tenantId: string, before: string, limit: number, afterId?: string): Promise<string[]> {
+    let q = this.read
+      .selectFrom('wrapped_keys as k')
+      .select('k.scope_id')
+      .where('k.tenant_id', '=', tenantId)
+      .where('k.kind', '=', 'subject')
+      .where('k.created_at', '<', before)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('wrapped_keys as n')
+              .select('n.version')
+              .whereRef('n.tenant_id', '=', 'k.tenant_id')
+              .where('n.kind', '=', 'subject')
+              .whereRef('n.scope_id', '=', 'k.scope_id')
+              .whereRef('n.version', '>', 'k.version'),
+          ),
+        ),
+      );
+    if (afterId !== undefined) q = q.where('k.scope_id', '>', afterId);
+    return (await q.orderBy('k.scope_id').limit(limit).execute()).map((r) => r.scope_id);
+  }
+
+  async deleteSubjectRecords(tenantId: string, subjectId: string): Promise<Array<{ collectionId: string; id: string }>> {
+    const rows = await this.db
+      .selectFrom('records')
+      .select(['collection_id', 'id', 'index_digests'])
+      .where('tenant_id', '=', tenantId)
+      .where('subject_id', '=', subjectId)
+      .execute();
+    for (const r of rows) {
+      await this.deleteIndexEntries(decodeIndexDigests(Buffer.from(r.index_digests), r.collection_id, r.id));
+    }
+    await this.db.deleteFrom('records').where('tenant_id', '=', tenantId).where('subject_id', '=', subjectId).execute();
+    return rows.map((r) => ({ collectionId: r.collection_id, id: r.id }));
+  }
+
   async countRecords(collectionId: string): Promise<number> {
     const r = await this.read
       .selectFrom('records')
@@ -381,6 +537,42 @@ export class KyselyStoreOps implements StoreOps {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async getKeyJob(id: string): Promise<KeyJobRow | undefined> {
+    const r = await this.read.selectFrom('key_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toKeyJob(r);
+  }
+
+  async listKeyJobs(tenantId: string | null): Promise<KeyJobRow[]> {
+    let q = this.read.selectFrom('key_jobs').selectAll();
+    if (tenantId !== null) q = q.where('tenant_id', '=', tenantId);
+    return (await q.orderBy('started_at').execute()).map(toKeyJob);
+  }
+
+  async saveKeyJob(row: KeyJobRow): Promise<void> {
+    const values = {
+      id: row.id,
+      tenant_id: row.tenantId,
+      kind: row.kind,
+      scope_id: row.scopeId,
+      target_version: row.targetVersion,
+      state: row.state,
+      done: row.done,
+      total: row.total,
+      started_at: row.startedAt,
+      updated_at: row.updatedAt,
+    };
+    await this.db
+      .insertInto('key_jobs')
+      .values(values)
+      .onConflict((oc) => oc.column('id').doUpdateSet({ state: values.state, done: values.done, total: values.total, target_version: values.target_version, updated_at: values.updated_at }))
+      .execute();
+  }
+
+  async replaceMeta(key: string, expected: string, value: string): Promise<boolean> {
+    const res = await this.db.updateTable('kuraban_meta').set({ value }).where('key', '=', key).where('value', '=', expected).executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
@@ -620,6 +812,7 @@ function toWrappedKey(r: Selectable<Database['wrapped_keys']>): WrappedKeyRow {
     version: Number(r.version),
     wrapped: Buffer.from(r.wrapped),
     createdAt: r.created_at,
+    wrappedBy: Number(r.wrapped_by),
   };
 }
 
@@ -631,6 +824,21 @@ function toCollection(r: Selectable<Database['collections']>): CollectionRow {
     schemaJson: r.schema_json,
     schemaVersion: Number(r.schema_version),
     createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toKeyJob(r: Selectable<Database['key_jobs']>): KeyJobRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    kind: r.kind === 'rewrap' ? 'rewrap' : 'reencrypt',
+    scopeId: r.scope_id,
+    targetVersion: Number(r.target_version),
+    state: r.state === 'done' ? 'done' : 'running',
+    done: Number(r.done),
+    total: Number(r.total),
+    startedAt: r.started_at,
     updatedAt: r.updated_at,
   };
 }

@@ -26,6 +26,23 @@ export interface WrappedKeyRow {
   readonly version: number;
   readonly wrapped: Buffer;
   readonly createdAt: string;
+  /** The version of the parent key that wraps it: the tenant key's for data keys; 0 for tenant keys (root-wrapped). */
+  readonly wrappedBy: number;
+}
+
+/** A resumable key job: re-wrapping a tenant's keys under a new tenant key, or re-encrypting records. */
+export interface KeyJobRow {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly kind: 'rewrap' | 'reencrypt';
+  /** rewrap: the tenant id; reencrypt: the collection id, or '*subjects' for subject keys. */
+  readonly scopeId: string;
+  readonly targetVersion: number;
+  readonly state: 'running' | 'done';
+  readonly done: number;
+  readonly total: number;
+  readonly startedAt: string;
+  readonly updatedAt: string;
 }
 
 export interface RecordRow {

@@ -4,6 +4,7 @@ import type {
   CollectionRow,
   ImportJobRow,
   IndexRow,
+  KeyJobRow,
   IndexTerm,
   LogPendingRow,
   LogStateRow,
@@ -40,6 +41,26 @@ export interface StoreOps {
   /** The newest version of each scope that has one. */
   getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKeyRow[]>;
 
+  /** Every key row of a kind (all tenants when tenantId is null): tenant keys for root rotation, a scope's versions. */
+  listWrappedKeys(filter: { readonly tenantId: string | null; readonly kind?: WrappedKeyKind; readonly scopeId?: string }): Promise<WrappedKeyRow[]>;
+  /** A tenant's key rows (not its tenant keys) wrapped by a tenant key version below `below`, at most `limit`. */
+  listWrappedKeysWrappedBelow(tenantId: string, below: number, limit: number): Promise<WrappedKeyRow[]>;
+  /** How many of a tenant's key rows each tenant key version wraps. */
+  countWrappedKeysByWrapper(tenantId: string): Promise<Map<number, number>>;
+  /**
+   * Replaces `wrapped` and `wrapped_by` of existing rows, each only if its wrapped_by is still
+   * `fromWrappedBy` (compare-and-set); returns how many rows changed.
+   */
+  rewrapKeys(rows: ReadonlyArray<{ readonly row: WrappedKeyRow; readonly fromWrappedBy: number }>): Promise<number>;
+  /** Deletes a scope's key rows (all versions, or the given ones); returns how many. */
+  deleteWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeId: string, versions?: readonly number[]): Promise<number>;
+  /**
+   * Inside a transaction: how many of these key rows exist, holding them until commit so that a
+   * concurrent erasure or retirement waits (PostgreSQL FOR SHARE; SQLite's write lock already does).
+   * A writer checks the keys it encrypted under are still there before its rows land.
+   */
+  lockWrappedKeys(tenantId: string, refs: ReadonlyArray<{ readonly kind: WrappedKeyKind; readonly scopeId: string; readonly version: number }>): Promise<number>;
+
   insertCollection(row: CollectionRow): Promise<void>;
   getCollection(tenantId: string, name: string): Promise<CollectionRow | undefined>;
   listCollections(tenantId: string): Promise<CollectionRow[]>;
@@ -59,6 +80,18 @@ export interface StoreOps {
   findUniqueDigests(collectionId: string, terms: readonly IndexTerm[]): Promise<Array<IndexTerm & { recordId: string }>>;
   listRecords(collectionId: string, limit: number, afterId?: string): Promise<RecordRow[]>;
   countRecords(collectionId: string): Promise<number>;
+  /** Records under the collection's key (no subject) with key_version below `below`, by id after `afterId`. */
+  listCollectionKeyedRecordsBelow(collectionId: string, below: number, limit: number, afterId?: string): Promise<RecordRow[]>;
+  /** Record counts by key version: collection-keyed records of one collection (subject: false), or subject-keyed ones. */
+  countRecordsByKeyVersion(collectionId: string): Promise<{ collection: Map<number, number>; subject: Map<number, number> }>;
+  /** Replaces a record's ciphertext and key version if its version and key version are unchanged (compare-and-set). */
+  reencryptRecord(collectionId: string, id: string, version: number, fromKeyVersion: number, toKeyVersion: number, ciphertext: Buffer): Promise<boolean>;
+  /** Every record of a subject in a tenant, across collections. */
+  listSubjectRecords(tenantId: string, subjectId: string): Promise<RecordRow[]>;
+  /** Subjects with a key created before `before` (ISO time) and no newer version, after `afterId`, at most `limit`. */
+  listSubjectsKeyedBefore(tenantId: string, before: string, limit: number, afterId?: string): Promise<string[]>;
+  /** Deletes every record of a subject in a tenant and their index rows; returns their (collection id, id). */
+  deleteSubjectRecords(tenantId: string, subjectId: string): Promise<Array<{ collectionId: string; id: string }>>;
 
   insertApiKey(row: ApiKeyRow): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRow | undefined>;
@@ -75,6 +108,12 @@ export interface StoreOps {
   /** With `lock`, inside a transaction: holds the row until commit (PostgreSQL FOR UPDATE; SQLite's BEGIN IMMEDIATE already does). */
   getImportJob(id: string, lock?: boolean): Promise<ImportJobRow | undefined>;
   saveImportJob(row: ImportJobRow): Promise<void>;
+
+  getKeyJob(id: string): Promise<KeyJobRow | undefined>;
+  saveKeyJob(row: KeyJobRow): Promise<void>;
+  listKeyJobs(tenantId: string | null): Promise<KeyJobRow[]>;
+  /** Compare-and-set on a meta value (root key id after root rotation); false when it changed. */
+  replaceMeta(key: string, expected: string, value: string): Promise<boolean>;
 
   // The access log (vault/access-log.ts; sequencing rules in src/ledger/NOTES.md).
   insertLogState(row: LogStateRow): Promise<void>;

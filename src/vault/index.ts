@@ -1,7 +1,7 @@
 export { createVault, defaultSealWorkers } from './vault.js';
 export type { Vault, VaultDeps } from './vault.js';
-export { openVault, initVault, bindRootKey } from './open-vault.js';
-export type { VaultState, VaultLocation, InitResult, OpenOptions } from './open-vault.js';
+export { openVault, openWithStore, openRootKeyProvider, initVault, bindRootKey } from './open-vault.js';
+export type { VaultState, VaultLocation, Pkcs11Location, InitResult, OpenOptions } from './open-vault.js';
 export { MAX_BATCH, MAX_SEARCH_LIMIT } from './records.js';
 export type { RecordInput, VaultRecord, Rejected, CreateManyOptions, CreateManyResult, SearchOptions, PreparedBatch } from './records.js';
 export type { Collection } from './collections.js';
@@ -19,3 +19,8 @@ export type { LogReaderDeps, LogHead, LogFile, SubjectEntry, SubjectEntries } fr
 export { Policies, DEFAULT_POLICY_TEXT, DEFAULT_PURPOSES, checkPolicyInput, POLICY_RECHECK_MS } from './policies.js';
 export type { ActivePolicy, PoliciesDeps } from './policies.js';
 export { policyView } from './policy-view.js';
+export { KeyAdmin, SUBJECTS_SCOPE } from './key-admin.js';
+export type { KeyAdminDeps, JobOptions, KeyStatus } from './key-admin.js';
+export { Erasure } from './erasure.js';
+export type { ErasureReceipt, ErasureDeps } from './erasure.js';
+export { VaultHost } from './vault-host.js';

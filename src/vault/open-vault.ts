@@ -1,5 +1,5 @@
 import { KurabanError, isKurabanError } from '../errors/index.js';
-import { createKeyFile, openKeyFileProvider, Keyring, type RootKeyProvider } from '../keys/index.js';
+import { createKeyFile, openKeyFileProvider, openPkcs11Provider, Keyring, type RootKeyProvider } from '../keys/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createVault, type Vault } from './vault.js';
 
@@ -8,6 +8,18 @@ export interface VaultLocation {
   readonly databaseUrl?: string | undefined;
   readonly keyFile: string;
   readonly passphrase?: string | undefined;
+  /** Where the root key lives: the key file (default) or a PKCS#11 token. */
+  readonly keyProvider?: 'file' | 'pkcs11' | undefined;
+  readonly pkcs11?: Pkcs11Location | undefined;
+  /** Production mode: a key file must be passphrase-protected (no clear root key on disk). */
+  readonly production?: boolean | undefined;
+}
+
+export interface Pkcs11Location {
+  readonly library: string;
+  readonly tokenLabel: string;
+  readonly keyLabel: string;
+  readonly pin?: string | undefined;
 }
 
 /** Either an open vault, or a sealed one that says why. A sealed vault touches no data. */
@@ -35,14 +47,46 @@ export interface OpenOptions {
 export async function openVault(location: VaultLocation, options: OpenOptions = {}): Promise<VaultState> {
   const store = openStore(location);
   await store.migrate();
+  return openWithStore(store, location, options);
+}
+
+/**
+ * The root key provider a location names. The unseal secret is the key file's passphrase or the
+ * token's PIN. Throws KEY_FILE_INVALID / KEY_PROVIDER_UNAVAILABLE with a reason (never the secret).
+ */
+export async function openRootKeyProvider(location: VaultLocation, secret?: string): Promise<RootKeyProvider> {
+  if (location.keyProvider === 'pkcs11') {
+    const p = location.pkcs11;
+    if (!p) throw new KurabanError('CONFIG_INVALID', 'PKCS#11 provider needs KURABAN_PKCS11_LIBRARY and KURABAN_PKCS11_TOKEN');
+    const pin = secret ?? p.pin;
+    if (pin === undefined) throw new KurabanError('KEY_PROVIDER_UNAVAILABLE', 'the token PIN is not set; run `kuraban unseal`');
+    return openPkcs11Provider({ library: p.library, tokenLabel: p.tokenLabel, keyLabel: p.keyLabel, pin });
+  }
+  const provider = await openKeyFileProvider(location.keyFile, secret ?? location.passphrase);
+  if (location.production && provider.kind === 'file' && !provider.protected) {
+    provider.close();
+    throw new KurabanError('KEY_FILE_INVALID', 'production mode refuses a key file holding the root key in clear; protect it with a passphrase or use a PKCS#11 token');
+  }
+  return provider;
+}
+
+/** Opens the vault over an open store: any key problem leaves it sealed with the reason. */
+export async function openWithStore(store: Store, location: VaultLocation, options: OpenOptions = {}, secret?: string): Promise<VaultState> {
   let provider: RootKeyProvider;
   try {
-    provider = await openKeyFileProvider(location.keyFile, location.passphrase);
+    provider = await openRootKeyProvider(location, secret);
   } catch (e) {
     if (isKurabanError(e)) return { sealed: true, reason: e.message, store };
     throw e;
   }
-  const reason = await bindRootKey(store, provider);
+  let reason: string | undefined;
+  try {
+    reason = await bindRootKey(store, provider);
+  } catch (e) {
+    // A token that fails while the check value is verified: sealed, not a crash.
+    if (!isKurabanError(e)) throw e;
+    reason = e.message;
+  }
   if (reason !== undefined) {
     provider.close();
     return { sealed: true, reason, store };

@@ -89,6 +89,24 @@ function fieldsOf(collection: Collection, inputs: readonly RecordInput[]): strin
 
 /** A subject key was created concurrently by another writer: seal again with the stored key. */
 class SubjectKeyRace extends Error {}
+/** A key the batch was sealed under was erased, retired or rotated away meanwhile: seal again. */
+class StaleKey extends Error {}
+
+type KeyRef = { readonly kind: 'tenant' | 'collection' | 'subject'; readonly scopeId: string; readonly version: number };
+
+/** The stored keys a sealed batch depends on: existing data keys it encrypted under, and the tenant key that wrapped its new keys. */
+function keysUsed(tenantId: string, collectionId: string, sealed: SealOutput): KeyRef[] {
+  const refs = new Map<string, KeyRef>();
+  const fresh = new Set(sealed.newKeys.map((k) => k.scopeId));
+  for (const r of sealed.records) {
+    const ref: KeyRef = r.subjectId === null ? { kind: 'collection', scopeId: collectionId, version: r.keyVersion } : { kind: 'subject', scopeId: r.subjectId, version: r.keyVersion };
+    if (ref.kind === 'subject' && fresh.has(ref.scopeId)) continue;
+    refs.set(`${ref.kind}\0${ref.scopeId}\0${ref.version}`, ref);
+  }
+  const wrapper = sealed.newKeys[0]?.wrappedBy;
+  if (wrapper !== undefined) refs.set('tenant', { kind: 'tenant', scopeId: tenantId, version: wrapper });
+  return [...refs.values()];
+}
 
 export const MAX_BATCH = 10_000;
 export const MAX_SEARCH_LIMIT = 1000;
@@ -309,6 +327,14 @@ export class Records {
         await this.deps.store.transaction(async (tx) => {
           const used = new Set(sealed.records.map((r) => r.subjectId));
           const newKeys = sealed.newKeys.filter((k) => used.has(k.scopeId));
+          // The keys this batch was sealed under must still exist as it lands (held until commit):
+          // a subject erased or a key version retired meanwhile, perhaps by another process whose
+          // change our key cache has not seen, must not receive rows no key can open.
+          const refs = keysUsed(current.collection.tenantId, current.collection.id, sealed);
+          if (refs.length > 0 && (await tx.lockWrappedKeys(current.collection.tenantId, refs)) !== refs.length) {
+            for (const r of refs) this.deps.keyring.forget(current.collection.tenantId, r.kind, r.scopeId, [r.version]);
+            throw new StaleKey();
+          }
           if (newKeys.length > 0 && (await tx.insertWrappedKeys(newKeys, true)) !== newKeys.length) throw new SubjectKeyRace();
           if (write) await write(tx, sealed);
           else {
@@ -328,7 +354,7 @@ export class Records {
           if (current.options.inTransaction) await current.options.inTransaction(tx, { created: sealed.records.length, rejected: sealed.rejected });
         });
       } catch (e) {
-        if (!(e instanceof SubjectKeyRace) || attempt >= 3) throw e;
+        if (!(e instanceof SubjectKeyRace || e instanceof StaleKey) || attempt >= 3) throw e;
         current = await this.prepare(current.collection, current.inputs, current.options, current.version, current.ids, current.returnValues);
         continue;
       }

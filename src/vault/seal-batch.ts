@@ -134,7 +134,7 @@ function createSubjectKey(job: SealJob, subjectId: string, subjectKeys: Map<stri
   const wrapped = seal(job.tenantKey.key, key, wrappedKeyAad(job.tenantId, 'subject', subjectId, FIRST_KEY_VERSION));
   const dk = { version: FIRST_KEY_VERSION, key };
   subjectKeys.set(subjectId, dk);
-  out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version: FIRST_KEY_VERSION, wrapped, createdAt: job.now });
+  out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version: FIRST_KEY_VERSION, wrapped, createdAt: job.now, wrappedBy: job.tenantKey.version });
   out.newKeyMaterial.push({ subjectId, version: FIRST_KEY_VERSION, key });
   return dk;
 }

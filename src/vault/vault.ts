@@ -12,6 +12,8 @@ import { inlineSealer, workerSealer } from './sealer.js';
 import { LOG_HOST_PATTERN, Tenants } from './tenants.js';
 import { Policies } from './policies.js';
 import { KurabanError } from '../errors/index.js';
+import { Erasure } from './erasure.js';
+import { KeyAdmin } from './key-admin.js';
 
 export interface VaultDeps {
   readonly store: Store;
@@ -45,6 +47,10 @@ export interface Vault {
   readonly integrator: Integrator;
   /** The access log's read side: tiles, proofs, entries by subject. */
   readonly logReader: LogReader;
+  /** Rotation of root, tenant and data keys; re-wrapping, re-encryption, retirement. */
+  readonly keys: KeyAdmin;
+  /** Erasing a person (crypto-shredding), with a receipt from the access log. */
+  readonly erasure: Erasure;
   readonly clock: () => Date;
   /** Issues an API key; a tenant key's issuance is an entry in that tenant's log (same transaction). */
   issueApiKey(options: Omit<IssueOptions, 'now'>, audit?: Audit): Promise<IssuedApiKey>;
@@ -83,6 +89,7 @@ export function createVault(deps: VaultDeps): Vault {
   const workers = deps.sealWorkers ?? defaultSealWorkers();
   const sealer = workers > 0 ? workerSealer(workers) : inlineSealer();
   const records = new Records({ store: deps.store, keyring, collections, sealer, clock, newId, accessLog });
+  const logReader = new LogReader({ store: deps.store });
   return Object.freeze({
     store: deps.store,
     keyring,
@@ -130,6 +137,8 @@ export function createVault(deps: VaultDeps): Vault {
       keyring.seal();
       await sealer.close();
     },
-    logReader: new LogReader({ store: deps.store }),
+    logReader,
+    keys: new KeyAdmin({ store: deps.store, keyring, collections, accessLog, clock }),
+    erasure: new Erasure({ store: deps.store, keyring, accessLog, logReader, clock }),
   });
 }

@@ -18,7 +18,7 @@ async function storeSubjectKeys(ops: KeyStoreOps, ring: Keyring, subjects: reado
   const rows = subjects.map((s) => {
     const key = randomBytes(32);
     made.set(s, Buffer.from(key));
-    return { tenantId: 't1', kind: 'subject' as const, scopeId: s, version: 1, wrapped: seal(tenantKey.key, key, wrappedKeyAad('t1', 'subject', s, 1)), createdAt: '2025-01-01T00:00:00.000Z' };
+    return { tenantId: 't1', kind: 'subject' as const, scopeId: s, version: 1, wrapped: seal(tenantKey.key, key, wrappedKeyAad('t1', 'subject', s, 1)), createdAt: '2025-01-01T00:00:00.000Z', wrappedBy: tenantKey.version };
   });
   if (rows.length > 0) await ops.insertWrappedKeys(rows, false);
   return made;
@@ -49,6 +49,25 @@ class MemoryKeyStore implements KeyStoreOps {
       if (this.rows.has(this.id(r))) continue;
       this.rows.set(this.id(r), { ...r, wrapped: Buffer.from(r.wrapped) });
       n++;
+    }
+    return n;
+  }
+  async listWrappedKeys(filter: { tenantId: string | null; kind?: Row['kind']; scopeId?: string }) {
+    return [...this.rows.values()].filter(
+      (r) => (filter.tenantId === null || r.tenantId === filter.tenantId) && (filter.kind === undefined || r.kind === filter.kind) && (filter.scopeId === undefined || r.scopeId === filter.scopeId),
+    );
+  }
+  async listWrappedKeysWrappedBelow(tenantId: string, below: number, limit: number) {
+    return [...this.rows.values()].filter((r) => r.tenantId === tenantId && r.kind !== 'tenant' && r.wrappedBy < below).slice(0, limit);
+  }
+  async rewrapKeys(rows: ReadonlyArray<{ row: Row; fromWrappedBy: number }>) {
+    let n = 0;
+    for (const { row, fromWrappedBy } of rows) {
+      const have = this.rows.get(this.id(row));
+      if (have && have.wrappedBy === fromWrappedBy) {
+        this.rows.set(this.id(row), { ...row });
+        n++;
+      }
     }
     return n;
   }

@@ -48,6 +48,7 @@ const keyRow = (tenantId: string, kind: WrappedKeyRow['kind'], scopeId: string, 
   version,
   wrapped: randomBytes(61),
   createdAt: NOW,
+  wrappedBy: kind === 'tenant' ? 0 : 1,
 });
 
 for (const backend of BACKENDS) {

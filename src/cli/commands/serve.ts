@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
 import { buildApp } from '../../http/index.js';
-import { initVault, openVault } from '../../vault/index.js';
+import { openStore } from '../../store/index.js';
+import { initVault, VaultHost } from '../../vault/index.js';
 import { configFrom, vaultLocation, withVault, type CliIo, type GlobalOptions } from '../io.js';
 import { DEMO_DEFAULT_RESIDENTS } from '../../demo/index.js';
 import { DEMO_DEFAULT_SEED, runDemo } from './demo.js';
@@ -14,16 +15,25 @@ interface ServeOptions {
 }
 
 async function serve(config: Config, io: CliIo): Promise<void> {
-  const state = await openVault(vaultLocation(config), { sealWorkers: config.sealWorkers, logHost: config.logHost, logIntervalMs: config.logIntervalMs });
-  // The access log's integrator: pending entries become signed checkpoints at most logIntervalMs later.
-  if (!state.sealed) state.vault.integrator.start();
-  const app = await buildApp({ config, state: () => state, logger: true });
+  const location = vaultLocation(config);
+  const store = openStore(location);
+  await store.migrate();
+  const host = await VaultHost.open(store, location, {
+    sealWorkers: config.sealWorkers,
+    logHost: config.logHost,
+    logIntervalMs: config.logIntervalMs,
+    // The access log's integrator: pending entries become signed checkpoints at most logIntervalMs later.
+    onOpen: (state) => state.vault.integrator.start(),
+  });
+  const app = await buildApp({ config, state: () => host.state, logger: true, control: { unseal: (secret) => host.unseal(secret), seal: (reason) => host.seal(reason) } });
   const address = await app.listen({ host: config.host, port: config.port });
-  io.stderr.write(state.sealed ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}\n` : `kuraban: serving ${address} (docs: ${address}/docs)\n`);
+  const state = host.state;
+  io.stderr.write(
+    state.sealed ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}; unseal with \`kuraban unseal\`\n` : `kuraban: serving ${address} (docs: ${address}/docs)\n`,
+  );
   const stop = async () => {
     await app.close();
-    if (!state.sealed) await state.vault.close();
-    await state.store.close();
+    await host.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -4,6 +4,7 @@ import { initialSchema } from './0001-initial.js';
 import { accessLogSchema } from './0002-access-log.js';
 import { logSubjectsSchema } from './0003-log-subjects.js';
 import { policiesSchema } from './0004-policies.js';
+import { keyRotationSchema } from './0005-key-rotation.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
@@ -16,6 +17,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0002-access-log': accessLogSchema(dialect),
     '0003-log-subjects': logSubjectsSchema(dialect),
     '0004-policies': policiesSchema(dialect),
+    '0005-key-rotation': keyRotationSchema(dialect),
   };
   return { getMigrations: async () => migrations };
 }

@@ -31,10 +31,10 @@ export async function postgresBulkInsertKeys(db: Kysely<Database>, rows: readonl
   let inserted = 0;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const c = rows.slice(i, i + ROWS_PER_STATEMENT);
-    const res = await sql`insert into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at)
+    const res = await sql`insert into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at, wrapped_by)
       select * from unnest(
         ${c.map((r) => r.tenantId)}::text[], ${c.map((r) => r.kind)}::text[], ${c.map((r) => r.scopeId)}::text[],
-        ${c.map((r) => r.version)}::int[], ${c.map((r) => r.wrapped)}::bytea[], ${c.map((r) => r.createdAt)}::text[])
+        ${c.map((r) => r.version)}::int[], ${c.map((r) => r.wrapped)}::bytea[], ${c.map((r) => r.createdAt)}::text[], ${c.map((r) => r.wrappedBy)}::int[])
       ${ignoreExisting ? sql`on conflict (tenant_id, kind, scope_id, version) do nothing` : sql``}`.execute(db);
     inserted += Number(res.numAffectedRows ?? 0);
   }

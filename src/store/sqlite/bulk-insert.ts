@@ -8,7 +8,7 @@ const RECORD_COLUMNS = 10;
 const INDEX_COLUMNS = 3;
 const RECORDS_PER_STATEMENT = 100; // 1000 parameters, under SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32)
 const INDEX_ROWS_PER_STATEMENT = 300; // 900 parameters
-const KEY_COLUMNS = 6;
+const KEY_COLUMNS = 7;
 const KEYS_PER_STATEMENT = 150; // 900 parameters
 
 /**
@@ -88,7 +88,7 @@ function placeholders(rows: number, columns: number): string {
 /** Wrapped key rows, on the same terms as sqliteBulkInsert (inside a store transaction). */
 export function sqliteBulkInsertKeys(raw: BetterSqlite3.Database) {
   const keySql = (n: number, ignore: boolean) =>
-    `insert ${ignore ? 'or ignore ' : ''}into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at) values ${placeholders(n, KEY_COLUMNS)}`;
+    `insert ${ignore ? 'or ignore ' : ''}into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at, wrapped_by) values ${placeholders(n, KEY_COLUMNS)}`;
   const prepared = new Map<string, BetterSqlite3.Statement>();
   const statement = (n: number, ignore: boolean) => {
     const id = `${n}:${ignore}`;
@@ -105,6 +105,7 @@ export function sqliteBulkInsertKeys(raw: BetterSqlite3.Database) {
       out[at + 3] = r.version;
       out[at + 4] = r.wrapped;
       out[at + 5] = r.createdAt;
+      out[at + 6] = r.wrappedBy;
     });
   };
 }
