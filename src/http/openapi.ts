@@ -47,8 +47,10 @@ function build(routes: ReadonlyArray<{ method: string; url: string; schema: Rout
       const media = (s as { contentMediaType?: string }).contentMediaType ?? 'application/json';
       responses[status] = (s as { type?: string }).type === 'null' ? { description: desc } : { description: desc, content: { [media]: { schema: s } } };
     }
-    const isPublic = url === '/healthz' || url === '/readyz';
-    const problemStatuses = isPublic ? ['503'] : ['400', '401', '403', '404', '409', '412', '413', '415', '422', '428', '503'];
+    // Unseal is public: while sealed no API key can be checked; the passphrase or PIN is the proof.
+    const isPublic = url === '/healthz' || url === '/readyz' || url === '/v1/sys/unseal';
+    const problemStatuses =
+      url === '/v1/sys/unseal' ? ['400', '429', '503'] : isPublic ? ['503'] : ['400', '401', '403', '404', '409', '412', '413', '415', '422', '428', '503'];
     for (const st of problemStatuses) {
       responses[st] ??= { $ref: '#/components/responses/Problem' };
     }

@@ -550,18 +550,25 @@ function tokenProvider(s: TokenSession, key: Buffer, keyId: string): RootKeyProv
     keyId,
     protected: true, // the key is in the token, never in clear on disk or in memory here
     wrap(plain, aad) {
+      if (closed) return Promise.reject(sealed());
+      // The token refuses an empty C_Encrypt input (CKR_ARGUMENTS_BAD); a root key never wraps nothing.
+      if (plain.length === 0) return Promise.reject(new KurabanError('INTERNAL', 'root key provider cannot wrap an empty value'));
+      // Snapshots taken now, as the key-file provider's synchronous seal does: the caller may zero
+      // its key as soon as this returns, while the operation may still wait for the session.
+      const input = Buffer.from(plain);
+      const ad = Buffer.from(aad);
       return serial(async () => {
-        // The token refuses an empty C_Encrypt input (CKR_ARGUMENTS_BAD); a root key never wraps nothing.
-        if (plain.length === 0) throw new KurabanError('INTERNAL', 'root key provider cannot wrap an empty value');
         const iv = randomBytes(GCM_NONCE_BYTES);
         let out: Buffer;
         try {
-          p11.C_EncryptInit(s.handle, gcm(iv, aad), key);
-          out = await p11.C_EncryptAsync(s.handle, plain, Buffer.alloc(plain.length + GCM_TAG_BYTES));
+          p11.C_EncryptInit(s.handle, gcm(iv, ad), key);
+          out = await p11.C_EncryptAsync(s.handle, input, Buffer.alloc(input.length + GCM_TAG_BYTES));
         } catch (e) {
           throw runtimeUnavailable(e, 'wrap a key') ?? unavailable('device-error', `the PKCS#11 token failed to wrap a key (${ckrName(e)})`, e);
+        } finally {
+          input.fill(0);
         }
-        if (out.length !== plain.length + GCM_TAG_BYTES) throw unavailable('device-error', 'the PKCS#11 token returned AES-GCM output of an unexpected length');
+        if (out.length !== input.length + GCM_TAG_BYTES) throw unavailable('device-error', 'the PKCS#11 token returned AES-GCM output of an unexpected length');
         return Buffer.concat([Buffer.of(CIPHERTEXT_FORMAT_V1), iv, out]);
       });
     },
@@ -571,9 +578,10 @@ function tokenProvider(s: TokenSession, key: Buffer, keyId: string): RootKeyProv
       if (wrapped.length < CIPHERTEXT_OVERHEAD || wrapped[0] !== CIPHERTEXT_FORMAT_V1) return Promise.reject(decryptionFailed());
       const iv = Buffer.from(wrapped.subarray(1, 1 + GCM_NONCE_BYTES));
       const body = Buffer.from(wrapped.subarray(1 + GCM_NONCE_BYTES)); // ciphertext ‖ tag, as C_Decrypt wants it
+      const ad = Buffer.from(aad);
       return serial(async () => {
         try {
-          p11.C_DecryptInit(s.handle, gcm(iv, aad), key);
+          p11.C_DecryptInit(s.handle, gcm(iv, ad), key);
         } catch (e) {
           throw runtimeUnavailable(e, 'unwrap a key') ?? unavailable('device-error', `the PKCS#11 token failed to start an unwrap (${ckrName(e)})`, e);
         }

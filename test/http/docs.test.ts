@@ -107,8 +107,8 @@ describe('/openapi.json', () => {
 
   test('write operations declare their JSON request body; PUT and DELETE of a record declare If-Match', () => {
     for (const { path, method, op } of operations()) {
-      // Action endpoints (POST …/rotate) take no body.
-      if ((method === 'post' && !path.endsWith('/rotate')) || method === 'put' || method === 'patch') {
+      // Action endpoints (POST …/rotate, …/erase, /v1/sys/seal) take no body.
+      if ((method === 'post' && !/\/(rotate|erase|seal)$/.test(path)) || method === 'put' || method === 'patch') {
         assert.ok(op.requestBody?.content['application/json'], `${method} ${path} has a JSON body`);
       } else {
         assert.equal(op.requestBody, undefined, `${method} ${path} has no body`);
@@ -125,7 +125,7 @@ describe('/openapi.json', () => {
     for (const { path, method, op } of operations()) {
       const where = `${method} ${path}`;
       assert.equal(op.responses.default?.$ref, '#/components/responses/Problem', `${where} default is a problem`);
-      if (path === '/healthz' || path === '/readyz') {
+      if (path === '/healthz' || path === '/readyz' || path === '/v1/sys/unseal') {
         assert.deepEqual(op.security, [], `${where} is public`);
         assert.equal(op.responses['503']?.$ref, '#/components/responses/Problem');
       } else {

@@ -138,6 +138,14 @@ describe('PKCS#11 root key provider (SoftHSM2)', () => {
       assert.deepEqual(await p.unwrap(await p.wrap(one, Buffer.alloc(0)), Buffer.alloc(0)), one, 'empty AAD, one-byte value');
       const big = randomBytes(4096);
       assert.deepEqual(await p.unwrap(await p.wrap(big, aad), aad), big);
+      // The caller may zero its key as soon as wrap() returns, even while the wrap waits for the session.
+      const busy = Array.from({ length: 5 }, () => p.wrap(randomBytes(32), aad));
+      const mine = Buffer.from(key);
+      const pending = p.wrap(mine, aad);
+      mine.fill(0);
+      await Promise.all(busy);
+      assert.deepEqual(await p.unwrap(await pending, aad), key);
+      await rejectsWithCode(() => p.wrap(Buffer.alloc(0), aad), 'INTERNAL');
     });
   });
 

@@ -13,6 +13,9 @@ const subjectParams = {
   required: ['tenant', 'subject'],
 } as const;
 
+const collectionParams = { type: 'object', properties: { tenant: tenantIdParam, collection: collectionParam }, required: ['tenant', 'collection'] } as const;
+const rotated = { type: 'object', properties: { kind: { type: 'string', enum: ['tenant', 'collection'] }, version: { type: 'integer' } }, required: ['kind', 'version'] } as const;
+
 const receipt = {
   type: 'object',
   properties: {
@@ -123,16 +126,15 @@ export function keyRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.post<{ Params: { tenant: string }; Body: { collection?: string } }>(
+  app.post<{ Params: { tenant: string } }>(
     '/v1/tenants/:tenant/keys/rotate',
     {
       config: { auditAction: 'key.rotate_tenant' },
       schema: {
-        summary: "Rotate the tenant key (no body) or a collection's data key ({collection}); new writes use the new version at once",
+        summary: 'Rotate the tenant key: new keys are wrapped by the new version at once; `kuraban keys rewrap` moves the existing ones',
         tags: ['keys'],
         params: tenantParams,
-        body: { type: 'object', properties: { collection: collectionParam }, additionalProperties: false },
-        response: { 200: { type: 'object', properties: { kind: { type: 'string', enum: ['tenant', 'collection'] }, version: { type: 'integer' } }, required: ['kind', 'version'] } },
+        response: { 200: rotated },
       },
     },
     async (request) => {
@@ -140,9 +142,26 @@ export function keyRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const a = await authoriseTenant(vault, principal, request, request.params.tenant);
       requireAllowed(a, 'manage-keys', { tenant: true });
       await vault.tenants.require(request.params.tenant);
-      const collection = request.body?.collection;
-      if (collection !== undefined) return { kind: 'collection', version: await vault.keys.rotateCollection(request.params.tenant, collection, auditOf(request)) };
       return { kind: 'tenant', version: await vault.keys.rotateTenant(request.params.tenant, auditOf(request)) };
+    },
+  );
+
+  app.post<{ Params: { tenant: string; collection: string } }>(
+    '/v1/tenants/:tenant/collections/:collection/keys/rotate',
+    {
+      config: { auditAction: 'key.rotate_data' },
+      schema: {
+        summary: "Rotate a collection's data key: new writes use the new version at once; `kuraban keys reencrypt` moves existing records",
+        tags: ['keys'],
+        params: collectionParams,
+        response: { 200: rotated },
+      },
+    },
+    async (request) => {
+      const { vault, principal } = await ctx.authenticate(request);
+      const a = await authoriseTenant(vault, principal, request, request.params.tenant);
+      requireAllowed(a, 'manage-keys', { tenant: true });
+      return { kind: 'collection', version: await vault.keys.rotateCollection(request.params.tenant, request.params.collection, auditOf(request)) };
     },
   );
 }
