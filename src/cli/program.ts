@@ -12,6 +12,7 @@ import { registerServeCommands } from './commands/serve.js';
 import { registerTenantCommands } from './commands/tenant.js';
 import type { CliIo } from './io.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerBackupCommands } from './commands/backup.js';
 
 /** Builds the `kuraban` command tree. Each capability registers its own commands. */
 export function buildProgram(io: CliIo): Command {
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIo): Command {
   registerDemoCommand(program, io);
   registerPolicyCommands(program, io);
   registerKeyCommands(program, io);
+  registerBackupCommands(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -4,7 +4,8 @@ export { openSqliteStore } from './sqlite/open.js';
 export type { SqliteOptions } from './sqlite/open.js';
 export { openPostgresStore } from './postgres/open.js';
 export type { PostgresOptions } from './postgres/open.js';
-export type { Store, StoreOps, StoreTx, Dialect } from './store.js';
+export type { Store, StoreOps, StoreTx, Dialect, RawRow, BackupTable, SnapshotReader } from './store.js';
+export { BACKUP_TABLES } from './store.js';
 export { encodeIndexDigests } from './index-digests.js';
 export type {
   TenantRow,

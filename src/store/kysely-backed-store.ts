@@ -1,13 +1,19 @@
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely, type Transaction } from 'kysely';
 import { KurabanError } from '../errors/index.js';
 import type { Database } from './database.js';
 import { KyselyStoreOps, type BackendSpecifics } from './kysely-store.js';
 import { migrationProvider } from './migrations/index.js';
 import type { IndexRow, RecordRow, WrappedKeyRow } from './rows.js';
-import type { Dialect, Store, StoreTx } from './store.js';
+import { BACKUP_TABLES, type BackupTable, type Dialect, type RawRow, type SnapshotReader, type Store, type StoreTx } from './store.js';
 
 class KyselyStoreTx extends KyselyStoreOps implements StoreTx {
   readonly commitHooks: Array<() => void> = [];
+  constructor(
+    readonly kyselyTx: Transaction<Database>,
+    backend: BackendSpecifics,
+  ) {
+    super(kyselyTx, backend);
+  }
   onCommit(fn: () => void): void {
     this.commitHooks.push(fn);
   }
@@ -81,9 +87,53 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
     }
   }
 
+  async snapshot<T>(fn: (reader: SnapshotReader) => Promise<T>): Promise<T> {
+    const run = (trx: Transaction<Database>) =>
+      fn({
+        readPage: (table, after, limit) => readPage(trx, table, after, limit),
+        getMeta: async (key) => (await trx.selectFrom('kuraban_meta').select('value').where('key', '=', key).executeTakeFirst())?.value,
+      });
+    if (this.dialect === 'postgres') return this.kysely.transaction().setIsolationLevel('repeatable read').execute(run);
+    // SQLite in WAL mode: a read transaction on the read-only connection sees one snapshot.
+    return this.reader.transaction().execute(run);
+  }
+
+  async loadRows(tx: StoreTx, table: BackupTable, rows: readonly RawRow[]): Promise<void> {
+    const trx = (tx as KyselyStoreTx).kyselyTx;
+    const values = table === 'log_pending' ? rows.map(({ id: _id, ...rest }) => rest) : rows;
+    const width = Math.max(1, Object.keys(values[0] ?? {}).length);
+    const per = Math.max(1, Math.floor(900 / width));
+    for (let i = 0; i < values.length; i += per) {
+      await trx.insertInto(table as any).values(values.slice(i, i + per) as any).execute();
+    }
+  }
+
+  async isEmpty(): Promise<boolean> {
+    for (const table of ['tenants', 'wrapped_keys', 'log_state', 'api_keys'] as const) {
+      const row = await this.kysely.selectFrom(table).select(sql<number>`1`.as('one')).limit(1).executeTakeFirst();
+      if (row) return false;
+    }
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.reader !== this.kysely) await this.reader.destroy();
     await this.kysely.destroy();
     await this.onClose();
   }
+}
+
+const PRIMARY_KEYS = new Map<string, readonly string[]>([...BACKUP_TABLES.data, ...BACKUP_TABLES.keys]);
+
+/** One page of a table in primary-key order (row-value comparison: SQLite ≥ 3.15, PostgreSQL). */
+async function readPage(db: Transaction<Database>, table: BackupTable, after: readonly unknown[] | undefined, limit: number): Promise<RawRow[]> {
+  const pk = PRIMARY_KEYS.get(table) as readonly string[];
+  const cols = sql.join(pk.map((c) => sql.ref(c)));
+  const where = after === undefined ? sql`` : sql`where (${cols}) > (${sql.join(after.map((v) => sql`${v}`))})`;
+  const res = await sql<Record<string, unknown>>`select * from ${sql.table(table)} ${where} order by ${cols} limit ${limit}`.execute(db);
+  return res.rows.map((r) => {
+    const out: RawRow = {};
+    for (const [k, v] of Object.entries(r)) out[k] = v instanceof Uint8Array ? Buffer.from(v) : (v as string | number | null);
+    return out;
+  });
 }

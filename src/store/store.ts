@@ -161,8 +161,46 @@ export interface StoreTx extends StoreOps {
   onCommit(fn: () => void): void;
 }
 
+/** The tables a backup carries, in restore order, with their primary keys (keyset paging). */
+export const BACKUP_TABLES = {
+  data: [
+    ['tenants', ['id']],
+    ['collections', ['id']],
+    ['records', ['collection_id', 'id']],
+    ['blind_index', ['digest', 'record_id']],
+    ['api_keys', ['id']],
+    ['policies', ['tenant_id', 'version']],
+    ['import_jobs', ['id']],
+    ['key_jobs', ['id']],
+    ['log_state', ['tenant_id']],
+    ['log_entries', ['tenant_id', 'idx']],
+    ['log_tiles', ['tenant_id', 'level', 'tile_index']],
+    ['log_checkpoints', ['tenant_id', 'size']],
+    ['log_subjects', ['tenant_id', 'subject_id', 'idx']],
+    // Restored without its id (an identity column on PostgreSQL): new ids, same order.
+    ['log_pending', ['id']],
+  ],
+  keys: [['wrapped_keys', ['tenant_id', 'kind', 'scope_id', 'version']]],
+} as const satisfies Record<string, ReadonlyArray<readonly [string, readonly string[]]>>;
+export type BackupTable = (typeof BACKUP_TABLES)[keyof typeof BACKUP_TABLES][number][0];
+/** A row as stored: column → text, number, null or bytes. */
+export type RawRow = Record<string, string | number | null | Buffer>;
+
+/** Reads inside one consistent snapshot (a backup sees one point in time while writers go on). */
+export interface SnapshotReader {
+  /** Rows of a table in primary-key order after `after` (a previous row's key values), at most `limit`. */
+  readPage(table: BackupTable, after: readonly unknown[] | undefined, limit: number): Promise<RawRow[]>;
+  getMeta(key: string): Promise<string | undefined>;
+}
+
 export interface Store extends StoreOps {
   readonly dialect: Dialect;
+  /** Runs `fn` over a read-only snapshot (SQLite: a read transaction on the reader; PostgreSQL: REPEATABLE READ). */
+  snapshot<T>(fn: (reader: SnapshotReader) => Promise<T>): Promise<T>;
+  /** Inside a transaction: inserts raw rows (restore). */
+  loadRows(tx: StoreTx, table: BackupTable, rows: readonly RawRow[]): Promise<void>;
+  /** Whether the store holds no tenant, key or log state (a restore target). */
+  isEmpty(): Promise<boolean>;
   /** Runs `fn` in one transaction: all of its writes land, or none. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Applies pending migrations under the store's migration lock. */

@@ -13,6 +13,7 @@ import { LOG_HOST_PATTERN, Tenants } from './tenants.js';
 import { Policies } from './policies.js';
 import { KurabanError } from '../errors/index.js';
 import { Erasure } from './erasure.js';
+import { createBackup, type BackupOptions, type BackupResult } from '../backup/index.js';
 import { KeyAdmin } from './key-admin.js';
 
 export interface VaultDeps {
@@ -63,6 +64,11 @@ export interface Vault {
    */
   rotateApiKey(id: string, audit?: Audit): Promise<IssuedApiKey>;
   authenticate(presented: string): Promise<Principal>;
+  /**
+   * Writes a data archive and a key archive of one consistent snapshot (src/backup), logged as
+   * backup.create in every tenant's log (with the destination location).
+   */
+  backup(options: Omit<BackupOptions, 'now'>, audit: Audit): Promise<BackupResult>;
   /** Forgets all unwrapped keys. */
   seal(): void;
   /** Seals and stops the sealing workers. */
@@ -131,6 +137,14 @@ export function createVault(deps: VaultDeps): Vault {
         return issued;
       }),
     authenticate: (presented: string) => authenticateApiKey(deps.store, presented, clock()),
+    backup: async (options: Omit<BackupOptions, 'now'>, audit: Audit) => {
+      const result = await createBackup(deps.store, deps.provider, { ...options, now: clock() });
+      const tenants = await deps.store.listTenants();
+      await deps.store.transaction(async (tx) => {
+        for (const t of tenants) await accessLog.append(tx, ...auditEntries(audit, t.id, 'backup.create', {}, 'ok', clock()));
+      });
+      return result;
+    },
     seal: () => keyring.seal(),
     close: async () => {
       await integrator.stop();
