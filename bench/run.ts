@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { machineInfo } from './machine.js';
 import { ingestScenario } from './scenarios/ingest.js';
+import { keysScenario } from './scenarios/keys.js';
 import { logScenario } from './scenarios/log.js';
 import { policyScenario } from './scenarios/policy.js';
 import { readScenario } from './scenarios/read.js';
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, ((o: ScenarioOptions) => Promise<ScenarioResult>
   log: logScenario,
   policy: policyScenario,
   'search-scaling': searchScalingScenario,
+  keys: keysScenario,
   tokens: 'skipped: tokens have not landed yet',
 };
 

@@ -19,6 +19,7 @@ export type {
   PolicyRow,
   ImportJobRow,
   KeyJobRow,
+  ReencryptRow,
   LogStateRow,
   LogPendingRow,
   LogTileRow,

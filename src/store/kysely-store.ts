@@ -9,6 +9,7 @@ import type {
   ImportJobRow,
   IndexRow,
   KeyJobRow,
+  ReencryptRow,
   IndexTerm,
   LogPendingRow,
   LogStateRow,
@@ -27,6 +28,8 @@ export interface BackendSpecifics {
   bulkInsertRecords(db: Kysely<Database>, records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void>;
   /** Inserts key rows, skipping existing ones when asked; returns how many were inserted. */
   bulkInsertWrappedKeys(db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number>;
+  /** Re-encrypted rows (inside a store transaction); returns the ids changed. */
+  bulkReencrypt(db: Kysely<Database>, collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]>;
   /**
    * Runs the migrator under a lock that serialises migrating processes. PostgreSQL: Kysely's own
    * advisory lock, so this just calls `fn`. SQLite: Kysely takes none, so the backend does.
@@ -401,6 +404,11 @@ export class KyselyStoreOps implements StoreOps {
     const out = { collection: new Map<number, number>(), subject: new Map<number, number>() };
     for (const r of rows) (Number(r.by_subject) === 0 ? out.collection : out.subject).set(Number(r.key_version), Number(r.n));
     return out;
+  }
+
+  async reencryptRecords(collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]> {
+    if (rows.length === 0) return [];
+    return this.backend.bulkReencrypt(this.db as Kysely<Database>, collectionId, rows);
   }
 
   async reencryptRecord(collectionId: string, id: string, version: number, fromKeyVersion: number, toKeyVersion: number, ciphertext: Buffer): Promise<boolean> {

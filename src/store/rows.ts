@@ -30,6 +30,15 @@ export interface WrappedKeyRow {
   readonly wrappedBy: number;
 }
 
+/** One record moved to another key version (re-encryption): compare-and-set on version and key version. */
+export interface ReencryptRow {
+  readonly id: string;
+  readonly version: number;
+  readonly fromKeyVersion: number;
+  readonly toKeyVersion: number;
+  readonly ciphertext: Buffer;
+}
+
 /** A resumable key job: re-wrapping a tenant's keys under a new tenant key, or re-encrypting records. */
 export interface KeyJobRow {
   readonly id: string;

@@ -5,6 +5,7 @@ import type {
   ImportJobRow,
   IndexRow,
   KeyJobRow,
+  ReencryptRow,
   IndexTerm,
   LogPendingRow,
   LogStateRow,
@@ -86,6 +87,8 @@ export interface StoreOps {
   countRecordsByKeyVersion(collectionId: string): Promise<{ collection: Map<number, number>; subject: Map<number, number> }>;
   /** Replaces a record's ciphertext and key version if its version and key version are unchanged (compare-and-set). */
   reencryptRecord(collectionId: string, id: string, version: number, fromKeyVersion: number, toKeyVersion: number, ciphertext: Buffer): Promise<boolean>;
+  /** Inside a transaction: many reencryptRecord at once (one statement per chunk on PostgreSQL); returns the ids changed. */
+  reencryptRecords(collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]>;
   /** Every record of a subject in a tenant, across collections. */
   listSubjectRecords(tenantId: string, subjectId: string): Promise<RecordRow[]>;
   /** Subjects with a key created before `before` (ISO time) and no newer version, after `afterId`, at most `limit`. */

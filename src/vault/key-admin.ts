@@ -5,7 +5,8 @@ import type { KeyJobRow, Store, StoreOps } from '../store/index.js';
 import type { AccessLog } from './access-log.js';
 import { auditEntries, type Audit, type Touched } from './audit.js';
 import type { Collections } from './collections.js';
-import { decryptRecord, encryptRecord } from './record-crypto.js';
+import { open, seal } from '../crypto/index.js';
+import { decryptRecord, encryptRecord, recordAad } from './record-crypto.js';
 
 /**
  * Rotation of every key below the root, and the root itself (src/keys/NOTES.md "Rotation").
@@ -178,15 +179,17 @@ export class KeyAdmin {
         return job;
       }
       const moved = await store.transaction(async (tx) => {
-        const ids: string[] = [];
+        const updates = [];
         for (const row of rows) {
           const old = await keyring.collectionKey(tx, tenantId, collection.id, row.keyVersion);
           const binding = { tenantId, collectionId: collection.id, recordId: row.id, version: row.version, subjectId: null, keyVersion: row.keyVersion };
-          const values = decryptRecord(old.key, row.ciphertext, binding);
-          const ciphertext = encryptRecord(targetKey.key, values, { ...binding, keyVersion: target });
-          // A record updated meanwhile was written under the newest key already: nothing to move.
-          if (await tx.reencryptRecord(collection.id, row.id, row.version, row.keyVersion, target, ciphertext)) ids.push(row.id);
+          // The plaintext bytes move as they are (no parse): same content, new key, new AAD.
+          const plain = open(old.key, row.ciphertext, recordAad(binding));
+          updates.push({ id: row.id, version: row.version, fromKeyVersion: row.keyVersion, toKeyVersion: target, ciphertext: seal(targetKey.key, plain, recordAad({ ...binding, keyVersion: target })) });
+          plain.fill(0);
         }
+        // A record updated meanwhile was written under the newest key already: nothing to move (compare-and-set).
+        const ids = await tx.reencryptRecords(collection.id, updates);
         if (ids.length > 0) await this.log(tx, audit, tenantId, 'key.reencrypt', { collection: collection.name, records: ids });
         return ids.length;
       });

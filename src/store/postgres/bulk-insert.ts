@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { indexDigestsOf } from '../index-digests.js';
-import type { IndexRow, RecordRow, WrappedKeyRow } from '../rows.js';
+import type { IndexRow, ReencryptRow, RecordRow, WrappedKeyRow } from '../rows.js';
 
 const ROWS_PER_STATEMENT = 5000;
 
@@ -39,4 +39,19 @@ export async function postgresBulkInsertKeys(db: Kysely<Database>, rows: readonl
     inserted += Number(res.numAffectedRows ?? 0);
   }
   return inserted;
+}
+
+/** Re-encryption: one UPDATE … FROM unnest per chunk, compare-and-set on (version, key version); returns the ids changed. */
+export async function postgresBulkReencrypt(db: Kysely<Database>, collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]> {
+  const changed: string[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const c = rows.slice(i, i + ROWS_PER_STATEMENT);
+    const res = await sql<{ id: string }>`update records r set ciphertext = u.ciphertext, key_version = u.to_kv
+      from unnest(${c.map((x) => x.id)}::text[], ${c.map((x) => x.version)}::int[], ${c.map((x) => x.fromKeyVersion)}::int[],
+                  ${c.map((x) => x.toKeyVersion)}::int[], ${c.map((x) => x.ciphertext)}::bytea[]) as u(id, version, from_kv, to_kv, ciphertext)
+      where r.collection_id = ${collectionId} and r.id = u.id and r.version = u.version and r.key_version = u.from_kv
+      returning r.id`.execute(db);
+    for (const row of res.rows) changed.push(row.id);
+  }
+  return changed;
 }

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Database } from '../database.js';
 import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
-import { postgresBulkInsert, postgresBulkInsertKeys } from './bulk-insert.js';
+import { postgresBulkInsert, postgresBulkInsertKeys, postgresBulkReencrypt } from './bulk-insert.js';
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database */
@@ -20,6 +20,7 @@ export function openPostgresStore(options: PostgresOptions): Store {
     dialect: 'postgres',
     bulkInsertRecords: postgresBulkInsert,
     bulkInsertWrappedKeys: postgresBulkInsertKeys,
+    bulkReencrypt: postgresBulkReencrypt,
     withMigrationLock: (fn) => fn(), // Kysely's migrator holds pg_advisory_lock while it migrates
     uniqueViolation(e) {
       const err = e as { code?: unknown; constraint?: unknown } | null;

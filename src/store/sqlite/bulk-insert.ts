@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { indexDigestsOf } from '../index-digests.js';
-import type { IndexRow, RecordRow, WrappedKeyRow } from '../rows.js';
+import type { IndexRow, RecordRow, WrappedKeyRow, ReencryptRow } from '../rows.js';
 
 const RECORD_COLUMNS = 10;
 const INDEX_COLUMNS = 3;
@@ -107,5 +107,17 @@ export function sqliteBulkInsertKeys(raw: BetterSqlite3.Database) {
       out[at + 5] = r.createdAt;
       out[at + 6] = r.wrappedBy;
     });
+  };
+}
+
+/** Re-encryption: one prepared UPDATE per row inside the store transaction, compare-and-set on (version, key version). */
+export function sqliteBulkReencrypt(raw: BetterSqlite3.Database) {
+  let st: BetterSqlite3.Statement | undefined;
+  return async (_db: Kysely<Database>, collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]> => {
+    if (!raw.inTransaction) throw new Error('bulk re-encryption must run inside a store transaction');
+    st ??= raw.prepare('update records set ciphertext = ?, key_version = ? where collection_id = ? and id = ? and version = ? and key_version = ?');
+    const changed: string[] = [];
+    for (const r of rows) if (st.run(r.ciphertext, r.toKeyVersion, collectionId, r.id, r.version, r.fromKeyVersion).changes === 1) changed.push(r.id);
+    return changed;
   };
 }
