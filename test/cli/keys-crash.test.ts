@@ -11,7 +11,7 @@ import { BACKENDS, createTempVault, type Backend, type TempVault } from '../help
 import { assertFreshVaultReads, openOther, ROTATION_SCHEMA, writeRecords, type Expected } from '../helpers/key-rotation.js';
 import { CLI_MAIN, TENANT, vaultArgs } from './harness.js';
 
-const COLLECTION = 'keys-crash';
+const COLLECTION = 'keys_crash';
 /** Collection-keyed records, and subjects with one record each, per backend (PostgreSQL is slower to load). */
 const PLAIN: Record<Backend, number> = { sqlite: 3000, postgres: 3000 };
 const SUBJECTS: Record<Backend, number> = { sqlite: 2000, postgres: 1500 };

@@ -452,6 +452,7 @@ describe('PKCS#11 root key (SoftHSM2)', () => {
 
   test('a wrong PIN leaves it sealed (reason names the PIN, never contains it); HTTP unseal with a wrong PIN is refused; VaultHost.unseal(rightPin) opens it', async () => {
     const wrongPin = `${token.pin}x`;
+    const OTHER_WRONG_PIN = 'wrong-pin-4711';
     const s = await serve({ ...location, pkcs11: { ...(location.pkcs11 as NonNullable<VaultLocation['pkcs11']>), pin: wrongPin } });
     try {
       const state = s.host.state;
@@ -463,17 +464,17 @@ describe('PKCS#11 root key (SoftHSM2)', () => {
       assert.equal(health.sealed, true);
       await assertDataSealed(s, seeded);
 
-      const refused = await s.unseal('00000000');
+      const refused = await s.unseal(OTHER_WRONG_PIN);
       assertProblem(refused, 'VAULT_SEALED');
       assert.match((refused.json() as { detail: string }).detail, /PIN/);
-      for (const pin of [...pins(), wrongPin, '00000000']) assertNoLeak(refused, pin);
+      for (const pin of [...pins(), wrongPin, OTHER_WRONG_PIN]) assertNoLeak(refused, pin);
       assert.equal(s.host.state.sealed, true);
 
       await s.host.unseal(token.pin);
       assert.equal(s.host.state.sealed, false);
       assert.deepEqual(await s.health(), { status: 'ok', sealed: false });
       await assertReads(s, seeded);
-      assertLogsClean(s, ...pins(), wrongPin, '00000000');
+      assertLogsClean(s, ...pins(), wrongPin, OTHER_WRONG_PIN);
     } finally {
       await s.close();
     }
@@ -564,7 +565,7 @@ describe('damaged key-store rows', () => {
 
   test('a damaged root check value (or a foreign root key id) in kuraban_meta: the server starts sealed with a reason', async () => {
     for (const [key, damage, why] of [
-      ['root_check', (v: string) => Buffer.from(v, 'base64').map((b, i) => (i === 20 ? b ^ 0x80 : b)).toString('base64'), /check value/],
+      ['root_check', (v: string) => Buffer.from(Buffer.from(v, 'base64').map((b, i) => (i === 20 ? b ^ 0x80 : b))).toString('base64'), /check value/],
       ['root_check', () => 'not base64 at all!', /check value/],
       ['root_key_id', () => '0123456789abcdef', /does not belong/],
     ] as const) {

@@ -238,6 +238,8 @@ for (const backend of BACKENDS) {
       }
     });
 
+    // The next two cases: after an erasure a subject's new key gets version 1 again, so "key (S, 1)"
+    // names a different key than before; an instance that cached the old one must not use it.
     test('after an erasure and a NEW key for the same subject (made by another instance), a stale instance still writes readable records', async () => {
       const { vault: a } = tv as TempVault;
       await seedPerson('P-500', 'R-ERASE-0500');
