@@ -146,7 +146,17 @@ export class Keyring {
    * with the records, and a concurrent creation is detected by the insert count.
    */
   async existingSubjectKeys(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<Map<string, DataKey>> {
+    return (await this.subjectKeysForWrite(ops, tenantId, subjectIds)).existing;
+  }
+
+  /**
+   * For batch sealing: the current keys of subjects that have one, and for erased subjects (whose
+   * newest row is an erasure tombstone) the version their new key must take — above every destroyed
+   * version, so that a process still caching a destroyed key can never pass it off as the new one.
+   */
+  async subjectKeysForWrite(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<{ existing: Map<string, DataKey>; nextVersions: Map<string, number> }> {
     const out = new Map<string, DataKey>();
+    const nextVersions = new Map<string, number>();
     const missing: string[] = [];
     for (const s of new Set(subjectIds)) {
       const latest = this.cache.get(latestId(tenantId, 'subject', s))?.readUInt32BE(0);
@@ -154,18 +164,21 @@ export class Keyring {
       if (latest !== undefined && key) out.set(s, { version: latest, key });
       else missing.push(s);
     }
-    if (missing.length === 0) return out;
+    if (missing.length === 0) return { existing: out, nextVersions };
     const rows = await ops.getLatestWrappedKeys(tenantId, 'subject', missing);
-    if (rows.length === 0) return out;
     const tenantKeys = new Map<number, DataKey>();
     for (const row of rows) {
+      if (isTombstone(row)) {
+        nextVersions.set(row.scopeId, row.version + 1);
+        continue;
+      }
       let tenantKey = tenantKeys.get(row.wrappedBy);
       if (!tenantKey) tenantKeys.set(row.wrappedBy, (tenantKey = await this.tenantKey(ops, tenantId, row.wrappedBy)));
       const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
       out.set(row.scopeId, { version: row.version, key });
       this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
     }
-    return out;
+    return { existing: out, nextVersions };
   }
 
   /** The tenant key that wraps the tenant's data keys (for sealing new subject keys in a batch). */
@@ -235,6 +248,10 @@ export class Keyring {
     const rows = await ops.listWrappedKeysWrappedBelow(tenantId, target.version, limit);
     const changed: Array<{ row: WrappedKey; fromWrappedBy: number }> = [];
     for (const row of rows) {
+      if (isTombstone(row)) {
+        changed.push({ row: { ...row, wrappedBy: target.version }, fromWrappedBy: row.wrappedBy });
+        continue;
+      }
       const parent = await this.tenantKey(ops, tenantId, row.wrappedBy);
       const aad = wrapAad(tenantId, row.kind, row.scopeId, row.version);
       const key = open(parent.key, row.wrapped, aad);
@@ -350,6 +367,15 @@ export function wrappedKeyAad(tenantId: string, kind: WrappedKeyKind, scopeId: s
 
 function wrapAad(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number): Buffer {
   return encodeAad(WRAPPED_KEY_AAD, [tenantId, kind, scopeId, version]);
+}
+
+/**
+ * An erasure tombstone: a subject key row with no key (empty `wrapped`), left by erasure at a version
+ * above every destroyed one. It opens nothing (reading it is DECRYPTION_FAILED like any missing key)
+ * and makes the subject's next key take a fresh version number.
+ */
+export function isTombstone(row: { readonly wrapped: Buffer }): boolean {
+  return row.wrapped.length === 0;
 }
 
 function rootCheckAad(): Buffer {

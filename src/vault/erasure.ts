@@ -1,5 +1,5 @@
 import { KurabanError } from '../errors/index.js';
-import type { Keyring } from '../keys/index.js';
+import { isTombstone, type Keyring } from '../keys/index.js';
 import type { Store } from '../store/index.js';
 import type { AccessLog } from './access-log.js';
 import { auditEntries, type Audit } from './audit.js';
@@ -60,9 +60,15 @@ export class Erasure {
     const done = await store.transaction(async (tx) => {
       const keys = await tx.listWrappedKeys({ tenantId, kind: 'subject', scopeId: subjectId });
       // Keys first: on PostgreSQL this waits for writers holding them (FOR SHARE), so their records are then seen and removed.
-      const keysDestroyed = await tx.deleteWrappedKeys(tenantId, 'subject', subjectId);
+      await tx.deleteWrappedKeys(tenantId, 'subject', subjectId);
+      const keysDestroyed = keys.filter((k) => !isTombstone(k)).length;
       const removed = await tx.deleteSubjectRecords(tenantId, subjectId);
       if (keysDestroyed === 0 && removed.length === 0) throw new KurabanError('SUBJECT_NOT_FOUND');
+      // A tombstone above every destroyed version: the person's next key takes a new version number,
+      // so a process still caching a destroyed key fails its write check instead of using it.
+      const top = Math.max(0, ...keys.map((k) => k.version));
+      const wrappedBy = Math.max(0, ...keys.map((k) => k.wrappedBy));
+      await tx.insertWrappedKeys([{ tenantId, kind: 'subject', scopeId: subjectId, version: top + 1, wrapped: Buffer.alloc(0), createdAt: erasedAt.toISOString(), wrappedBy }], false);
       await accessLog.append(tx, ...auditEntries(audit, tenantId, 'subject.erase', { records: removed.map((r) => r.id), subjects: [subjectId] }, 'ok', erasedAt));
       tx.onCommit(() => keyring.forget(tenantId, 'subject', subjectId, keys.map((k) => k.version)));
       return { keysDestroyed, recordsRemoved: removed.length };

@@ -1,5 +1,5 @@
 import { KurabanError } from '../errors/index.js';
-import type { Keyring, RootKeyProvider } from '../keys/index.js';
+import { isTombstone, type Keyring, type RootKeyProvider } from '../keys/index.js';
 import type { LogAction } from '../ledger/index.js';
 import type { KeyJobRow, Store, StoreOps } from '../store/index.js';
 import type { AccessLog } from './access-log.js';
@@ -245,7 +245,7 @@ export class KeyAdmin {
       tenantId,
       tenantKey: { current: Math.max(...tenantRows.map((r) => r.version)), versions: tenantRows.map((r) => ({ version: r.version, wraps: wraps.get(r.version) ?? 0 })) },
       collections,
-      subjectKeys: (await store.listWrappedKeys({ tenantId, kind: 'subject' })).length,
+      subjectKeys: (await store.listWrappedKeys({ tenantId, kind: 'subject' })).filter((r) => !isTombstone(r)).length,
       jobs: await store.listKeyJobs(tenantId),
     };
   }
@@ -254,6 +254,8 @@ export class KeyAdmin {
   private async reencryptSubject(tx: StoreOps & { onCommit(fn: () => void): void }, tenantId: string, subjectId: string): Promise<string[]> {
     const { keyring } = this.deps;
     const old = await tx.listWrappedKeys({ tenantId, kind: 'subject', scopeId: subjectId });
+    // An erased subject (only a tombstone left) has nothing to rotate.
+    if (old.every((r) => isTombstone(r))) return [];
     const next = await keyring.rotateSubjectKey(tx, tenantId, subjectId);
     const ids: string[] = [];
     for (const row of await tx.listSubjectRecords(tenantId, subjectId)) {

@@ -291,7 +291,8 @@ export class Records {
     for (const f of collection.schema.fields) {
       if (f.searchable || f.unique) indexKeys.push([f.name, await keyring.fieldIndexKey(store, collection.tenantId, collection.id, f.name)]);
     }
-    const existing = subjects.length > 0 ? await keyring.existingSubjectKeys(store, collection.tenantId, subjects) : new Map<string, DataKey>();
+    const { existing, nextVersions } =
+      subjects.length > 0 ? await keyring.subjectKeysForWrite(store, collection.tenantId, subjects) : { existing: new Map<string, DataKey>(), nextVersions: new Map<string, number>() };
     return {
       tenantId: collection.tenantId,
       collectionId: collection.id,
@@ -300,6 +301,7 @@ export class Records {
       collectionKey: needsCollectionKey ? await keyring.collectionKey(store, collection.tenantId, collection.id) : null,
       tenantKey: await keyring.tenantWrappingKey(store, collection.tenantId),
       subjectKeys: [...existing],
+      ...(nextVersions.size > 0 ? { subjectNextVersions: [...nextVersions] } : {}),
       inputs,
       ids,
       version,

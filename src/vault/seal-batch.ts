@@ -30,6 +30,8 @@ export interface SealJob {
   /** Wraps subject keys created for subjects that have none yet. */
   readonly tenantKey: DataKey;
   readonly subjectKeys: ReadonlyArray<readonly [string, DataKey]>;
+  /** Erased subjects: the version a new key must take (above the erasure's tombstone; never a destroyed key's number). */
+  readonly subjectNextVersions?: ReadonlyArray<readonly [string, number]>;
   readonly inputs: readonly RecordInput[];
   readonly ids: readonly string[];
   /** Record version the rows get (1 on create). */
@@ -131,10 +133,11 @@ export function sealBatch(job: SealJob): SealOutput {
 
 function createSubjectKey(job: SealJob, subjectId: string, subjectKeys: Map<string, DataKey>, out: SealOutput): DataKey {
   const key = randomBytesPooled(AES_256_KEY_BYTES);
-  const wrapped = seal(job.tenantKey.key, key, wrappedKeyAad(job.tenantId, 'subject', subjectId, FIRST_KEY_VERSION));
-  const dk = { version: FIRST_KEY_VERSION, key };
+  const version = (job.subjectNextVersions?.length ? new Map(job.subjectNextVersions).get(subjectId) : undefined) ?? FIRST_KEY_VERSION;
+  const wrapped = seal(job.tenantKey.key, key, wrappedKeyAad(job.tenantId, 'subject', subjectId, version));
+  const dk = { version, key };
   subjectKeys.set(subjectId, dk);
-  out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version: FIRST_KEY_VERSION, wrapped, createdAt: job.now, wrappedBy: job.tenantKey.version });
-  out.newKeyMaterial.push({ subjectId, version: FIRST_KEY_VERSION, key });
+  out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version, wrapped, createdAt: job.now, wrappedBy: job.tenantKey.version });
+  out.newKeyMaterial.push({ subjectId, version, key });
   return dk;
 }

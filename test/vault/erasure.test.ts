@@ -16,6 +16,7 @@ import { openRawDb } from '../helpers/raw-db.js';
 import { rejectsWithCode, rejectsWithDecryptionFailure } from '../helpers/errors.js';
 import { once } from '../helpers/once.js';
 import { verifyErasureReceipt } from '../helpers/erasure-receipt.js';
+import { isTombstone } from '../../src/keys/index.js';
 
 const T = 'erase-town';
 const BENEFITS_SCHEMA = {
@@ -103,7 +104,9 @@ for (const backend of BACKENDS) {
           await rejectsWithCode(() => vault.records.get(T, c, id), 'RECORD_NOT_FOUND');
         }
         assert.equal(await indexRows(person.ids), 0, 'no blind-index entry of an erased record is left');
-        assert.deepEqual(await store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-100' }), [], 'every key version of the subject is gone');
+        const left = await store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-100' });
+        assert.deepEqual(left.filter((k) => !isTombstone(k)), [], 'every key version of the subject is gone');
+        assert.deepEqual(left.map((k) => [k.version, k.wrapped.length]), [[2, 0]], 'only the erasure tombstone, above the destroyed version, is left');
         assert.deepEqual(await store.listSubjectRecords(T, 'P-100'), []);
 
         assert.deepEqual((await vault.records.search(T, 'residents', { resident_no: VALUES.residentNo }, { limit: 10 })).records, []);
@@ -189,8 +192,9 @@ for (const backend of BACKENDS) {
         }
         // The person comes back later: a new key is made for the same subject id; it opens none of the old rows.
         const back = await vault.records.create(T, 'benefits', { subjectId: 'P-300', fields: { program: '再登録' } });
-        const keys = await store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-300' });
+        const keys = (await store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-300' })).filter((k) => !isTombstone(k));
         assert.equal(keys.length, 1, 'one new key');
+        assert.ok((keys[0]?.version ?? 0) > 1, 'the new key never reuses a destroyed version number');
         const fresh2 = await openSecond(tv as TempVault);
         try {
           assert.equal((await fresh2.vault.records.get(T, 'benefits', back.id)).fields.program, '再登録');
@@ -222,7 +226,7 @@ for (const backend of BACKENDS) {
 
         const written = await b.vault.records.create(T, 'benefits', { subjectId: 'P-400', fields: { program: 'B の後', note: '新しい' } });
         assert.equal((await b.vault.records.get(T, 'benefits', written.id)).fields.note, '新しい');
-        const keys = await a.store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-400' });
+        const keys = (await a.store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-400' })).filter((k) => !isTombstone(k));
         assert.equal(keys.length, 1, 'a new subject key exists');
         const fresh = await openSecond(tv as TempVault);
         try {
@@ -301,7 +305,7 @@ for (const backend of BACKENDS) {
       const receipt = await vault.erasure.erase(T, 'P-800', localAudit());
       assert.equal(receipt.keysDestroyed, 1);
       assert.equal(receipt.recordsRemoved, 0);
-      assert.deepEqual(await store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-800' }), []);
+      assert.deepEqual((await store.listWrappedKeys({ tenantId: T, kind: 'subject', scopeId: 'P-800' })).filter((k) => !isTombstone(k)), []);
       assert.deepEqual(verifyErasureReceipt(receipt).entry.records, []);
     });
   });
