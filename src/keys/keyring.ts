@@ -90,7 +90,7 @@ export class Keyring {
 
   /** A collection's data key (for records without a subject) and its index key (for blind indexes). */
   async createCollectionKeys(ops: KeyStoreOps, tenantId: string, collectionId: string): Promise<void> {
-    const tenantKey = await this.tenantKey(ops, tenantId);
+    const tenantKey = await this.currentTenantKey(ops, tenantId);
     const rows = (['collection', 'index'] as const).map((kind) => {
       const key = randomBytes(AES_256_KEY_BYTES);
       const wrapped = seal(tenantKey.key, key, wrapAad(tenantId, kind, collectionId, FIRST_VERSION));
@@ -107,7 +107,7 @@ export class Keyring {
    */
   async createLogKey(ops: KeyStoreOps, tenantId: string, origin: string): Promise<string> {
     if (!isValidKeyName(origin)) throw new KurabanError('REQUEST_INVALID', 'invalid log origin');
-    const tenantKey = await this.tenantKey(ops, tenantId);
+    const tenantKey = await this.currentTenantKey(ops, tenantId);
     const seed = randomBytes(ED25519_KEY_BYTES);
     try {
       const signer = noteSignerFromSeed(origin, seed);
@@ -244,7 +244,7 @@ export class Keyring {
    * how many rows moved (0 when none are left).
    */
   async rewrapBatch(ops: KeyStoreOps, tenantId: string, limit: number): Promise<number> {
-    const target = await this.tenantKey(ops, tenantId);
+    const target = await this.currentTenantKey(ops, tenantId);
     const rows = await ops.listWrappedKeysWrappedBelow(tenantId, target.version, limit);
     const changed: Array<{ row: WrappedKey; fromWrappedBy: number }> = [];
     for (const row of rows) {
@@ -282,7 +282,7 @@ export class Keyring {
     const current = await ops.getWrappedKey(tenantId, kind, scopeId);
     if (!current && kind === 'collection') throw new KurabanError('COLLECTION_NOT_FOUND');
     const version = (current?.version ?? 0) + 1;
-    const tenantKey = await this.tenantKey(ops, tenantId);
+    const tenantKey = await this.currentTenantKey(ops, tenantId);
     const key = randomBytes(AES_256_KEY_BYTES);
     const wrapped = seal(tenantKey.key, key, wrapAad(tenantId, kind, scopeId, version));
     await ops.insertWrappedKeys([this.row(tenantId, kind, scopeId, version, wrapped, tenantKey.version)], false);
@@ -305,6 +305,22 @@ export class Keyring {
   private cachedKey(id: string): Buffer | undefined {
     const key = this.cache.get(id);
     return key && Buffer.from(key);
+  }
+
+  /**
+   * The newest tenant key version as the STORE has it (not the cache): what a new key row must be
+   * wrapped by. Another process may have rotated and retired the version this one cached; a key row
+   * wrapped by a retired version could never be opened again.
+   */
+  private async currentTenantKey(ops: KeyStoreOps, tenantId: string): Promise<DataKey> {
+    const row = await ops.getWrappedKey(tenantId, 'tenant', tenantId);
+    if (!row) throw new KurabanError('TENANT_NOT_FOUND', 'tenant has no key');
+    const key = await this.tenantKey(ops, tenantId, row.version);
+    const v = Buffer.alloc(4);
+    v.writeUInt32BE(row.version, 0);
+    if (ops.onCommit) ops.onCommit(() => this.cache.set(latestId(tenantId, 'tenant', tenantId), v));
+    else this.cache.set(latestId(tenantId, 'tenant', tenantId), v);
+    return key;
   }
 
   /** The tenant key: its newest version (which wraps new keys), or the version that wraps a given row. */

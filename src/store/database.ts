@@ -37,6 +37,7 @@ export interface Database {
     state: string;
     done: number;
     total: number;
+    cursor: string | null;
     started_at: string;
     updated_at: string;
   };

@@ -104,7 +104,7 @@ export class KyselyStoreOps implements StoreOps {
     if (filter.tenantId !== null) q = q.where('tenant_id', '=', filter.tenantId);
     if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
     if (filter.scopeId !== undefined) q = q.where('scope_id', '=', filter.scopeId);
-    return (await q.orderBy(['tenant_id', 'kind', 'scope_id', 'version']).execute()).map(toWrappedKey);
+    return (await q.orderBy('tenant_id').orderBy('kind').orderBy('scope_id').orderBy('version').execute()).map(toWrappedKey);
   }
 
   async listWrappedKeysWrappedBelow(tenantId: string, below: number, limit: number): Promise<WrappedKeyRow[]> {
@@ -428,27 +428,10 @@ export class KyselyStoreOps implements StoreOps {
     return rows.map(toRecord);
   }
 
-  async listSubjectsKeyedBefore(tenantId: string, before: string, limit: number, afterId?: string): Promise<string[]> {
-    let q = this.read
-      .selectFrom('wrapped_keys as k')
-      .select('k.scope_id')
-      .where('k.tenant_id', '=', tenantId)
-      .where('k.kind', '=', 'subject')
-      .where('k.created_at', '<', before)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('wrapped_keys as n')
-              .select('n.version')
-              .whereRef('n.tenant_id', '=', 'k.tenant_id')
-              .where('n.kind', '=', 'subject')
-              .whereRef('n.scope_id', '=', 'k.scope_id')
-              .whereRef('n.version', '>', 'k.version'),
-          ),
-        ),
-      );
-    if (afterId !== undefined) q = q.where('k.scope_id', '>', afterId);
-    return (await q.orderBy('k.scope_id').limit(limit).execute()).map((r) => r.scope_id);
+  async listSubjectScopes(tenantId: string, limit: number, afterId?: string): Promise<string[]> {
+    let q = this.read.selectFrom('wrapped_keys').select('scope_id').distinct().where('tenant_id', '=', tenantId).where('kind', '=', 'subject');
+    if (afterId !== undefined) q = q.where('scope_id', '>', afterId);
+    return (await q.orderBy('scope_id').limit(limit).execute()).map((r) => r.scope_id);
   }
 
   async deleteSubjectRecords(tenantId: string, subjectId: string): Promise<Array<{ collectionId: string; id: string }>> {
@@ -569,13 +552,16 @@ export class KyselyStoreOps implements StoreOps {
       state: row.state,
       done: row.done,
       total: row.total,
+      cursor: row.cursor,
       started_at: row.startedAt,
       updated_at: row.updatedAt,
     };
     await this.db
       .insertInto('key_jobs')
       .values(values)
-      .onConflict((oc) => oc.column('id').doUpdateSet({ state: values.state, done: values.done, total: values.total, target_version: values.target_version, updated_at: values.updated_at }))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({ state: values.state, done: values.done, total: values.total, target_version: values.target_version, cursor: values.cursor, updated_at: values.updated_at }),
+      )
       .execute();
   }
 
@@ -846,6 +832,7 @@ function toKeyJob(r: Selectable<Database['key_jobs']>): KeyJobRow {
     state: r.state === 'done' ? 'done' : 'running',
     done: Number(r.done),
     total: Number(r.total),
+    cursor: r.cursor,
     startedAt: r.started_at,
     updatedAt: r.updated_at,
   };

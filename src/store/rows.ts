@@ -50,6 +50,8 @@ export interface KeyJobRow {
   readonly state: 'running' | 'done';
   readonly done: number;
   readonly total: number;
+  /** Where a job that walks ids resumes (the subject rotation: the last subject done). */
+  readonly cursor: string | null;
   readonly startedAt: string;
   readonly updatedAt: string;
 }

@@ -91,8 +91,8 @@ export interface StoreOps {
   reencryptRecords(collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]>;
   /** Every record of a subject in a tenant, across collections. */
   listSubjectRecords(tenantId: string, subjectId: string): Promise<RecordRow[]>;
-  /** Subjects with a key created before `before` (ISO time) and no newer version, after `afterId`, at most `limit`. */
-  listSubjectsKeyedBefore(tenantId: string, before: string, limit: number, afterId?: string): Promise<string[]>;
+  /** Subjects of a tenant with key rows, in id order after `afterId`, at most `limit`. */
+  listSubjectScopes(tenantId: string, limit: number, afterId?: string): Promise<string[]>;
   /** Deletes every record of a subject in a tenant and their index rows; returns their (collection id, id). */
   deleteSubjectRecords(tenantId: string, subjectId: string): Promise<Array<{ collectionId: string; id: string }>>;
 

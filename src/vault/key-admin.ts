@@ -93,12 +93,13 @@ export class KeyAdmin {
     for (;;) {
       if (options.signal?.aborted) return job;
       const started = Date.now();
-      const moved = await this.deps.store.transaction(async (tx) => {
+      const current = job;
+      const [next, moved] = await this.deps.store.transaction(async (tx) => {
         const n = await this.deps.keyring.rewrapBatch(tx, tenantId, batch);
         if (n > 0) await this.log(tx, audit, tenantId, 'key.rewrap', {});
-        return n;
+        return [await this.progress(tx, current, n, n === 0), n] as const;
       });
-      job = await this.progress(job, moved, moved === 0);
+      job = next;
       options.onProgress?.(job);
       if (moved === 0) return job;
       await throttle(moved, started, options.maxRate);
@@ -121,36 +122,56 @@ export class KeyAdmin {
    * versions are destroyed, one subject per step and many subjects per transaction.
    */
   async rotateSubjects(tenantId: string, audit: Audit, options: JobOptions = {}): Promise<KeyJobRow> {
-    const running = (await this.deps.store.listKeyJobs(tenantId)).find((j) => j.kind === 'reencrypt' && j.scopeId === SUBJECTS_SCOPE && j.state === 'running');
+    const { store } = this.deps;
+    const running = (await store.listKeyJobs(tenantId)).find((j) => j.kind === 'reencrypt' && j.scopeId === SUBJECTS_SCOPE && j.state === 'running');
     const now = this.deps.clock().toISOString();
-    let job: KeyJobRow =
-      running ??
-      ({ id: `reencrypt:${tenantId}:${SUBJECTS_SCOPE}:${now}`, tenantId, kind: 'reencrypt', scopeId: SUBJECTS_SCOPE, targetVersion: 0, state: 'running', done: 0, total: 0, startedAt: now, updatedAt: now } as const);
+    let job: KeyJobRow = running ?? {
+      id: `reencrypt:${tenantId}:${SUBJECTS_SCOPE}:${now}`,
+      tenantId,
+      kind: 'reencrypt',
+      scopeId: SUBJECTS_SCOPE,
+      targetVersion: 0,
+      state: 'running',
+      done: 0,
+      total: 0,
+      cursor: null,
+      startedAt: now,
+      updatedAt: now,
+    };
     if (!running) {
-      const total = (await this.deps.store.listWrappedKeys({ tenantId, kind: 'subject' })).length;
-      job = { ...job, total };
-      await this.deps.store.saveKeyJob(job);
-      await this.deps.store.transaction(async (tx) => this.log(tx, audit, tenantId, 'key.rotate_data', {}));
+      job = { ...job, total: (await store.listWrappedKeys({ tenantId, kind: 'subject' })).filter((r) => !isTombstone(r)).length };
+      await store.transaction(async (tx) => {
+        await tx.saveKeyJob(job);
+        await this.log(tx, audit, tenantId, 'key.rotate_data', {});
+      });
     }
     const batch = Math.max(1, Math.floor((options.batch ?? DEFAULT_BATCH) / 10));
-    let after: string | undefined;
     for (;;) {
       if (options.signal?.aborted) return job;
       const started = Date.now();
-      const subjects = await this.deps.store.listSubjectsKeyedBefore(tenantId, job.startedAt, batch, after);
+      // Every subject once, in id order from the job's cursor (saved with each batch, so a crash resumes after the last committed subject).
+      const subjects = await store.listSubjectScopes(tenantId, batch, job.cursor ?? undefined);
       if (subjects.length === 0) {
-        job = await this.progress(job, 0, true);
+        job = await this.progress(store, job, 0, true);
         options.onProgress?.(job);
         return job;
       }
-      const touched = await this.deps.store.transaction(async (tx) => {
+      const current = job;
+      const [next, touched] = await store.transaction(async (tx) => {
         const records: string[] = [];
-        for (const subjectId of subjects) records.push(...(await this.reencryptSubject(tx, tenantId, subjectId)));
+        let rotated = 0;
+        for (const subjectId of subjects) {
+          const ids = await this.reencryptSubject(tx, tenantId, subjectId);
+          if (ids !== undefined) {
+            rotated++;
+            records.push(...ids);
+          }
+        }
         await this.log(tx, audit, tenantId, 'key.reencrypt', { records, subjects });
-        return records.length;
+        const saved = await this.progress(tx, { ...current, cursor: subjects[subjects.length - 1] as string }, rotated, false);
+        return [saved, records.length] as const;
       });
-      after = subjects[subjects.length - 1];
-      job = await this.progress(job, subjects.length, false);
+      job = next;
       options.onProgress?.(job);
       await throttle(Math.max(touched, subjects.length), started, options.maxRate);
     }
@@ -174,11 +195,12 @@ export class KeyAdmin {
       const started = Date.now();
       const rows = await store.listCollectionKeyedRecordsBelow(collection.id, target, batch, after);
       if (rows.length === 0) {
-        job = await this.progress(job, 0, true);
+        job = await this.progress(store, job, 0, true);
         options.onProgress?.(job);
         return job;
       }
-      const moved = await store.transaction(async (tx) => {
+      const current = job;
+      job = await store.transaction(async (tx) => {
         const updates = [];
         for (const row of rows) {
           const old = await keyring.collectionKey(tx, tenantId, collection.id, row.keyVersion);
@@ -191,10 +213,9 @@ export class KeyAdmin {
         // A record updated meanwhile was written under the newest key already: nothing to move (compare-and-set).
         const ids = await tx.reencryptRecords(collection.id, updates);
         if (ids.length > 0) await this.log(tx, audit, tenantId, 'key.reencrypt', { collection: collection.name, records: ids });
-        return ids.length;
+        return this.progress(tx, current, ids.length, false);
       });
       after = rows[rows.length - 1]?.id;
-      job = await this.progress(job, moved, false);
       options.onProgress?.(job);
       await throttle(rows.length, started, options.maxRate);
     }
@@ -250,12 +271,12 @@ export class KeyAdmin {
     };
   }
 
-  /** One subject: new key version, its records re-encrypted under it, older versions destroyed. Returns record ids. */
-  private async reencryptSubject(tx: StoreOps & { onCommit(fn: () => void): void }, tenantId: string, subjectId: string): Promise<string[]> {
+  /** One subject: new key version, its records re-encrypted under it, older versions destroyed. Returns record ids (undefined: erased, nothing to rotate). */
+  private async reencryptSubject(tx: StoreOps & { onCommit(fn: () => void): void }, tenantId: string, subjectId: string): Promise<string[] | undefined> {
     const { keyring } = this.deps;
     const old = await tx.listWrappedKeys({ tenantId, kind: 'subject', scopeId: subjectId });
     // An erased subject (only a tombstone left) has nothing to rotate.
-    if (old.every((r) => isTombstone(r))) return [];
+    if (old.every((r) => isTombstone(r))) return undefined;
     const next = await keyring.rotateSubjectKey(tx, tenantId, subjectId);
     const ids: string[] = [];
     for (const row of await tx.listSubjectRecords(tenantId, subjectId)) {
@@ -282,14 +303,15 @@ export class KeyAdmin {
     const existing = await this.deps.store.getKeyJob(id);
     const job: KeyJobRow = existing
       ? { ...existing, state: 'running', total: existing.done + remaining, updatedAt: now }
-      : { id, tenantId, kind, scopeId, targetVersion, state: 'running', done: 0, total: remaining, startedAt: now, updatedAt: now };
+      : { id, tenantId, kind, scopeId, targetVersion, state: 'running', done: 0, total: remaining, cursor: null, startedAt: now, updatedAt: now };
     await this.deps.store.saveKeyJob(job);
     return job;
   }
 
-  private async progress(job: KeyJobRow, moved: number, finished: boolean): Promise<KeyJobRow> {
+  /** Saves a job's progress — inside the batch's own transaction, so a crash never miscounts. */
+  private async progress(ops: StoreOps, job: KeyJobRow, moved: number, finished: boolean): Promise<KeyJobRow> {
     const next: KeyJobRow = { ...job, done: job.done + moved, state: finished ? 'done' : 'running', updatedAt: this.deps.clock().toISOString() };
-    await this.deps.store.saveKeyJob(next);
+    await ops.saveKeyJob(next);
     return next;
   }
 

@@ -591,13 +591,16 @@ for (const backend of BACKENDS) {
           await b.close();
         }
 
-        // A (a long-running server) then rotates a collection key and creates a collection.
+        // A (a long-running server) then rotates a collection key, creates a collection…
         assert.equal(await a.keys.rotateCollection(T, C, audit), 2);
         const r = await a.records.create(T, C, { fields: fieldsOf('dk', 10) });
         expected.set(r.id, { subjectId: null, fields: fieldsOf('dk', 10) });
         await a.collections.create(T, 'later', ROTATION_SCHEMA);
         const laterExpected: Expected = new Map();
         await writeRecords(a, T, 'later', 'later', 3, () => null, laterExpected);
+        // …and rotates every subject key (which destroys the subjects' old, live key versions).
+        await sleep(5);
+        assert.equal((await a.keys.rotateSubjects(T, audit)).done, 2);
 
         const live = new Set((await store.listWrappedKeys({ tenantId: T, kind: 'tenant' })).map((k) => k.version));
         const orphans = (await store.listWrappedKeys({ tenantId: T }))

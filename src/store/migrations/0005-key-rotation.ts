@@ -22,6 +22,7 @@ export function keyRotationSchema(dialect: Dialect): Migration {
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('done', bigint, (c) => c.notNull())
         .addColumn('total', bigint, (c) => c.notNull())
+        .addColumn('cursor', 'text')
         .addColumn('started_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
