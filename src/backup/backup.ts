@@ -29,9 +29,9 @@ export interface BackupResult {
 const PAGE = 2000;
 
 /**
- * Writes the data archive and the key archive of one consistent snapshot. Each is written to a
- * `.partial` file, synced, then renamed: a backup killed midway leaves no archive that looks whole
- * (and a truncated one fails its final-frame check anyway).
+ * Writes the data archive and the key archive of one consistent snapshot. Both are written to
+ * `.partial` files and synced, and renamed only when both are whole: a backup killed midway leaves
+ * no archive that looks whole (and a truncated one fails its final-frame check anyway).
  */
 export async function createBackup(store: Store, provider: RootKeyProvider, options: BackupOptions): Promise<BackupResult> {
   const pair = randomUUID();
@@ -47,9 +47,18 @@ export async function createBackup(store: Store, provider: RootKeyProvider, opti
     const rootKeyId = await reader.getMeta('root_key_id');
     if (rootKeyId !== provider.keyId) throw new KurabanError('BACKUP_INVALID', 'the open root key is not this vault’s');
     const meta = { pair, createdAt, location: options.location };
-    const keyRows = await writeArchive(paths.keys, provider, { ...meta, kind: 'keys' }, reader, BACKUP_TABLES.keys.map(([t]) => t), true);
-    const dataRows = await writeArchive(paths.data, provider, { ...meta, kind: 'data' }, reader, BACKUP_TABLES.data.map(([t]) => t), false);
-    return { pair, createdAt, location: options.location, rootKeyId: provider.keyId, data: { path: paths.data, rows: dataRows }, keys: { path: paths.keys, rows: keyRows } };
+    try {
+      const keyRows = await writeArchive(paths.keys, provider, { ...meta, kind: 'keys' }, reader, BACKUP_TABLES.keys.map(([t]) => t), true);
+      const dataRows = await writeArchive(paths.data, provider, { ...meta, kind: 'data' }, reader, BACKUP_TABLES.data.map(([t]) => t), false);
+      // Both are whole: only now do they take their names (a kill before this leaves only .partial files).
+      await rename(`${paths.data}.partial`, paths.data);
+      await rename(`${paths.keys}.partial`, paths.keys);
+      return { pair, createdAt, location: options.location, rootKeyId: provider.keyId, data: { path: paths.data, rows: dataRows }, keys: { path: paths.keys, rows: keyRows } };
+    } catch (e) {
+      await rm(`${paths.keys}.partial`, { force: true });
+      await rm(`${paths.data}.partial`, { force: true });
+      throw e;
+    }
   });
 }
 
@@ -88,7 +97,6 @@ async function writeArchive(
     }
     const counts = await writer.finish();
     await file.close();
-    await rename(partial, path);
     ok = true;
     return counts;
   } finally {

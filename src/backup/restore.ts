@@ -23,7 +23,13 @@ const BATCH = 500;
  */
 export async function restoreBackup(store: Store, provider: RootKeyProvider, paths: { readonly data: string; readonly keys: string }): Promise<RestoreResult> {
   const data = await openArchive(paths.data);
-  const keys = await openArchive(paths.keys);
+  let keys: Awaited<ReturnType<typeof openFile>>;
+  try {
+    keys = await openArchive(paths.keys);
+  } catch (e) {
+    await data.close();
+    throw e;
+  }
   try {
     const [dh, kh] = [await header(data, 'data'), await header(keys, 'keys')];
     if (dh.pair !== kh.pair) throw new KurabanError('BACKUP_INVALID', 'the data and key archives are from different backups');
@@ -61,13 +67,9 @@ export async function restoreBackup(store: Store, provider: RootKeyProvider, pat
       const id = meta.find((m) => m.key === 'root_key_id')?.value;
       const check = meta.find((m) => m.key === 'root_check')?.value;
       if (id !== provider.keyId || typeof check !== 'string') throw new KurabanError('BACKUP_INVALID', 'the key archive does not belong to this root key');
-      for (const [k, v] of [
-        ['root_key_id', id],
-        ['root_check', check],
-      ] as const) {
-        const stored = await tx.setMetaIfAbsent(k, v);
-        if (stored !== v) throw new KurabanError('BACKUP_INVALID', 'this store is bound to another root key');
-      }
+      // A target already opened with the same root key keeps its own check value (both are wraps under that key).
+      if ((await tx.setMetaIfAbsent('root_key_id', id)) !== id) throw new KurabanError('BACKUP_INVALID', 'this store is bound to another root key');
+      await tx.setMetaIfAbsent('root_check', check);
       meta = [];
     });
     return { pair: dh.pair, createdAt: dh.createdAt, location: dh.location, rows };

@@ -66,7 +66,7 @@ export interface Vault {
   authenticate(presented: string): Promise<Principal>;
   /**
    * Writes a data archive and a key archive of one consistent snapshot (src/backup), logged as
-   * backup.create in every tenant's log (with the destination location).
+   * backup.create in every tenant's log; the archives' headers record the destination location.
    */
   backup(options: Omit<BackupOptions, 'now'>, audit: Audit): Promise<BackupResult>;
   /** Forgets all unwrapped keys. */
