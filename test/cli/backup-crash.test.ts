@@ -5,7 +5,6 @@
  * copy of root.key) to an identical `kuraban export`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,8 @@ import { openOther } from '../helpers/key-rotation.js';
 import { once } from '../helpers/once.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../helpers/postgres.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
-import { CLI_MAIN, ndjson, TENANT, vaultArgs } from './harness.js';
+import { ndjson, TENANT, vaultArgs } from './harness.js';
+import { runCliChild, type Exit } from '../helpers/cli-child.js';
 
 const COLLECTION = 'backup_crash';
 const SCHEMA = {
@@ -33,30 +33,7 @@ const BATCH = 5_000;
 const hasSubject = (i: number) => i % 10 === 0;
 const NOTE = '備考：𠮷野家の葛󠄀城さん。'.repeat(8);
 
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runChild(args: readonly string[]): { done: Promise<Exit>; kill: () => void; exited: () => boolean } {
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  // Decoded once at the end: a chunk boundary may fall inside a multi-byte character.
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  let exited = false;
-  child.stdout.on('data', (d: Buffer) => out.push(d));
-  child.stderr.on('data', (d: Buffer) => err.push(d));
-  const done = new Promise<Exit>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      exited = true;
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
-  return { done, kill: () => child.kill('SIGKILL'), exited: () => exited };
-}
+const runChild = runCliChild;
 
 for (const backend of BACKENDS) {
   describe(`kuraban backup killed mid-way (${backend})`, () => {

@@ -3,14 +3,14 @@
  * is present exactly once and every rejected row is listed once.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
-import { CLI_MAIN, ndjson, TENANT, vaultArgs } from './harness.js';
+import { ndjson, TENANT, vaultArgs } from './harness.js';
+import { runCliChild } from '../helpers/cli-child.js';
 
 const COLLECTION = 'crash';
 const SCHEMA = {
@@ -26,29 +26,7 @@ const ROWS: Record<string, number> = { sqlite: 200_000, postgres: 40_000 };
 const isBad = (i: number) => i % 9973 === 0; // a prime: bad rows fall in different batches
 const hasSubject = (i: number) => i % 50 === 0;
 
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runChild(args: readonly string[]): { done: Promise<Exit>; kill: () => void; exited: () => boolean } {
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let exited = false;
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const done = new Promise<Exit>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      exited = true;
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { done, kill: () => child.kill('SIGKILL'), exited: () => exited };
-}
+const runChild = runCliChild;
 
 for (const backend of BACKENDS) {
   describe(`kuraban import killed mid-way (${backend})`, () => {
