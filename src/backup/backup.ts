@@ -4,7 +4,7 @@ import { mkdir, open as openFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KurabanError } from '../errors/index.js';
 import type { RootKeyProvider } from '../keys/index.js';
-import { BACKUP_TABLES, type BackupTable, type SnapshotReader, type Store } from '../store/index.js';
+import { BACKUP_TABLES, type BackupTable, type RawRow, type SnapshotReader, type Store } from '../store/index.js';
 import { ArchiveWriter, type ArchiveKind } from './archive.js';
 
 export interface BackupOptions {
@@ -85,14 +85,12 @@ async function writeArchive(
       await writer.add('kuraban_meta', rows);
     }
     for (const table of tables) {
-      const pk = (BACKUP_TABLES[meta.kind] as ReadonlyArray<readonly [string, readonly string[]]>).find(([t]) => t === table)?.[1] as readonly string[];
-      let after: unknown[] | undefined;
+      let after: RawRow | undefined;
       for (;;) {
         const rows = await reader.readPage(table, after, PAGE);
         await writer.add(table, rows);
         if (rows.length < PAGE) break;
-        const last = rows[rows.length - 1] as Record<string, unknown>;
-        after = pk.map((c) => last[c]);
+        after = rows[rows.length - 1];
       }
     }
     const counts = await writer.finish();

@@ -38,7 +38,7 @@ export async function restoreBackup(store: Store, provider: RootKeyProvider, pat
     if (bound !== undefined && bound !== provider.keyId) throw new KurabanError('BACKUP_INVALID', 'this store is bound to another root key');
     const rows: Record<string, number> = {};
     await store.transaction(async (tx) => {
-      let meta: RawRow[] = [];
+      const meta: RawRow[] = [];
       for (const [file, allowed] of [
         [keys, KEY_TABLES],
         [data, DATA_TABLES],
@@ -70,7 +70,6 @@ export async function restoreBackup(store: Store, provider: RootKeyProvider, pat
       // A target already opened with the same root key keeps its own check value (both are wraps under that key).
       if ((await tx.setMetaIfAbsent('root_key_id', id)) !== id) throw new KurabanError('BACKUP_INVALID', 'this store is bound to another root key');
       await tx.setMetaIfAbsent('root_check', check);
-      meta = [];
     });
     return { pair: dh.pair, createdAt: dh.createdAt, location: dh.location, rows };
   } finally {

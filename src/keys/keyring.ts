@@ -272,7 +272,7 @@ export class Keyring {
     return this.dataKey(ops, tenantId, 'subject', subjectId, version);
   }
 
-  /** Forgets cached keys of a scope (erasure, retirement) and, for tenant keys, every key they wrap. */
+  /** Forgets cached key versions of a scope and its newest-version pointer (erasure, retirement, a stale write). */
   forget(tenantId: string, kind: WrappedKeyKind, scopeId: string, versions: readonly number[]): void {
     for (const v of versions) this.cache.delete(cacheId(tenantId, kind, scopeId, v));
     this.cache.delete(latestId(tenantId, kind, scopeId));
@@ -316,10 +316,7 @@ export class Keyring {
     const row = await ops.getWrappedKey(tenantId, 'tenant', tenantId);
     if (!row) throw new KurabanError('TENANT_NOT_FOUND', 'tenant has no key');
     const key = await this.tenantKey(ops, tenantId, row.version);
-    const v = Buffer.alloc(4);
-    v.writeUInt32BE(row.version, 0);
-    if (ops.onCommit) ops.onCommit(() => this.cache.set(latestId(tenantId, 'tenant', tenantId), v));
-    else this.cache.set(latestId(tenantId, 'tenant', tenantId), v);
+    this.remember(ops, tenantId, 'tenant', tenantId, row.version, key.key);
     return key;
   }
 

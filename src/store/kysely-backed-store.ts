@@ -126,10 +126,10 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
 const PRIMARY_KEYS = new Map<string, readonly string[]>([...BACKUP_TABLES.data, ...BACKUP_TABLES.keys]);
 
 /** One page of a table in primary-key order (row-value comparison: SQLite ≥ 3.15, PostgreSQL). */
-async function readPage(db: Transaction<Database>, table: BackupTable, after: readonly unknown[] | undefined, limit: number): Promise<RawRow[]> {
+async function readPage(db: Transaction<Database>, table: BackupTable, after: RawRow | undefined, limit: number): Promise<RawRow[]> {
   const pk = PRIMARY_KEYS.get(table) as readonly string[];
   const cols = sql.join(pk.map((c) => sql.ref(c)));
-  const where = after === undefined ? sql`` : sql`where (${cols}) > (${sql.join(after.map((v) => sql`${v}`))})`;
+  const where = after === undefined ? sql`` : sql`where (${cols}) > (${sql.join(pk.map((c) => sql`${after[c]}`))})`;
   const res = await sql<Record<string, unknown>>`select * from ${sql.table(table)} ${where} order by ${cols} limit ${limit}`.execute(db);
   return res.rows.map((r) => {
     const out: RawRow = {};

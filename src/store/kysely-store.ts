@@ -119,6 +119,18 @@ export class KyselyStoreOps implements StoreOps {
     return rows.map(toWrappedKey);
   }
 
+  async countSubjectKeys(tenantId: string): Promise<number> {
+    const r = await this.read
+      .selectFrom('wrapped_keys')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '=', 'subject')
+      // Erasure tombstones hold no key (see keys/keyring.ts isTombstone).
+      .where(sql`length(wrapped)`, '>', 0)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   async countWrappedKeysByWrapper(tenantId: string): Promise<Map<number, number>> {
     const rows = await this.read
       .selectFrom('wrapped_keys')
@@ -159,7 +171,11 @@ export class KyselyStoreOps implements StoreOps {
   async lockWrappedKeys(tenantId: string, refs: ReadonlyArray<{ readonly kind: WrappedKeyKind; readonly scopeId: string; readonly version: number }>): Promise<number> {
     let found = 0;
     const byKind = new Map<string, Array<{ scopeId: string; version: number }>>();
-    for (const r of refs) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), r]);
+    for (const r of refs) {
+      const list = byKind.get(r.kind);
+      if (list) list.push(r);
+      else byKind.set(r.kind, [r]);
+    }
     for (const [kind, list] of byKind) {
       for (let i = 0; i < list.length; i += 500) {
         const chunk = list.slice(i, i + 500);
@@ -409,18 +425,6 @@ export class KyselyStoreOps implements StoreOps {
   async reencryptRecords(collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]> {
     if (rows.length === 0) return [];
     return this.backend.bulkReencrypt(this.db as Kysely<Database>, collectionId, rows);
-  }
-
-  async reencryptRecord(collectionId: string, id: string, version: number, fromKeyVersion: number, toKeyVersion: number, ciphertext: Buffer): Promise<boolean> {
-    const res = await this.db
-      .updateTable('records')
-      .set({ ciphertext, key_version: toKeyVersion })
-      .where('collection_id', '=', collectionId)
-      .where('id', '=', id)
-      .where('version', '=', version)
-      .where('key_version', '=', fromKeyVersion)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
   }
 
   async listSubjectRecords(tenantId: string, subjectId: string): Promise<RecordRow[]> {

@@ -46,6 +46,8 @@ export interface StoreOps {
   listWrappedKeys(filter: { readonly tenantId: string | null; readonly kind?: WrappedKeyKind; readonly scopeId?: string }): Promise<WrappedKeyRow[]>;
   /** A tenant's key rows (not its tenant keys) wrapped by a tenant key version below `below`, at most `limit`. */
   listWrappedKeysWrappedBelow(tenantId: string, below: number, limit: number): Promise<WrappedKeyRow[]>;
+  /** How many subject keys a tenant holds (not counting erasure tombstones). */
+  countSubjectKeys(tenantId: string): Promise<number>;
   /** How many of a tenant's key rows each tenant key version wraps. */
   countWrappedKeysByWrapper(tenantId: string): Promise<Map<number, number>>;
   /**
@@ -85,9 +87,10 @@ export interface StoreOps {
   listCollectionKeyedRecordsBelow(collectionId: string, below: number, limit: number, afterId?: string): Promise<RecordRow[]>;
   /** Record counts by key version: collection-keyed records of one collection (subject: false), or subject-keyed ones. */
   countRecordsByKeyVersion(collectionId: string): Promise<{ collection: Map<number, number>; subject: Map<number, number> }>;
-  /** Replaces a record's ciphertext and key version if its version and key version are unchanged (compare-and-set). */
-  reencryptRecord(collectionId: string, id: string, version: number, fromKeyVersion: number, toKeyVersion: number, ciphertext: Buffer): Promise<boolean>;
-  /** Inside a transaction: many reencryptRecord at once (one statement per chunk on PostgreSQL); returns the ids changed. */
+  /**
+   * Inside a transaction: replaces records' ciphertext and key version where their version and key
+   * version are unchanged (compare-and-set; one statement per chunk on PostgreSQL); returns the ids changed.
+   */
   reencryptRecords(collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]>;
   /** Every record of a subject in a tenant, across collections. */
   listSubjectRecords(tenantId: string, subjectId: string): Promise<RecordRow[]>;
@@ -191,8 +194,8 @@ export type RawRow = Record<string, string | number | null | Buffer>;
 
 /** Reads inside one consistent snapshot (a backup sees one point in time while writers go on). */
 export interface SnapshotReader {
-  /** Rows of a table in primary-key order after `after` (a previous row's key values), at most `limit`. */
-  readPage(table: BackupTable, after: readonly unknown[] | undefined, limit: number): Promise<RawRow[]>;
+  /** Rows of a table in primary-key order after the row `after` (the previous page's last), at most `limit`. */
+  readPage(table: BackupTable, after: RawRow | undefined, limit: number): Promise<RawRow[]>;
   getMeta(key: string): Promise<string | undefined>;
 }
 

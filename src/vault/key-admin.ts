@@ -1,12 +1,12 @@
 import { KurabanError } from '../errors/index.js';
 import { isTombstone, type Keyring, type RootKeyProvider } from '../keys/index.js';
 import type { LogAction } from '../ledger/index.js';
-import type { KeyJobRow, Store, StoreOps } from '../store/index.js';
+import type { KeyJobRow, ReencryptRow, Store, StoreOps } from '../store/index.js';
 import type { AccessLog } from './access-log.js';
 import { auditEntries, type Audit, type Touched } from './audit.js';
 import type { Collections } from './collections.js';
 import { open, seal } from '../crypto/index.js';
-import { decryptRecord, encryptRecord, recordAad } from './record-crypto.js';
+import { recordAad } from './record-crypto.js';
 
 /**
  * Rotation of every key below the root, and the root itself (src/keys/NOTES.md "Rotation").
@@ -139,7 +139,7 @@ export class KeyAdmin {
       updatedAt: now,
     };
     if (!running) {
-      job = { ...job, total: (await store.listWrappedKeys({ tenantId, kind: 'subject' })).filter((r) => !isTombstone(r)).length };
+      job = { ...job, total: await store.countSubjectKeys(tenantId) };
       await store.transaction(async (tx) => {
         await tx.saveKeyJob(job);
         await this.log(tx, audit, tenantId, 'key.rotate_data', {});
@@ -266,7 +266,7 @@ export class KeyAdmin {
       tenantId,
       tenantKey: { current: Math.max(...tenantRows.map((r) => r.version)), versions: tenantRows.map((r) => ({ version: r.version, wraps: wraps.get(r.version) ?? 0 })) },
       collections,
-      subjectKeys: (await store.listWrappedKeys({ tenantId, kind: 'subject' })).filter((r) => !isTombstone(r)).length,
+      subjectKeys: await store.countSubjectKeys(tenantId),
       jobs: await store.listKeyJobs(tenantId),
     };
   }
@@ -278,18 +278,24 @@ export class KeyAdmin {
     // An erased subject (only a tombstone left) has nothing to rotate.
     if (old.every((r) => isTombstone(r))) return undefined;
     const next = await keyring.rotateSubjectKey(tx, tenantId, subjectId);
-    const ids: string[] = [];
+    const byCollection = new Map<string, ReencryptRow[]>();
     for (const row of await tx.listSubjectRecords(tenantId, subjectId)) {
       const key = await keyring.subjectKey(tx, tenantId, subjectId, row.keyVersion);
       const binding = { tenantId, collectionId: row.collectionId, recordId: row.id, version: row.version, subjectId, keyVersion: row.keyVersion };
-      const values = decryptRecord(key.key, row.ciphertext, binding);
-      const ciphertext = encryptRecord(next.key, values, { ...binding, keyVersion: next.version });
-      // Inside the transaction nothing else writes this row (SQLite's write lock; on PostgreSQL the
+      const plain = open(key.key, row.ciphertext, recordAad(binding));
+      const ciphertext = seal(next.key, plain, recordAad({ ...binding, keyVersion: next.version }));
+      plain.fill(0);
+      const list = byCollection.get(row.collectionId) ?? [];
+      list.push({ id: row.id, version: row.version, fromKeyVersion: row.keyVersion, toKeyVersion: next.version, ciphertext });
+      byCollection.set(row.collectionId, list);
+    }
+    const ids: string[] = [];
+    for (const [collectionId, rows] of byCollection) {
+      // Inside the transaction nothing else writes these rows (SQLite's write lock; on PostgreSQL the
       // old key rows are deleted below, which waits for and then fails any writer still using them).
-      if (!(await tx.reencryptRecord(row.collectionId, row.id, row.version, row.keyVersion, next.version, ciphertext))) {
-        throw new KurabanError('KEY_ROTATION_INVALID', 'a record changed during re-encryption; run it again');
-      }
-      ids.push(row.id);
+      const changed = await tx.reencryptRecords(collectionId, rows);
+      if (changed.length !== rows.length) throw new KurabanError('KEY_ROTATION_INVALID', 'a record changed during re-encryption; run it again');
+      ids.push(...changed);
     }
     const versions = old.map((r) => r.version);
     await tx.deleteWrappedKeys(tenantId, 'subject', subjectId, versions);

@@ -65,6 +65,7 @@ const FIRST_KEY_VERSION = 1;
 export function sealBatch(job: SealJob): SealOutput {
   const indexKeys = new Map(job.indexKeys);
   const subjectKeys = new Map<string, DataKey>(job.subjectKeys);
+  const nextVersions = new Map(job.subjectNextVersions ?? []);
   const out: SealOutput = { records: [], index: [], newKeys: [], newKeyMaterial: [], rejected: [], positions: [], ...(job.returnValues ? { values: [] } : {}) };
   for (let i = 0; i < job.inputs.length; i++) {
     const input = job.inputs[i];
@@ -102,7 +103,7 @@ export function sealBatch(job: SealJob): SealOutput {
       if (job.collectionKey === null) throw new Error('sealBatch: collection key missing');
       key = job.collectionKey;
     } else {
-      key = subjectKeys.get(subjectId) ?? createSubjectKey(job, subjectId, subjectKeys, out);
+      key = subjectKeys.get(subjectId) ?? createSubjectKey(job, subjectId, nextVersions.get(subjectId) ?? FIRST_KEY_VERSION, subjectKeys, out);
     }
     const ciphertext = encryptRecord(key.key, plain, {
       tenantId: job.tenantId,
@@ -131,9 +132,8 @@ export function sealBatch(job: SealJob): SealOutput {
   return out;
 }
 
-function createSubjectKey(job: SealJob, subjectId: string, subjectKeys: Map<string, DataKey>, out: SealOutput): DataKey {
+function createSubjectKey(job: SealJob, subjectId: string, version: number, subjectKeys: Map<string, DataKey>, out: SealOutput): DataKey {
   const key = randomBytesPooled(AES_256_KEY_BYTES);
-  const version = (job.subjectNextVersions?.length ? new Map(job.subjectNextVersions).get(subjectId) : undefined) ?? FIRST_KEY_VERSION;
   const wrapped = seal(job.tenantKey.key, key, wrappedKeyAad(job.tenantId, 'subject', subjectId, version));
   const dk = { version, key };
   subjectKeys.set(subjectId, dk);
