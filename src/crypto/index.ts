@@ -5,3 +5,4 @@ export { hkdfSha256, scryptKey, SCRYPT_DEFAULTS } from './kdf.js';
 export type { ScryptParams } from './kdf.js';
 export { blindIndex, constantTimeEqual, BLIND_INDEX_BYTES } from './blind-index.js';
 export { randomBytesPooled } from './random.js';
+export { Ff1, Ff1DomainError, ff1MinLength, FF1_MIN_DOMAIN, FF1_MAX_LENGTH } from './ff1.js';

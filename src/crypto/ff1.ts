@@ -1,0 +1,218 @@
+import { createCipheriv, type Cipher } from 'node:crypto';
+
+/**
+ * FF1 format-preserving encryption: NIST SP 800-38G Rev. 1 (February 2019), §5.1, Algorithms 7
+ * (FF1.Encrypt) and 8 (FF1.Decrypt), with AES (FIPS 197) from node:crypto as CIPH. Inputs are
+ * numeral strings — arrays of integers in [0, radix) — so any alphabet maps onto them (tokens/).
+ *
+ * The PRF of §4.2 (Algorithm 6) is CBC-MAC over AES; it is computed block by block with one ECB
+ * cipher per key (AES-ECB of one block is CIPH_K), so no per-call cipher set-up is paid.
+ */
+
+/** §5.1: radix ∈ [2, 2^16]. */
+export const FF1_MAX_RADIX = 65_536;
+/** §5.1 (Rev. 1): radix^minlen ≥ 1,000,000 — the minimum domain size. */
+export const FF1_MIN_DOMAIN = 1_000_000;
+/** §5.1: maxlen ≤ 2^32; Kuraban's own bound, far below it (tokens are field values). */
+export const FF1_MAX_LENGTH = 4096;
+/** Kuraban's bound on the tweak length (maxTlen of §5.1 is the implementation's choice). */
+export const FF1_MAX_TWEAK_BYTES = 256;
+/** Algorithm 7, step 6: ten Feistel rounds. */
+const ROUNDS = 10;
+const BLOCK = 16;
+
+export class Ff1DomainError extends Error {
+  override readonly name = 'Ff1DomainError';
+  constructor(readonly reason: 'radix' | 'length' | 'numeral' | 'tweak' | 'key') {
+    super(`FF1 input outside its domain: ${reason}`);
+  }
+}
+
+/** The smallest length whose domain radix^len reaches FF1_MIN_DOMAIN (§5.1). */
+export function ff1MinLength(radix: number): number {
+  let len = 1;
+  for (let size = radix; size < FF1_MIN_DOMAIN; size *= radix) len++;
+  return len;
+}
+
+export class Ff1 {
+  private readonly ecb: Cipher;
+  private readonly bigRadix: bigint;
+  private readonly minLength: number;
+
+  /** `key`: 16, 24 or 32 bytes (AES-128, -192, -256). The key is copied into the cipher. */
+  constructor(key: Uint8Array, readonly radix: number) {
+    if (!Number.isInteger(radix) || radix < 2 || radix > FF1_MAX_RADIX) throw new Ff1DomainError('radix');
+    if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new Ff1DomainError('key');
+    this.ecb = createCipheriv(`aes-${key.length * 8}-ecb`, key, null);
+    this.ecb.setAutoPadding(false);
+    this.bigRadix = BigInt(radix);
+    this.minLength = ff1MinLength(radix);
+  }
+
+  encrypt(x: readonly number[], tweak: Uint8Array = EMPTY): number[] {
+    return this.run(x, tweak, true);
+  }
+
+  decrypt(y: readonly number[], tweak: Uint8Array = EMPTY): number[] {
+    return this.run(y, tweak, false);
+  }
+
+  private run(x: readonly number[], tweak: Uint8Array, encrypt: boolean): number[] {
+    const n = x.length;
+    if (n < this.minLength || n > FF1_MAX_LENGTH) throw new Ff1DomainError('length');
+    if (tweak.length > FF1_MAX_TWEAK_BYTES) throw new Ff1DomainError('tweak');
+    for (const d of x) if (!Number.isInteger(d) || d < 0 || d >= this.radix) throw new Ff1DomainError('numeral');
+    const t = tweak.length;
+    // Steps 1–2: u = ⌊n/2⌋, v = n − u; A = X[1..u], B = X[u+1..n].
+    const u = n >> 1;
+    const v = n - u;
+    let a = this.num(x, 0, u);
+    let b = this.num(x, u, n);
+    // Step 3: b = ⌈⌈v·LOG(radix)⌉/8⌉ — the bytes of radix^v − 1, computed exactly.
+    const radixV = this.bigRadix ** BigInt(v);
+    const radixU = this.bigRadix ** BigInt(u);
+    const bBytes = Math.ceil(bitLength(radixV - 1n) / 8);
+    // Step 4: d = 4⌈b/4⌉ + 4.
+    const d = 4 * Math.ceil(bBytes / 4) + 4;
+    // Step 5: P = [1]^1 ‖ [2]^1 ‖ [1]^1 ‖ [radix]^3 ‖ [10]^1 ‖ [u mod 256]^1 ‖ [n]^4 ‖ [t]^4.
+    const p = Buffer.alloc(BLOCK);
+    p[0] = 1;
+    p[1] = 2;
+    p[2] = 1;
+    p.writeUIntBE(this.radix, 3, 3);
+    p[6] = 10;
+    p[7] = u & 0xff;
+    p.writeUInt32BE(n, 8);
+    p.writeUInt32BE(t, 12);
+    const yP = this.ciph(p); // first CBC-MAC block: CIPH(0 ⊕ P)
+    // Step 6.i: Q = T ‖ [0]^((−t−b−1) mod 16) ‖ [i]^1 ‖ [NUM_radix(B)]^b.
+    const pad = mod(-t - bBytes - 1, BLOCK);
+    const q = Buffer.alloc(t + pad + 1 + bBytes);
+    q.set(tweak, 0);
+    const roundAt = t + pad;
+    const blocks = Math.ceil(d / BLOCK);
+    const s = Buffer.alloc(blocks * BLOCK);
+    for (let k = 0; k < ROUNDS; k++) {
+      const i = encrypt ? k : ROUNDS - 1 - k;
+      q[roundAt] = i;
+      writeBig(q, roundAt + 1, bBytes, encrypt ? b : a);
+      // Step 6.ii: R = PRF(P ‖ Q) (Algorithm 6: CBC-MAC).
+      const r = this.cbcMac(yP, q);
+      // Step 6.iii: S = first d bytes of R ‖ CIPH(R ⊕ [1]^16) ‖ … ‖ CIPH(R ⊕ [⌈d/16⌉−1]^16).
+      r.copy(s, 0);
+      for (let j = 1; j < blocks; j++) {
+        const block = Buffer.from(r);
+        xorCounter(block, j);
+        this.ciph(block).copy(s, j * BLOCK);
+      }
+      // Step 6.iv: y = NUM(S) over d bytes.
+      const y = readBig(s, d);
+      // Step 6.v: m = u for even i, v for odd i.
+      const modulus = i % 2 === 0 ? radixU : radixV;
+      if (encrypt) {
+        // Steps 6.vi–ix: c = (NUM_radix(A) + y) mod radix^m; A = B; B = C.
+        const c = (a + y) % modulus;
+        a = b;
+        b = c;
+      } else {
+        // Algorithm 8, steps 6.vi–ix: c = (NUM_radix(B) − y) mod radix^m; B = A; A = C.
+        const c = bigMod(b - y, modulus);
+        b = a;
+        a = c;
+      }
+    }
+    // Step 7: A ‖ B, as numeral strings of lengths u and v (STR^m_radix).
+    return [...this.str(a, u), ...this.str(b, v)];
+  }
+
+  /** NUM_radix (§4.5, Algorithm 2): the numeral string x[from..to) as a number, most significant first. */
+  private num(x: readonly number[], from: number, to: number): bigint {
+    // Groups of numerals in a double (exact below 2^53) keep BigInt operations few.
+    let out = 0n;
+    let acc = 0;
+    let scale = 1;
+    for (let i = from; i < to; i++) {
+      acc = acc * this.radix + (x[i] as number);
+      scale *= this.radix;
+      if (scale * this.radix > Number.MAX_SAFE_INTEGER || i === to - 1) {
+        out = out * BigInt(scale) + BigInt(acc);
+        acc = 0;
+        scale = 1;
+      }
+    }
+    return out;
+  }
+
+  /** STR^m_radix (§4.5, Algorithm 3): m numerals, most significant first. */
+  private str(value: bigint, m: number): number[] {
+    const out = new Array<number>(m);
+    let rest = value;
+    for (let i = m - 1; i >= 0; i--) {
+      if (rest === 0n) {
+        out[i] = 0;
+        continue;
+      }
+      out[i] = Number(rest % this.bigRadix);
+      rest /= this.bigRadix;
+    }
+    return out;
+  }
+
+  private ciph(block: Buffer): Buffer {
+    return this.ecb.update(block);
+  }
+
+  /** Algorithm 6 (PRF), continuing from Y₁ = CIPH(P): Yⱼ = CIPH(Yⱼ₋₁ ⊕ Xⱼ) over the blocks of Q. */
+  private cbcMac(y1: Buffer, q: Buffer): Buffer {
+    let y = y1;
+    for (let off = 0; off < q.length; off += BLOCK) {
+      const x = Buffer.allocUnsafe(BLOCK);
+      for (let k = 0; k < BLOCK; k++) x[k] = (y[k] as number) ^ (q[off + k] as number);
+      y = this.ciph(x);
+    }
+    return y;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function mod(a: number, m: number): number {
+  return ((a % m) + m) % m;
+}
+
+function bigMod(a: bigint, m: bigint): bigint {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+}
+
+function bitLength(v: bigint): number {
+  return v === 0n ? 0 : v.toString(2).length;
+}
+
+/** [x]^s of §4.1: x as s bytes, big-endian. */
+function writeBig(buf: Buffer, offset: number, length: number, value: bigint): void {
+  let rest = value;
+  for (let i = offset + length - 1; i >= offset; i--) {
+    buf[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+}
+
+function readBig(buf: Buffer, length: number): bigint {
+  let out = 0n;
+  for (let i = 0; i < length; i += 4) {
+    const take = Math.min(4, length - i);
+    out = (out << BigInt(take * 8)) | BigInt(buf.readUIntBE(i, take));
+  }
+  return out;
+}
+
+/** R ⊕ [j]^16: j as a 16-byte big-endian integer XORed into the block. */
+function xorCounter(block: Buffer, j: number): void {
+  let rest = j;
+  for (let i = BLOCK - 1; i >= 0 && rest > 0; i--) {
+    block[i] = (block[i] as number) ^ (rest & 0xff);
+    rest = Math.floor(rest / 256);
+  }
+}
