@@ -34,6 +34,9 @@ export const ERROR_CODES = {
   BATCH_TOO_LARGE: { status: 413, title: 'Batch has too many records' },
   SEARCH_INVALID: { status: 422, title: 'Search is not valid for this collection' },
   API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
+  // tokens
+  TOKEN_INVALID: { status: 422, title: 'Token request is not valid for this field' },
+  TOKEN_NOT_FOUND: { status: 404, title: 'Token not known to this vault' },
   // access log
   LOG_NOT_FOUND: { status: 404, title: 'Not in the access log' },
   // keys and integrity

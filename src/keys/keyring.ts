@@ -6,7 +6,7 @@ import { KeyCache } from './key-cache.js';
 import type { RootKeyProvider } from './root-key-provider.js';
 
 /** The subset of storage the keyring needs (structurally the store's own methods; no import of store/). */
-export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log';
+export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log' | 'token';
 export interface WrappedKey {
   readonly tenantId: string;
   readonly kind: WrappedKeyKind;
@@ -43,6 +43,7 @@ export interface KeyringOptions {
 
 const WRAPPED_KEY_AAD = 'kuraban/wrapped-key/v1';
 const BLIND_INDEX_INFO = 'kuraban/blind-index/v1';
+const TOKEN_LOOKUP_INFO = 'kuraban/token-lookup/v1';
 const FIRST_VERSION = 1;
 /** `wrapped_by` of tenant key rows: the root key wraps them, not a tenant key version. */
 const ROOT_WRAPPED = 0;
@@ -199,6 +200,47 @@ export class Keyring {
     return derived;
   }
 
+  /**
+   * A collection's token key (kind 'token', docs/tokens.md): the given version, or the newest —
+   * created at version 1 the first time a collection tokenises. Field token keys are derived from it
+   * (tokens/token-keys.ts); it rotates by version like a data key, and tokens keep their version.
+   */
+  async tokenKey(ops: KeyStoreOps, tenantId: string, collectionId: string, version?: number): Promise<DataKey> {
+    if (version !== undefined) return this.dataKey(ops, tenantId, 'token', collectionId, version);
+    const latest = this.cache.get(latestId(tenantId, 'token', collectionId))?.readUInt32BE(0);
+    if (latest !== undefined || (await ops.getWrappedKey(tenantId, 'token', collectionId))) return this.dataKey(ops, tenantId, 'token', collectionId);
+    const tenantKey = await this.currentTenantKey(ops, tenantId);
+    const key = randomBytes(AES_256_KEY_BYTES);
+    try {
+      const wrapped = seal(tenantKey.key, key, wrapAad(tenantId, 'token', collectionId, FIRST_VERSION));
+      // Two first tokenisations at once: one row wins, both then read it.
+      await ops.insertWrappedKeys([this.row(tenantId, 'token', collectionId, FIRST_VERSION, wrapped, tenantKey.version)], true);
+    } finally {
+      key.fill(0);
+    }
+    return this.dataKey(ops, tenantId, 'token', collectionId, FIRST_VERSION);
+  }
+
+  /** A new version of a collection's token key: new tokens use it at once, older tokens keep theirs. */
+  async rotateTokenKey(ops: KeyStoreOps, tenantId: string, collectionId: string): Promise<number> {
+    await this.tokenKey(ops, tenantId, collectionId);
+    return this.newDataKeyVersion(ops, tenantId, 'token', collectionId);
+  }
+
+  /**
+   * The key that turns a token into its look-up hash (HKDF-SHA-256 from the collection's index key,
+   * which never rotates): a token is found whatever key version made it.
+   */
+  async tokenLookupKey(ops: KeyStoreOps, tenantId: string, collectionId: string, field: string): Promise<Buffer> {
+    const id = `${tenantId}\0tl\0${collectionId}\0${field}`;
+    const cached = this.cachedKey(id);
+    if (cached) return cached;
+    const indexKey = await this.dataKey(ops, tenantId, 'index', collectionId, FIRST_VERSION);
+    const derived = hkdfSha256(indexKey.key, Buffer.alloc(0), `${TOKEN_LOOKUP_INFO}\0${collectionId}\0${field}`);
+    this.cache.set(id, Buffer.from(derived));
+    return derived;
+  }
+
   // ── Rotation (NOTES.md "Rotation"). Each step runs inside the caller's transaction. ──────────
 
   /**
@@ -278,7 +320,7 @@ export class Keyring {
     this.cache.delete(latestId(tenantId, kind, scopeId));
   }
 
-  private async newDataKeyVersion(ops: KeyStoreOps, tenantId: string, kind: 'collection' | 'subject', scopeId: string): Promise<number> {
+  private async newDataKeyVersion(ops: KeyStoreOps, tenantId: string, kind: 'collection' | 'subject' | 'token', scopeId: string): Promise<number> {
     const current = await ops.getWrappedKey(tenantId, kind, scopeId);
     if (!current && kind === 'collection') throw new KurabanError('COLLECTION_NOT_FOUND');
     const version = (current?.version ?? 0) + 1;

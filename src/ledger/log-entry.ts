@@ -27,6 +27,8 @@ export interface LogEntry {
   readonly fields: readonly string[];
   /** The declared purpose, an identifier (e.g. `tax_assessment`), when the caller gave one. */
   readonly purpose?: string;
+  /** How many items the call handled when they are not all records (tokens tokenised or detokenised). */
+  readonly count?: number;
   /** `ok`, or the stable error code the request failed with. */
   readonly outcome: LogOutcome;
   readonly requestId: string;
@@ -81,6 +83,9 @@ export const LOG_ACTIONS = [
   'key.retire',
   'backup.create',
   'backup.restore',
+  'token.tokenize',
+  'token.detokenize',
+  'key.rotate_token',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
@@ -103,7 +108,7 @@ const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const OUTCOME = /^(?:ok|[A-Z][A-Z0-9_]{0,63})$/;
-const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'outcome', 'requestId', 'client']);
+const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'count', 'outcome', 'requestId', 'client']);
 
 /** The RFC 8785 bytes of an entry, after checking every field; LogEntryError names the first bad field. */
 export function encodeLogEntry(entry: LogEntry): Buffer {
@@ -136,6 +141,7 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
   const subjects = list(entry.subjects, SUBJECT, 'subjects');
   const fields = list(entry.fields, NAME, 'fields');
   if (entry.purpose !== undefined && !matches(NAME, entry.purpose)) throw new LogEntryError('purpose');
+  if (entry.count !== undefined && (!Number.isSafeInteger(entry.count) || entry.count < 0)) throw new LogEntryError('count');
   if (!matches(OUTCOME, entry.outcome)) throw new LogEntryError('outcome');
   if (!matches(REQUEST_ID, entry.requestId)) throw new LogEntryError('requestId');
   if (entry.client !== null && (typeof entry.client !== 'string' || isIP(entry.client) === 0)) throw new LogEntryError('client');
@@ -150,6 +156,7 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
     subjects,
     fields,
     ...(entry.purpose !== undefined ? { purpose: entry.purpose } : {}),
+    ...(entry.count !== undefined ? { count: entry.count } : {}),
     outcome: entry.outcome,
     requestId: entry.requestId,
     client: entry.client,

@@ -2,13 +2,13 @@ import { KurabanError, type ErrorDetail } from '../errors/index.js';
 import { isCleanText } from './unicode.js';
 import { FOLDS, type Fold } from './japanese/folding.js';
 import {
-  CLASSIFICATIONS, FIELD_TYPES, LIMITS, MASKS, NAME_PATTERN, TYPE_DEFAULTS, classificationAtLeast,
-  type CollectionSchema, type FieldDef, type Mask,
+  CLASSIFICATIONS, FIELD_TYPES, FPE_IDENTIFIER_TYPES, LIMITS, MASKS, NAME_PATTERN, TOKEN_FORMATS, TOKEN_KINDS, TOKENISABLE_TYPES, TYPE_DEFAULTS,
+  classificationAtLeast, type CollectionSchema, type FieldDef, type Mask, type TokenFormat, type TokenKind,
 } from './field.js';
 
 const FIELD_KEYS = new Set([
   'name', 'type', 'required', 'classification', 'searchable', 'unique', 'description', 'label', 'mask', 'fold',
-  'maxLength', 'minimum', 'maximum', 'precision', 'scale', 'values', 'fields',
+  'maxLength', 'minimum', 'maximum', 'precision', 'scale', 'values', 'fields', 'token', 'tokenFormat',
 ]);
 
 /** Names the record envelope, CSV import and export already use beside the fields. */
@@ -98,6 +98,7 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
       def.fold = [...defaults.fold];
     }
     if ((def.searchable || def.unique) && (type === 'object' || depth > 1)) bad('not_indexable');
+    parseToken(f, type, depth, def, bad);
     const int = (k: string, min: number, max: number): number | undefined => {
       const v = f[k];
       if (v === undefined) return undefined;
@@ -169,6 +170,30 @@ function parseFields(list: unknown[], prefix: string, depth: number, problems: E
     out.push(def as FieldDef);
   });
   return out;
+}
+
+/** `token` and `tokenFormat` (docs/tokens.md): which kinds fit which types. */
+function parseToken(f: Record<string, unknown>, type: FieldDef['type'], depth: number, def: { token?: TokenKind; tokenFormat?: TokenFormat }, bad: (reason: string) => void): void {
+  if (f.token === undefined) {
+    if (f.tokenFormat !== undefined) bad('token_format_without_token');
+    return;
+  }
+  if (typeof f.token !== 'string' || !(TOKEN_KINDS as readonly string[]).includes(f.token)) return bad('invalid_token');
+  if (depth > 1 || !TOKENISABLE_TYPES.has(type)) return bad('token_not_for_type');
+  const kind = f.token as TokenKind;
+  def.token = kind;
+  if (kind !== 'format-preserving') {
+    if (f.tokenFormat !== undefined) bad('option_not_for_token:tokenFormat');
+    return;
+  }
+  if (type === 'string') {
+    if (typeof f.tokenFormat !== 'string' || !(TOKEN_FORMATS as readonly string[]).includes(f.tokenFormat)) return bad('invalid_token_format');
+    def.tokenFormat = f.tokenFormat as TokenFormat;
+  } else if ((FPE_IDENTIFIER_TYPES as readonly string[]).includes(type)) {
+    if (f.tokenFormat !== undefined) bad('option_not_for_type:tokenFormat');
+  } else {
+    bad('format_preserving_not_for_type');
+  }
 }
 
 export interface SchemaChange {

@@ -22,6 +22,28 @@ export type Mask = (typeof MASKS)[number];
 export const CLASSIFICATIONS = ['public', 'personal', 'sensitive', 'my-number'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
 
+/**
+ * Tokenisation of a field (docs/tokens.md): `random` — an opaque, unguessable token looked up in the
+ * vault; `deterministic` — the same value gives the same token within the tenant, collection and field
+ * (for joins between systems); `format-preserving` — NIST SP 800-38G FF1, a token in the value's own
+ * format (a 12-digit My Number gives 12 digits, with a check digit that is always wrong).
+ */
+export const TOKEN_KINDS = ['random', 'deterministic', 'format-preserving'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+/** The alphabet of a format-preserving `string` field: digits (radix 10), 0-9A-Z (36), 0-9A-Za-z (62). */
+export const TOKEN_FORMATS = ['digits', 'alphanumeric-upper', 'alphanumeric'] as const;
+export type TokenFormat = (typeof TOKEN_FORMATS)[number];
+
+/** Types whose canonical value is all digits with a check digit: format-preserving tokens keep the layout and break the check digit. */
+export const FPE_IDENTIFIER_TYPES = ['my-number', 'juminhyo-code', 'atena-number', 'household-number', 'corporate-number', 'insurer-number'] as const;
+
+/** Types a token may stand for (scalar values; objects and booleans are not tokenised). */
+export const TOKENISABLE_TYPES: ReadonlySet<string> = new Set([
+  'string', 'integer', 'decimal', 'date', 'enum', 'my-number', 'juminhyo-code', 'atena-number', 'household-number',
+  'local-gov-code', 'corporate-number', 'insurer-number', 'postal-code', 'phone', 'jp-date', 'kana',
+]);
+
 export interface FieldDef {
   readonly name: string;
   readonly type: FieldType;
@@ -48,6 +70,10 @@ export interface FieldDef {
   readonly values?: readonly string[];
   /** object: nested fields (no search or uniqueness inside). */
   readonly fields?: readonly FieldDef[];
+  /** Top-level scalar fields: writes answer with a token for the value (docs/tokens.md). */
+  readonly token?: TokenKind;
+  /** `string` fields with `token: "format-preserving"`: the alphabet of their values. */
+  readonly tokenFormat?: TokenFormat;
 }
 
 export interface CollectionSchema {

@@ -1,5 +1,5 @@
-export { FIELD_TYPES, CLASSIFICATIONS, LIMITS, MASKS, NAME_PATTERN, TYPE_DEFAULTS, classificationAtLeast } from './field.js';
-export type { FieldType, Classification, FieldDef, CollectionSchema, Mask } from './field.js';
+export { FIELD_TYPES, CLASSIFICATIONS, LIMITS, MASKS, NAME_PATTERN, TYPE_DEFAULTS, TOKEN_KINDS, TOKEN_FORMATS, FPE_IDENTIFIER_TYPES, classificationAtLeast } from './field.js';
+export type { FieldType, Classification, FieldDef, CollectionSchema, Mask, TokenKind, TokenFormat } from './field.js';
 export { parseCollectionSchema, evolveSchema, deepFreeze } from './collection-schema.js';
 export type { SchemaChange } from './collection-schema.js';
 export { validateRecord, canonicalDecimal, isIsoDate } from './record-values.js';

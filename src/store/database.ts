@@ -101,5 +101,19 @@ export interface Database {
   log_state: { tenant_id: string; origin: string; verifier_key: string; size: number | string; root: Buffer; public_log: Generated<number> };
   /** Which integrated entries name a subject (migration 0003): written in the integration transaction. */
   log_subjects: { tenant_id: string; subject_id: string; idx: number | string };
+  /** Issued tokens (migration 0006): look-up hash → what the token stands for; never a token or a clear value. */
+  tokens: {
+    collection_id: string;
+    field: string;
+    token_hash: Buffer;
+    /** The record id for a record's token; '' for a value tokenised on its own. */
+    ref: string;
+    tenant_id: string;
+    kind: string;
+    key_version: number;
+    subject_id: string | null;
+    value_ct: Buffer | null;
+    created_at: string;
+  };
   kuraban_migration_probe?: { id: Generated<number> };
 }

@@ -23,4 +23,5 @@ export type {
   LogStateRow,
   LogPendingRow,
   LogTileRow,
+  TokenRow,
 } from './rows.js';

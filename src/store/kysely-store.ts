@@ -16,6 +16,7 @@ import type {
   LogTileRow,
   RecordRow,
   TenantRow,
+  TokenRow,
   WrappedKeyKind,
   WrappedKeyRow,
 } from './rows.js';
@@ -461,6 +462,75 @@ export class KyselyStoreOps implements StoreOps {
     return Number(r.n);
   }
 
+  async insertTokens(rows: readonly TokenRow[]): Promise<number> {
+    let inserted = 0;
+    // 10 columns a row: 500 rows stay far below SQLite's and PostgreSQL's bound-parameter limits.
+    for (let i = 0; i < rows.length; i += 500) {
+      const res = await this.db
+        .insertInto('tokens')
+        .values(rows.slice(i, i + 500).map(toTokenValues))
+        .onConflict((oc) => oc.columns(['collection_id', 'field', 'token_hash', 'ref']).doNothing())
+        .executeTakeFirst();
+      inserted += Number(res.numInsertedOrUpdatedRows ?? 0n);
+    }
+    return inserted;
+  }
+
+  async findTokens(collectionId: string, field: string, hashes: readonly Buffer[]): Promise<TokenRow[]> {
+    const out: TokenRow[] = [];
+    for (let i = 0; i < hashes.length; i += 1000) {
+      const rows = await this.read
+        .selectFrom('tokens')
+        .selectAll()
+        .where('collection_id', '=', collectionId)
+        .where('field', '=', field)
+        .where('token_hash', 'in', hashes.slice(i, i + 1000))
+        .execute();
+      for (const r of rows) out.push(toToken(r));
+    }
+    return out;
+  }
+
+  async deleteRecordTokens(collectionId: string, recordIds: readonly string[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < recordIds.length; i += 1000) {
+      const res = await this.db.deleteFrom('tokens').where('collection_id', '=', collectionId).where('ref', 'in', recordIds.slice(i, i + 1000)).executeTakeFirst();
+      n += Number(res.numDeletedRows);
+    }
+    return n;
+  }
+
+  async deleteSubjectTokens(tenantId: string, subjectId: string): Promise<number> {
+    const own = await this.db
+      .selectFrom('tokens')
+      .select(['collection_id', 'field', 'token_hash', 'kind'])
+      .where('tenant_id', '=', tenantId)
+      .where('subject_id', '=', subjectId)
+      .execute();
+    let n = Number((await this.db.deleteFrom('tokens').where('tenant_id', '=', tenantId).where('subject_id', '=', subjectId).executeTakeFirst()).numDeletedRows);
+    for (const t of own) {
+      if (t.kind === 'random') continue;
+      const res = await this.db
+        .deleteFrom('tokens')
+        .where('collection_id', '=', t.collection_id)
+        .where('field', '=', t.field)
+        .where('token_hash', '=', Buffer.from(t.token_hash))
+        .executeTakeFirst();
+      n += Number(res.numDeletedRows);
+    }
+    return n;
+  }
+
+  async countTokensByKeyVersion(collectionId: string): Promise<Map<number, number>> {
+    const rows = await this.read
+      .selectFrom('tokens')
+      .select(['key_version', (eb) => eb.fn.countAll().as('n')])
+      .where('collection_id', '=', collectionId)
+      .groupBy('key_version')
+      .execute();
+    return new Map(rows.map((r) => [Number(r.key_version), Number(r.n)]));
+  }
+
   async insertApiKey(row: ApiKeyRow): Promise<void> {
     await this.db
       .insertInto('api_keys')
@@ -899,4 +969,34 @@ export function toIndexValues(r: IndexRow): Database['blind_index'] {
 /** The PostgreSQL advisory-lock key of a tenant's log: the first 8 bytes of SHA-256("kuraban/log-lock/v1\0" ‖ tenant), signed. */
 export function logLockKey(tenantId: string): string {
   return createHash('sha256').update(`kuraban/log-lock/v1\0${tenantId}`).digest().readBigInt64BE(0).toString();
+}
+
+function toTokenValues(t: TokenRow) {
+  return {
+    collection_id: t.collectionId,
+    field: t.field,
+    token_hash: t.tokenHash,
+    ref: t.recordId ?? '',
+    tenant_id: t.tenantId,
+    kind: t.kind,
+    key_version: t.keyVersion,
+    subject_id: t.subjectId,
+    value_ct: t.valueCt,
+    created_at: t.createdAt,
+  };
+}
+
+function toToken(r: Selectable<Database['tokens']>): TokenRow {
+  return {
+    collectionId: r.collection_id,
+    field: r.field,
+    tokenHash: Buffer.from(r.token_hash),
+    recordId: r.ref === '' ? null : r.ref,
+    tenantId: r.tenant_id,
+    kind: r.kind as TokenRow['kind'],
+    keyVersion: Number(r.key_version),
+    subjectId: r.subject_id,
+    valueCt: r.value_ct === null ? null : Buffer.from(r.value_ct),
+    createdAt: r.created_at,
+  };
 }

@@ -30,6 +30,22 @@ export interface WrappedKeyRow {
   readonly wrappedBy: number;
 }
 
+/** An issued token (src/tokens/NOTES.md): its look-up hash and what it stands for. */
+export interface TokenRow {
+  readonly collectionId: string;
+  readonly field: string;
+  readonly tokenHash: Buffer;
+  /** The record whose field it stands for, or null for a value tokenised on its own. */
+  readonly recordId: string | null;
+  readonly tenantId: string;
+  readonly kind: 'random' | 'deterministic' | 'format-preserving';
+  readonly keyVersion: number;
+  readonly subjectId: string | null;
+  /** Random tokens made outside a record: the value, sealed under the field's token value key. */
+  readonly valueCt: Buffer | null;
+  readonly createdAt: string;
+}
+
 /** One record moved to another key version (re-encryption): compare-and-set on version and key version. */
 export interface ReencryptRow {
   readonly id: string;

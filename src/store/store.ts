@@ -12,6 +12,7 @@ import type {
   LogTileRow,
   RecordRow,
   TenantRow,
+  TokenRow,
   WrappedKeyKind,
   WrappedKeyRow,
 } from './rows.js';
@@ -99,6 +100,21 @@ export interface StoreOps {
   /** Deletes every record of a subject in a tenant and their index rows; returns their (collection id, id). */
   deleteSubjectRecords(tenantId: string, subjectId: string): Promise<Array<{ collectionId: string; id: string }>>;
 
+  /** Registers tokens; rows whose (collection, field, hash, record) exists are skipped. Returns how many were inserted. */
+  insertTokens(rows: readonly TokenRow[]): Promise<number>;
+  /** The registry rows of these look-up hashes in one collection field. */
+  findTokens(collectionId: string, field: string, hashes: readonly Buffer[]): Promise<TokenRow[]>;
+  /** Deletes the tokens of these records (all fields); returns how many. */
+  deleteRecordTokens(collectionId: string, recordIds: readonly string[]): Promise<number>;
+  /**
+   * Erasure: deletes a subject's tokens in a tenant, and every other row with the same hash in the
+   * same field (a deterministic or format-preserving token stands for the value, whoever else
+   * registered it). Returns how many rows went.
+   */
+  deleteSubjectTokens(tenantId: string, subjectId: string): Promise<number>;
+  /** Rows per token key version of a collection (retirement and status). */
+  countTokensByKeyVersion(collectionId: string): Promise<Map<number, number>>;
+
   insertApiKey(row: ApiKeyRow): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRow | undefined>;
   listApiKeys(tenantId?: string | null): Promise<ApiKeyRow[]>;
@@ -174,6 +190,7 @@ export const BACKUP_TABLES = {
     ['collections', ['id']],
     ['records', ['collection_id', 'id']],
     ['blind_index', ['digest', 'record_id']],
+    ['tokens', ['collection_id', 'field', 'token_hash', 'ref']],
     ['api_keys', ['id']],
     ['policies', ['tenant_id', 'version']],
     ['import_jobs', ['id']],

@@ -19,6 +19,8 @@ export interface ErasureReceipt {
   readonly keysDestroyed: number;
   /** Records removed from the live store (with their blind-index entries). */
   readonly recordsRemoved: number;
+  /** Token registry rows removed: the person's tokens no longer resolve (docs/tokens.md). */
+  readonly tokensRevoked: number;
   readonly log: {
     readonly origin: string;
     readonly verifierKey: string;
@@ -44,7 +46,7 @@ export interface ErasureDeps {
 
 /**
  * Crypto-shredding a person (APPI: "deleted" must hold for backups too). One transaction destroys
- * every version of the subject's data key and removes their records and blind-index entries, and
+ * every version of the subject's data key, removes their records, blind-index entries and tokens, and
  * appends the `subject.erase` entry; then the log is integrated and the receipt built from the signed
  * tree. Data backups never contain clear keys and key backups are kept apart (docs/keys.md), so
  * records in a data backup taken before the erasure cannot be opened with the live key store.
@@ -63,15 +65,16 @@ export class Erasure {
       await tx.deleteWrappedKeys(tenantId, 'subject', subjectId);
       const keysDestroyed = keys.filter((k) => !isTombstone(k)).length;
       const removed = await tx.deleteSubjectRecords(tenantId, subjectId);
-      if (keysDestroyed === 0 && removed.length === 0) throw new KurabanError('SUBJECT_NOT_FOUND');
+      const tokensRevoked = await tx.deleteSubjectTokens(tenantId, subjectId);
+      if (keysDestroyed === 0 && removed.length === 0 && tokensRevoked === 0) throw new KurabanError('SUBJECT_NOT_FOUND');
       // A tombstone above every destroyed version: the person's next key takes a new version number,
       // so a process still caching a destroyed key fails its write check instead of using it.
       const top = Math.max(0, ...keys.map((k) => k.version));
       const wrappedBy = Math.max(0, ...keys.map((k) => k.wrappedBy));
       await tx.insertWrappedKeys([{ tenantId, kind: 'subject', scopeId: subjectId, version: top + 1, wrapped: Buffer.alloc(0), createdAt: erasedAt.toISOString(), wrappedBy }], false);
-      await accessLog.append(tx, ...auditEntries(audit, tenantId, 'subject.erase', { records: removed.map((r) => r.id), subjects: [subjectId] }, 'ok', erasedAt));
+      await accessLog.append(tx, ...auditEntries(audit, tenantId, 'subject.erase', { records: removed.map((r) => r.id), subjects: [subjectId], ...(tokensRevoked > 0 ? { count: tokensRevoked } : {}) }, 'ok', erasedAt));
       tx.onCommit(() => keyring.forget(tenantId, 'subject', subjectId, keys.map((k) => k.version)));
-      return { keysDestroyed, recordsRemoved: removed.length };
+      return { keysDestroyed, recordsRemoved: removed.length, tokensRevoked };
     });
     await accessLog.integrate(tenantId);
     return { tenant: tenantId, subject: subjectId, erasedAt: erasedAt.toISOString(), ...done, log: await this.proofOf(tenantId, subjectId, audit.requestId) };

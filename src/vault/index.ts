@@ -24,3 +24,5 @@ export type { KeyAdminDeps, JobOptions, KeyStatus } from './key-admin.js';
 export { Erasure } from './erasure.js';
 export type { ErasureReceipt, ErasureDeps } from './erasure.js';
 export { VaultHost } from './vault-host.js';
+export { Tokens, MAX_TOKENS_PER_CALL, tokenFields } from './tokens.js';
+export type { RecordTokens, Detokenized, DetokenizeOptions } from './tokens.js';

@@ -10,6 +10,7 @@ import { decryptRecord } from './record-crypto.js';
 import { UUID_PATTERN } from './record-id.js';
 import type { RecordInput, Rejected, SealJob, SealOutput } from './seal-batch.js';
 import type { Sealer } from './sealer.js';
+import { tokenFields, type RecordTokens, type Tokens } from './tokens.js';
 
 export type { RecordInput, Rejected } from './seal-batch.js';
 
@@ -20,6 +21,8 @@ export interface VaultRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly fields: RecordValues;
+  /** On writes: the tokens of the record's tokenised fields (docs/tokens.md). */
+  readonly tokens?: RecordTokens;
 }
 
 export interface CreateManyOptions {
@@ -34,7 +37,7 @@ export interface CreateManyOptions {
 }
 
 export interface CreateManyResult {
-  readonly created: ReadonlyArray<{ readonly index: number; readonly id: string; readonly version: number }>;
+  readonly created: ReadonlyArray<{ readonly index: number; readonly id: string; readonly version: number; readonly tokens?: RecordTokens }>;
   readonly rejected: readonly Rejected[];
 }
 
@@ -52,6 +55,8 @@ export interface RecordsDeps {
   readonly newId: () => string;
   /** Where audited writes append their log entry, in the write's own transaction. */
   readonly accessLog: AccessLog;
+  /** Makes the tokens of tokenised fields; they are registered in the write's transaction. */
+  readonly tokens: Tokens;
 }
 
 /**
@@ -72,6 +77,8 @@ export interface PreparedBatch {
 interface CommittedBatch {
   readonly batch: PreparedBatch;
   readonly sealed: SealOutput;
+  /** Per record row of `sealed`, its tokens (empty objects when the collection tokenises nothing). */
+  readonly tokens: readonly RecordTokens[];
 }
 
 /** The declared field names present in the inputs (names only; never values). */
@@ -108,6 +115,11 @@ function keysUsed(tenantId: string, collectionId: string, sealed: SealOutput): K
   return [...refs.values()];
 }
 
+/** `tokens` on a written record only when the collection tokenises something. */
+function withTokens(tokens: RecordTokens | undefined): { tokens?: RecordTokens } {
+  return tokens !== undefined && Object.keys(tokens).length > 0 ? { tokens } : {};
+}
+
 export const MAX_BATCH = 10_000;
 export const MAX_SEARCH_LIMIT = 1000;
 
@@ -118,9 +130,9 @@ export class Records {
   async create(tenantId: string, collectionName: string, input: RecordInput, audit?: Audit): Promise<VaultRecord> {
     const collection = await this.deps.collections.get(tenantId, collectionName);
     const options: CreateManyOptions = audit ? { mode: 'atomic', audit } : { mode: 'atomic' };
-    const { batch, sealed } = await this.commit(await this.prepare(collection, [input], options, 1, undefined, true));
+    const { batch, sealed, tokens } = await this.commit(await this.prepare(collection, [input], options, 1, undefined, true));
     const row = sealed.records[0] as RecordRow;
-    return { id: row.id, subjectId: row.subjectId, version: 1, createdAt: batch.now, updatedAt: batch.now, fields: sealed.values?.[0] ?? {} };
+    return { id: row.id, subjectId: row.subjectId, version: 1, createdAt: batch.now, updatedAt: batch.now, fields: sealed.values?.[0] ?? {}, ...withTokens(tokens[0]) };
   }
 
   async createMany(tenantId: string, collectionName: string, inputs: readonly RecordInput[], options: CreateManyOptions): Promise<CreateManyResult> {
@@ -140,9 +152,9 @@ export class Records {
 
   /** Second half of createMany: unique checks, then one transaction for keys, records and indexes. */
   async commitPrepared(prepared: PreparedBatch): Promise<CreateManyResult> {
-    const { sealed } = await this.commit(prepared);
+    const { sealed, tokens } = await this.commit(prepared);
     return {
-      created: sealed.records.map((r, i) => ({ index: sealed.positions[i] as number, id: r.id, version: r.version })),
+      created: sealed.records.map((r, i) => ({ index: sealed.positions[i] as number, id: r.id, version: r.version, ...withTokens(tokens[i]) })),
       rejected: sealed.rejected,
     };
   }
@@ -163,17 +175,19 @@ export class Records {
     if (existing.version !== expectedVersion) throw new KurabanError('VERSION_CONFLICT');
     const subjectId = input.subjectId === undefined ? existing.subjectId : input.subjectId;
     const prepared = await this.prepare(collection, [{ subjectId, fields: input.fields }], { mode: 'atomic' }, existing.version + 1, [id], true);
-    const { sealed } = await this.commit(prepared, async (tx, s) => {
+    const { sealed, tokens } = await this.commit(prepared, async (tx, s) => {
       const row = s.records[0] as RecordRow;
       const ok = await tx.replaceRecord({ ...row, createdAt: existing.createdAt }, expectedVersion, s.index);
       if (!ok) throw new KurabanError('VERSION_CONFLICT');
+      // The record's tokens are re-issued with the new values (registered by commit after this).
+      await tx.deleteRecordTokens(collection.id, [id]);
       if (audit) {
         const touched = { collection: collection.name, records: [id], subjects: [existing.subjectId, row.subjectId], fields: fieldsOf(collection, [input]) };
         await this.deps.accessLog.append(tx, ...auditEntries(audit, tenantId, 'record.update', touched, 'ok', this.deps.clock()));
       }
     });
     const row = sealed.records[0] as RecordRow;
-    return { id, subjectId: row.subjectId, version: row.version, createdAt: existing.createdAt, updatedAt: row.updatedAt, fields: sealed.values?.[0] ?? {} };
+    return { id, subjectId: row.subjectId, version: row.version, createdAt: existing.createdAt, updatedAt: row.updatedAt, fields: sealed.values?.[0] ?? {}, ...withTokens(tokens[0]) };
   }
 
   async delete(tenantId: string, collectionName: string, id: string, expectedVersion?: number, audit?: Audit): Promise<void> {
@@ -183,6 +197,8 @@ export class Records {
     if (expectedVersion !== undefined && existing.version !== expectedVersion) throw new KurabanError('VERSION_CONFLICT');
     const ok = await this.deps.store.transaction(async (tx) => {
       const done = await tx.deleteRecord(collection.id, id, expectedVersion);
+      // A deleted record's tokens resolve to nothing: their registry rows go with it.
+      if (done) await tx.deleteRecordTokens(collection.id, [id]);
       if (done && audit) {
         const touched = { collection: collection.name, records: [id], subjects: [existing.subjectId] };
         await this.deps.accessLog.append(tx, ...auditEntries(audit, tenantId, 'record.delete', touched, 'ok', this.deps.clock()));
@@ -307,6 +323,7 @@ export class Records {
       version,
       now,
       returnValues,
+      ...(tokenFields(collection).length > 0 ? { tokenFields: tokenFields(collection) } : {}),
     };
   }
 
@@ -325,6 +342,9 @@ export class Records {
         });
       }
       const sealed = await this.dropUniqueConflicts(current, raw);
+      const tokens = sealed.tokenValues
+        ? await this.deps.tokens.forRecords(current.collection, sealed.records, sealed.tokenValues, current.now)
+        : { rows: [], tokens: sealed.records.map(() => ({})) };
       try {
         await this.deps.store.transaction(async (tx) => {
           const used = new Set(sealed.records.map((r) => r.subjectId));
@@ -338,9 +358,12 @@ export class Records {
             throw new StaleKey();
           }
           if (newKeys.length > 0 && (await tx.insertWrappedKeys(newKeys, true)) !== newKeys.length) throw new SubjectKeyRace();
-          if (write) await write(tx, sealed);
-          else {
+          if (write) {
+            await write(tx, sealed);
+            if (tokens.rows.length > 0) await tx.insertTokens(tokens.rows);
+          } else {
             await tx.insertRecords(sealed.records, sealed.index);
+            if (tokens.rows.length > 0) await tx.insertTokens(tokens.rows);
             const audit = current.options.audit;
             if (audit && sealed.records.length > 0) {
               const touched = {
@@ -362,7 +385,7 @@ export class Records {
       }
       // New subject keys are not cached: a bulk load would only churn the cache; a later read loads them.
       for (const k of sealed.newKeyMaterial) k.key.fill(0);
-      return { batch: current, sealed };
+      return { batch: current, sealed, tokens: tokens.tokens };
     }
   }
 
@@ -407,6 +430,7 @@ export class Records {
       positions: sealed.positions.filter((_p, i) => keep[i]),
       index: sealed.index.filter((d) => !problems.has(d.recordId)),
       ...(sealed.values ? { values: sealed.values.filter((_v, i) => keep[i]) } : {}),
+      ...(sealed.tokenValues ? { tokenValues: sealed.tokenValues.filter((_v, i) => keep[i]) } : {}),
       rejected: [...sealed.rejected, ...rejected].sort((a, b) => a.index - b.index),
     };
   }

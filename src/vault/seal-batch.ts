@@ -3,6 +3,7 @@ import type { ErrorDetail } from '../errors/index.js';
 import { wrappedKeyAad, type DataKey } from '../keys/index.js';
 import { normaliseForIndex, validateRecord, LIMITS, type FieldDef, type RecordValues } from '../schema/index.js';
 import { encodeIndexDigests, type IndexRow, type RecordRow, type WrappedKeyRow } from '../store/index.js';
+import { fpeValueProblem } from '../tokens/index.js';
 import { SUBJECT_ID_PATTERN } from './identifiers.js';
 import { encryptRecord } from './record-crypto.js';
 
@@ -39,6 +40,8 @@ export interface SealJob {
   readonly now: string;
   /** Also return the canonical values (single-record writes answer with them). */
   readonly returnValues: boolean;
+  /** Tokenised fields: their canonical values come back in `tokenValues` (tokens are made on the main thread). */
+  readonly tokenFields?: readonly FieldDef[];
 }
 
 export interface NewSubjectKey {
@@ -57,6 +60,8 @@ export interface SealOutput {
   readonly positions: number[];
   /** Canonical values per record row, when asked for. */
   readonly values?: RecordValues[];
+  /** Per record row, the canonical values of its tokenised fields (when the job names any). */
+  readonly tokenValues?: RecordValues[];
 }
 
 const FIRST_KEY_VERSION = 1;
@@ -66,7 +71,12 @@ export function sealBatch(job: SealJob): SealOutput {
   const indexKeys = new Map(job.indexKeys);
   const subjectKeys = new Map<string, DataKey>(job.subjectKeys);
   const nextVersions = new Map(job.subjectNextVersions ?? []);
-  const out: SealOutput = { records: [], index: [], newKeys: [], newKeyMaterial: [], rejected: [], positions: [], ...(job.returnValues ? { values: [] } : {}) };
+  const tokenFields = job.tokenFields !== undefined && job.tokenFields.length > 0 ? job.tokenFields : undefined;
+  const out: SealOutput = {
+    records: [], index: [], newKeys: [], newKeyMaterial: [], rejected: [], positions: [],
+    ...(job.returnValues ? { values: [] } : {}),
+    ...(tokenFields ? { tokenValues: [] } : {}),
+  };
   for (let i = 0; i < job.inputs.length; i++) {
     const input = job.inputs[i];
     const problems: ErrorDetail[] = [];
@@ -80,6 +90,17 @@ export function sealBatch(job: SealJob): SealOutput {
     }
     const { values, problems: fieldProblems } = validateRecord({ fields: job.fields }, input.fields);
     problems.push(...fieldProblems);
+    let tokenValues: Record<string, RecordValues[string]> | undefined;
+    if (tokenFields && fieldProblems.length === 0) {
+      tokenValues = {};
+      for (const f of tokenFields) {
+        const v = values[f.name];
+        if (v === undefined) continue;
+        const problem = f.token === 'format-preserving' ? fpeValueProblem(f, v) : undefined;
+        if (problem) problems.push({ field: f.name, reason: problem });
+        else tokenValues[f.name] = v;
+      }
+    }
     let plain: Buffer | undefined;
     if (problems.length === 0) {
       plain = Buffer.from(JSON.stringify(values), 'utf8');
@@ -128,6 +149,7 @@ export function sealBatch(job: SealJob): SealOutput {
     });
     out.positions.push(i);
     out.values?.push(values);
+    if (tokenValues) out.tokenValues?.push(tokenValues);
   }
   return out;
 }

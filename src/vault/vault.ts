@@ -15,6 +15,7 @@ import { KurabanError } from '../errors/index.js';
 import { Erasure } from './erasure.js';
 import { createBackup, type BackupOptions, type BackupResult } from '../backup/index.js';
 import { KeyAdmin } from './key-admin.js';
+import { Tokens } from './tokens.js';
 
 export interface VaultDeps {
   readonly store: Store;
@@ -40,6 +41,8 @@ export interface Vault {
   readonly tenants: Tenants;
   readonly collections: Collections;
   readonly records: Records;
+  /** Tokenise and detokenise values of tokenised fields (docs/tokens.md). */
+  readonly tokens: Tokens;
   /** Each tenant's Cedar policies and purposes, versioned, with their engines. */
   readonly policies: Policies;
   /** The access log: append entries in a change's transaction, integrate into the signed tree. */
@@ -94,7 +97,8 @@ export function createVault(deps: VaultDeps): Vault {
   const collections = new Collections({ store: deps.store, keyring, tenants, clock, newId, accessLog });
   const workers = deps.sealWorkers ?? defaultSealWorkers();
   const sealer = workers > 0 ? workerSealer(workers) : inlineSealer();
-  const records = new Records({ store: deps.store, keyring, collections, sealer, clock, newId, accessLog });
+  const tokens = new Tokens({ store: deps.store, keyring, collections, clock, accessLog });
+  const records = new Records({ store: deps.store, keyring, collections, sealer, clock, newId, accessLog, tokens });
   const logReader = new LogReader({ store: deps.store });
   return Object.freeze({
     store: deps.store,
@@ -102,6 +106,7 @@ export function createVault(deps: VaultDeps): Vault {
     tenants,
     collections,
     records,
+    tokens,
     policies,
     accessLog,
     integrator,

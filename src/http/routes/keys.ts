@@ -24,6 +24,7 @@ const receipt = {
     erasedAt: { type: 'string' },
     keysDestroyed: { type: 'integer' },
     recordsRemoved: { type: 'integer' },
+    tokensRevoked: { type: 'integer' },
     log: {
       type: 'object',
       properties: {
@@ -38,7 +39,7 @@ const receipt = {
       required: ['origin', 'verifierKey', 'index', 'entry', 'checkpoint', 'treeSize', 'inclusionProof'],
     },
   },
-  required: ['tenant', 'subject', 'erasedAt', 'keysDestroyed', 'recordsRemoved', 'log'],
+  required: ['tenant', 'subject', 'erasedAt', 'keysDestroyed', 'recordsRemoved', 'tokensRevoked', 'log'],
 } as const;
 
 /**
