@@ -17,6 +17,7 @@ import { keyRoutes, sysRoutes, type VaultControl } from './routes/keys.js';
 import { logRoutes } from './routes/log.js';
 import { policyRoutes } from './routes/policies.js';
 import { recordRoutes } from './routes/records.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { tenantRoutes } from './routes/tenants.js';
 
 export interface AppOptions {
@@ -96,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   tenantRoutes(app, ctx);
   collectionRoutes(app, ctx);
   recordRoutes(app, ctx);
+  tokenRoutes(app, ctx);
   apiKeyRoutes(app, ctx);
   logRoutes(app, ctx);
   policyRoutes(app, ctx);

@@ -3,7 +3,7 @@
  * Request schemas reject unknown properties; response schemas are the presenters: only the
  * properties listed here leave the server.
  */
-import { FIELD_TYPES, CLASSIFICATIONS, FOLDS, MASKS, NAME_PATTERN } from '../schema/index.js';
+import { FIELD_TYPES, CLASSIFICATIONS, FOLDS, MASKS, NAME_PATTERN, TOKEN_FORMATS, TOKEN_KINDS } from '../schema/index.js';
 import { COLLECTION_NAME_PATTERN, TENANT_ID_PATTERN } from '../vault/index.js';
 
 /**
@@ -69,6 +69,8 @@ export const fieldDefinition = {
     precision: { type: 'integer', minimum: 1, maximum: 38 },
     scale: { type: 'integer', minimum: 0, maximum: 38 },
     values: { type: 'array', items: { type: 'string', pattern: TEXT_PATTERN } },
+    token: { type: 'string', enum: [...TOKEN_KINDS], description: 'Top-level scalar fields: writes answer with a token for the value — random (vaulted), deterministic (joins) or format-preserving (NIST FF1); see docs/tokens.md' },
+    tokenFormat: { type: 'string', enum: [...TOKEN_FORMATS], description: "string fields with token format-preserving: the values' alphabet" },
     // additionalProperties: true, or the response serialiser writes every nested definition as {}.
     fields: { type: 'array', items: { type: 'object', additionalProperties: true, description: 'A nested field definition, same shape' } },
   },
@@ -112,6 +114,7 @@ export const record = {
     fields: { type: 'object', additionalProperties: true, description: 'Clear values, and masked ones (null when the mask is redact); withheld fields are left out' },
     masked: { type: 'array', items: { type: 'string' }, description: 'Fields shown masked' },
     withheld: { type: 'array', items: { type: 'string' }, description: 'Fields the record has that this principal may not see for this purpose' },
+    tokens: { type: 'object', additionalProperties: { type: 'string' }, description: 'On writes: the token of each tokenised field that has a value (docs/tokens.md)' },
   },
   required: ['id', 'subjectId', 'version', 'fields'],
 } as const;

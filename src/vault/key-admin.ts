@@ -117,6 +117,20 @@ export class KeyAdmin {
   }
 
   /**
+   * A new version of a collection's token key (docs/tokens.md): new tokens are made under it at once;
+   * tokens already issued keep resolving under the version they carry (deterministic) or their
+   * registry row records (format-preserving); random tokens are look-ups and never change.
+   */
+  async rotateTokens(tenantId: string, collectionName: string, audit: Audit): Promise<number> {
+    const collection = await this.deps.collections.get(tenantId, collectionName);
+    return this.deps.store.transaction(async (tx) => {
+      const version = await this.deps.keyring.rotateTokenKey(tx, tenantId, collection.id);
+      await this.log(tx, audit, tenantId, 'key.rotate_token', { collection: collection.name });
+      return version;
+    });
+  }
+
+  /**
    * Starts (or continues) rotating every subject key of the tenant: each subject whose newest key
    * is older than the job gets a new version, its records are re-encrypted under it and its old
    * versions are destroyed, one subject per step and many subjects per transaction.

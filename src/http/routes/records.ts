@@ -20,7 +20,7 @@ const recordParams = {
 /** Present a written record: its listed properties, fields as this principal may read them (no row condition: they just wrote it). */
 function presentWritten(a: TenantAccess, c: Collection, r: VaultRecord) {
   const p = presentFields(c, r.fields, a.policy.engine.fieldAccess(a.as, policyView(c), 'read', a.purpose));
-  return { id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: p.fields, ...maskedAndWithheld(p) };
+  return { id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: p.fields, ...maskedAndWithheld(p), ...(r.tokens ? { tokens: r.tokens } : {}) };
 }
 
 /** Row conditions hold for changes too: a record the principal may not read, it may not overwrite or delete. */
@@ -121,7 +121,14 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
             type: 'object',
             properties: {
               created: { type: 'integer' },
-              records: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, version: { type: 'integer' } }, required: ['id', 'version'] } },
+              records: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { id: { type: 'string' }, version: { type: 'integer' }, tokens: { type: 'object', additionalProperties: { type: 'string' } } },
+                  required: ['id', 'version'],
+                },
+              },
             },
             required: ['created', 'records'],
           },
@@ -135,7 +142,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
         mode: 'atomic',
         audit: auditOf(request),
       });
-      return reply.code(201).send({ created: result.created.length, records: result.created.map((c) => ({ id: c.id, version: c.version })) });
+      return reply.code(201).send({ created: result.created.length, records: result.created.map((c) => ({ id: c.id, version: c.version, ...(c.tokens ? { tokens: c.tokens } : {}) })) });
     },
   );
 
