@@ -1,0 +1,197 @@
+/**
+ * Token formats without storage: format-preserving tokens (FF1) keep the value's shape and never pass
+ * a check digit; deterministic tokens are stable, authenticated and bound to their field; random
+ * tokens are fresh and unguessable. Property tests cover every value of each domain fast-check draws.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import {
+  corporateNumberCheckDigit, insurerNumberCheckDigit, juminhyoCodeCheckDigit, myNumberCheckDigit, parseCollectionSchema, type FieldDef,
+} from '../../src/schema/index.js';
+import {
+  deterministicToken, fieldTokenKeys, fpeToken, fpeValueProblem, openDeterministicToken, openFpeToken, parseToken, randomToken, tokenHash, type TokenScope,
+} from '../../src/tokens/index.js';
+
+const field = (def: Record<string, unknown>): FieldDef => parseCollectionSchema({ fields: [def] }).fields[0] as FieldDef;
+const MY_NUMBER = field({ name: 'my_number', type: 'my-number', token: 'format-preserving' });
+const scopeOf = (f: FieldDef, tenantId = 'token-town', collectionId = '0190abcd-ef00-7000-8000-000000000001'): TokenScope => ({ tenantId, collectionId, field: f });
+const key = (version = 1) => ({ version, key: randomBytes(32) });
+const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((a) => a.join(''));
+const myNumber = digits(11).map((body) => `${body}${myNumberCheckDigit(body)}`);
+
+describe('format-preserving tokens (FF1)', () => {
+  const scope = scopeOf(MY_NUMBER);
+  const keys = fieldTokenKeys(scope, key());
+
+  test('a My Number token is 12 digits whose check digit is wrong, and detokenises to the number', () => {
+    fc.assert(
+      fc.property(myNumber, (n) => {
+        const t = fpeToken(scope, keys, n);
+        assert.match(t, /^\d{12}$/);
+        assert.notEqual(Number(t[11]), myNumberCheckDigit(t.slice(0, 11)), 'a token never passes the My Number check digit');
+        assert.equal(parseToken(MY_NUMBER, t).ok, true);
+        assert.equal(openFpeToken(scope, keys, t), n);
+        // Deterministic under one key and tweak.
+        assert.equal(fpeToken(scope, keys, n), t);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('a real My Number (right check digit) is not taken for a token', () => {
+    fc.assert(fc.property(myNumber, (n) => assert.equal(parseToken(MY_NUMBER, n).ok, false)), { numRuns: 200 });
+  });
+
+  test('identifier types keep their layout and break their own check digit (住民票コード, 法人番号, 8-digit 保険者番号)', () => {
+    const cases: Array<[string, fc.Arbitrary<string>, (t: string) => boolean]> = [
+      ['juminhyo-code', digits(10).map((b) => `${b}${juminhyoCodeCheckDigit(b)}`), (t) => Number(t[10]) !== juminhyoCodeCheckDigit(t.slice(0, 10))],
+      ['corporate-number', digits(12).map((b) => `${corporateNumberCheckDigit(b)}${b}`), (t) => Number(t[0]) !== corporateNumberCheckDigit(t.slice(1))],
+      ['insurer-number', digits(7).map((b) => `${b}${insurerNumberCheckDigit(b)}`), (t) => Number(t[7]) !== insurerNumberCheckDigit(t.slice(0, 7))],
+    ];
+    for (const [type, values, checkFails] of cases) {
+      const f = field({ name: 'id_no', type, token: 'format-preserving' });
+      const s = scopeOf(f);
+      const k = fieldTokenKeys(s, key());
+      fc.assert(
+        fc.property(values, (v) => {
+          const t = fpeToken(s, k, v);
+          assert.equal(t.length, v.length);
+          assert.match(t, /^\d+$/);
+          assert.ok(checkFails(t), `${type}: token passes the check digit`);
+          assert.equal(openFpeToken(s, k, t), v);
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+
+  test('string fields: tokens stay in the declared alphabet and length', () => {
+    const alphabets = { digits: '0123456789', 'alphanumeric-upper': '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', alphanumeric: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' };
+    for (const [format, alphabet] of Object.entries(alphabets)) {
+      const f = field({ name: 'code', type: 'string', token: 'format-preserving', tokenFormat: format });
+      const s = scopeOf(f);
+      const k = fieldTokenKeys(s, key());
+      const min = format === 'digits' ? 6 : 4;
+      fc.assert(
+        fc.property(fc.array(fc.constantFrom(...alphabet), { minLength: min, maxLength: 40 }).map((a) => a.join('')), (v) => {
+          assert.equal(fpeValueProblem(f, v), undefined);
+          const t = fpeToken(s, k, v);
+          assert.equal(t.length, v.length);
+          assert.ok([...t].every((c) => alphabet.includes(c)), `${format}: token leaves the alphabet`);
+          assert.equal(openFpeToken(s, k, t), v);
+        }),
+        { numRuns: 150 },
+      );
+    }
+  });
+
+  test('values outside the alphabet or below the FF1 minimum domain are refused, never tokenised', () => {
+    const f = field({ name: 'code', type: 'string', token: 'format-preserving', tokenFormat: 'digits' });
+    assert.equal(fpeValueProblem(f, '12345'), 'token_domain_too_small');
+    assert.equal(fpeValueProblem(f, '12345a'), 'token_value_outside_alphabet');
+    assert.equal(fpeValueProblem(f, '１２３４５６'), 'token_value_outside_alphabet');
+    assert.equal(fpeValueProblem(f, '123456'), undefined);
+    const upper = field({ name: 'code', type: 'string', token: 'format-preserving', tokenFormat: 'alphanumeric-upper' });
+    assert.equal(fpeValueProblem(upper, 'AB1c'), 'token_value_outside_alphabet');
+    assert.equal(fpeValueProblem(upper, 'AB1'), 'token_domain_too_small');
+    // A 6-digit 国保 insurer number has a 5-digit payload: 10^5 < 1,000,000.
+    const insurer = field({ name: 'insurer', type: 'insurer-number', token: 'format-preserving' });
+    assert.equal(fpeValueProblem(insurer, '138016'), 'token_domain_too_small');
+  });
+
+  test('the key, the tenant and the field all change the token (tweak per tenant and field)', () => {
+    const n = '123456789018';
+    const k = key();
+    const base = fpeToken(scope, fieldTokenKeys(scope, k), n);
+    const other = field({ name: 'my_number_2', type: 'my-number', token: 'format-preserving' });
+    assert.notEqual(fpeToken(scopeOf(MY_NUMBER, 'other-town'), fieldTokenKeys(scopeOf(MY_NUMBER, 'other-town'), k), n), base);
+    assert.notEqual(fpeToken(scopeOf(other), fieldTokenKeys(scopeOf(other), k), n), base);
+    assert.notEqual(fpeToken(scope, fieldTokenKeys(scope, key()), n), base);
+  });
+});
+
+describe('deterministic tokens', () => {
+  const f = field({ name: 'family_name', type: 'string', token: 'deterministic' });
+  const scope = scopeOf(f);
+  const keys = fieldTokenKeys(scope, key(3));
+
+  test('same value, same token; the token opens to the value; other values give other tokens', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), fc.string({ minLength: 1, maxLength: 60 }), (a, b) => {
+        const t = deterministicToken(scope, keys, a);
+        assert.match(t, /^tkd3_[A-Za-z0-9_-]+$/);
+        assert.equal(deterministicToken(scope, keys, a), t);
+        assert.equal(openDeterministicToken(scope, keys, t), a);
+        if (a !== b) assert.notEqual(deterministicToken(scope, keys, b), t);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('MJ+ characters (surrogate pairs, variation selectors) come back byte for byte', () => {
+    for (const v of ['𠮷野家', '葛󠄀城', '髙﨑']) assert.equal(openDeterministicToken(scope, keys, deterministicToken(scope, keys, v)), v);
+  });
+
+  test('a changed character, another field, tenant, key or version does not open', () => {
+    const t = deterministicToken(scope, keys, '山田');
+    const body = t.slice(5);
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i] === 'A' ? 'B' : 'A';
+      assert.equal(openDeterministicToken(scope, keys, `tkd3_${body.slice(0, i)}${c}${body.slice(i + 1)}`), undefined, `changed character ${i} still opens`);
+    }
+    const other = scopeOf(field({ name: 'given_name', type: 'string', token: 'deterministic' }));
+    assert.equal(openDeterministicToken(other, fieldTokenKeys(other, { version: 3, key: Buffer.alloc(32) }), t), undefined);
+    assert.equal(openDeterministicToken(scopeOf(f, 'other-town'), keys, t), undefined);
+    assert.equal(openDeterministicToken(scope, fieldTokenKeys(scope, key(3)), t), undefined);
+    assert.equal(openDeterministicToken(scope, keys, t.replace('tkd3_', 'tkd4_')), undefined);
+    assert.equal(openDeterministicToken(scope, keys, 'tkd3_'), undefined);
+  });
+});
+
+describe('random tokens and look-up hashes', () => {
+  test('random tokens are 128-bit, fresh and well-formed', () => {
+    const f = field({ name: 'note', type: 'string', token: 'random' });
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const t = randomToken();
+      assert.equal(parseToken(f, t).ok, true);
+      assert.ok(!seen.has(t));
+      seen.add(t);
+    }
+    for (const bad of ['tkr_', 'tkr_' + 'a'.repeat(21), 'tkr_' + 'a'.repeat(23), 'tkx_' + 'a'.repeat(22), 'tkr_' + '!'.repeat(22)]) assert.equal(parseToken(f, bad).ok, false);
+  });
+
+  test('look-up hashes are 128 bits, keyed, and differ per token', () => {
+    const k = randomBytes(32);
+    const a = tokenHash(k, 'tkr_aaaaaaaaaaaaaaaaaaaaaa');
+    assert.equal(a.length, 16);
+    assert.deepEqual(tokenHash(k, 'tkr_aaaaaaaaaaaaaaaaaaaaaa'), a);
+    assert.notDeepEqual(tokenHash(k, 'tkr_aaaaaaaaaaaaaaaaaaaaab'), a);
+    assert.notDeepEqual(tokenHash(randomBytes(32), 'tkr_aaaaaaaaaaaaaaaaaaaaaa'), a);
+  });
+});
+
+describe('token options in the schema', () => {
+  const bad = (def: Record<string, unknown>) => {
+    try {
+      parseCollectionSchema({ fields: [def] });
+    } catch (e) {
+      return (e as { details: Array<{ reason: string }> }).details.map((d) => d.reason);
+    }
+    return [];
+  };
+  test('kinds and formats are checked against the type', () => {
+    assert.deepEqual(bad({ name: 'a', type: 'string', token: 'format-preserving' }), ['invalid_token_format']);
+    assert.deepEqual(bad({ name: 'a', type: 'date', token: 'format-preserving' }), ['format_preserving_not_for_type']);
+    assert.deepEqual(bad({ name: 'a', type: 'boolean', token: 'random' }), ['token_not_for_type']);
+    assert.deepEqual(bad({ name: 'a', type: 'object', token: 'random', fields: [{ name: 'b', type: 'string' }] }), ['token_not_for_type']);
+    assert.deepEqual(bad({ name: 'a', type: 'string', token: 'secret' }), ['invalid_token']);
+    assert.deepEqual(bad({ name: 'a', type: 'string', tokenFormat: 'digits' }), ['token_format_without_token']);
+    assert.deepEqual(bad({ name: 'a', type: 'string', token: 'random', tokenFormat: 'digits' }), ['option_not_for_token:tokenFormat']);
+    assert.deepEqual(bad({ name: 'a', type: 'my-number', token: 'format-preserving', tokenFormat: 'digits' }), ['option_not_for_type:tokenFormat']);
+    assert.deepEqual(bad({ name: 'a', type: 'object', fields: [{ name: 'b', type: 'string', token: 'random' }] }), ['token_not_for_type']);
+    assert.deepEqual(bad({ name: 'a', type: 'my-number', token: 'format-preserving' }), []);
+  });
+});
