@@ -175,12 +175,13 @@ describe('erasure and key routes over HTTP', () => {
     const res = await erase('S-1', townAdmin);
     assert.equal(res.statusCode, 200, res.payload);
     const receipt = res.json() as ErasureReceipt;
-    assert.deepEqual(Object.keys(receipt).sort(), ['erasedAt', 'keysDestroyed', 'log', 'recordsRemoved', 'subject', 'tenant']);
+    assert.deepEqual(Object.keys(receipt).sort(), ['erasedAt', 'keysDestroyed', 'log', 'recordsRemoved', 'subject', 'tenant', 'tokensRevoked']);
     assert.deepEqual(Object.keys(receipt.log).sort(), ['checkpoint', 'entry', 'inclusionProof', 'index', 'origin', 'treeSize', 'verifierKey']);
     assert.equal(receipt.tenant, T);
     assert.equal(receipt.subject, 'S-1');
     assert.equal(receipt.keysDestroyed, 1);
     assert.equal(receipt.recordsRemoved, 2);
+    assert.equal(receipt.tokensRevoked, 0, 'the collection tokenises nothing');
     const { entry } = verifyErasureReceipt(receipt);
     assert.equal(entry.action, 'subject.erase');
     assert.deepEqual(entry.subjects, ['S-1']);
