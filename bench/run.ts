@@ -13,6 +13,7 @@ import { logScenario } from './scenarios/log.js';
 import { policyScenario } from './scenarios/policy.js';
 import { readScenario } from './scenarios/read.js';
 import { searchScalingScenario } from './scenarios/search-scaling.js';
+import { tokensScenario } from './scenarios/tokens.js';
 import type { ScenarioOptions, ScenarioResult } from './types.js';
 
 const SCENARIOS: Record<string, ((o: ScenarioOptions) => Promise<ScenarioResult>) | string> = {
@@ -22,7 +23,7 @@ const SCENARIOS: Record<string, ((o: ScenarioOptions) => Promise<ScenarioResult>
   policy: policyScenario,
   'search-scaling': searchScalingScenario,
   keys: keysScenario,
-  tokens: 'skipped: tokens have not landed yet',
+  tokens: tokensScenario,
 };
 
 const { values } = parseArgs({

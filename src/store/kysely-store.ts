@@ -29,6 +29,8 @@ export interface BackendSpecifics {
   bulkInsertRecords(db: Kysely<Database>, records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void>;
   /** Inserts key rows, skipping existing ones when asked; returns how many were inserted. */
   bulkInsertWrappedKeys(db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number>;
+  /** Token registry rows (inside a store transaction), skipping existing ones; returns how many were inserted. */
+  bulkInsertTokens(db: Kysely<Database>, rows: readonly TokenRow[]): Promise<number>;
   /** Re-encrypted rows (inside a store transaction); returns the ids changed. */
   bulkReencrypt(db: Kysely<Database>, collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]>;
   /**
@@ -463,17 +465,8 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async insertTokens(rows: readonly TokenRow[]): Promise<number> {
-    let inserted = 0;
-    // 10 columns a row: 500 rows stay far below SQLite's and PostgreSQL's bound-parameter limits.
-    for (let i = 0; i < rows.length; i += 500) {
-      const res = await this.db
-        .insertInto('tokens')
-        .values(rows.slice(i, i + 500).map(toTokenValues))
-        .onConflict((oc) => oc.columns(['collection_id', 'field', 'token_hash', 'ref']).doNothing())
-        .executeTakeFirst();
-      inserted += Number(res.numInsertedOrUpdatedRows ?? 0n);
-    }
-    return inserted;
+    if (rows.length === 0) return 0;
+    return this.backend.bulkInsertTokens(this.db, rows);
   }
 
   async findTokens(collectionId: string, field: string, hashes: readonly Buffer[]): Promise<TokenRow[]> {
@@ -969,21 +962,6 @@ export function toIndexValues(r: IndexRow): Database['blind_index'] {
 /** The PostgreSQL advisory-lock key of a tenant's log: the first 8 bytes of SHA-256("kuraban/log-lock/v1\0" ‖ tenant), signed. */
 export function logLockKey(tenantId: string): string {
   return createHash('sha256').update(`kuraban/log-lock/v1\0${tenantId}`).digest().readBigInt64BE(0).toString();
-}
-
-function toTokenValues(t: TokenRow) {
-  return {
-    collection_id: t.collectionId,
-    field: t.field,
-    token_hash: t.tokenHash,
-    ref: t.recordId ?? '',
-    tenant_id: t.tenantId,
-    kind: t.kind,
-    key_version: t.keyVersion,
-    subject_id: t.subjectId,
-    value_ct: t.valueCt,
-    created_at: t.createdAt,
-  };
 }
 
 function toToken(r: Selectable<Database['tokens']>): TokenRow {

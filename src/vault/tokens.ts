@@ -3,7 +3,7 @@ import type { DataKey, Keyring } from '../keys/index.js';
 import { validateRecord, type FieldDef, type FieldValue, type RecordValues } from '../schema/index.js';
 import type { Store, StoreOps, TokenRow } from '../store/index.js';
 import {
-  fieldTokenKeys, fpeValueProblem, makeToken, openDeterministicToken, openFpeToken, openTokenValue, parseToken, sealTokenValue, tokenHash,
+  fieldTokenKeys, fpeValueProblem, makeTokens, openDeterministicToken, openFpeTokens, openTokenValue, parseToken, sealTokenValue, tokenHash,
   type FieldTokenKeys, type TokenScope,
 } from '../tokens/index.js';
 import type { AccessLog } from './access-log.js';
@@ -71,19 +71,24 @@ export class Tokens {
     const tokenKey = await this.deps.keyring.tokenKey(this.deps.store, tenantId, collection.id);
     const perField = await Promise.all(fields.map((f) => this.fieldKeys(collection, f, tokenKey)));
     const rows: TokenRow[] = [];
-    const tokens: RecordTokens[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as (typeof records)[number];
-      const v = values[i] ?? {};
-      const out: Record<string, string> = {};
-      for (const k of perField) {
-        const value = v[k.scope.field.name];
-        if (value === undefined) continue;
-        const token = makeToken(k.scope, k.keys, value);
-        out[k.scope.field.name] = token;
-        rows.push(this.row(k, token, r.id, r.subjectId, null, now));
-      }
-      tokens.push(out);
+    const tokens: Array<Record<string, string>> = records.map(() => ({}));
+    for (const k of perField) {
+      const name = k.scope.field.name;
+      const at: number[] = [];
+      const fieldValues: FieldValue[] = [];
+      values.forEach((v, i) => {
+        const value = v[name];
+        if (value === undefined) return;
+        at.push(i);
+        fieldValues.push(value);
+      });
+      const made = makeTokens(k.scope, k.keys, fieldValues);
+      made.forEach((token, j) => {
+        const i = at[j] as number;
+        const r = records[i] as (typeof records)[number];
+        (tokens[i] as Record<string, string>)[name] = token;
+        rows.push(this.row(k, tokenHash(k.lookup, token), r.id, r.subjectId, null, now));
+      });
     }
     tokenKey.key.fill(0);
     return { rows, tokens };
@@ -120,16 +125,13 @@ export class Tokens {
     const k = await this.fieldKeys(collection, field, tokenKey);
     tokenKey.key.fill(0);
     const now = this.deps.clock().toISOString();
-    const tokens: string[] = [];
-    const rows: TokenRow[] = [];
-    for (const v of canonical) {
-      const token = makeToken(k.scope, k.keys, v);
-      tokens.push(token);
+    const tokens = makeTokens(k.scope, k.keys, canonical);
+    const rows = tokens.map((token, i) => {
       const hash = tokenHash(k.lookup, token);
       // Random tokens made here have no record to resolve through: the vault keeps the value, sealed.
-      const valueCt = field.token === 'random' ? sealTokenValue(k.scope, k.keys, hash, v) : null;
-      rows.push({ ...this.row(k, token, null, subjectId, valueCt, now), tokenHash: hash });
-    }
+      const valueCt = field.token === 'random' ? sealTokenValue(k.scope, k.keys, hash, canonical[i] as FieldValue) : null;
+      return this.row(k, hash, null, subjectId, valueCt, now);
+    });
     await this.deps.store.transaction(async (tx) => {
       await tx.insertTokens(rows);
       if (options.audit) {
@@ -203,6 +205,19 @@ export class Tokens {
       }
       return k;
     };
+    // Format-preserving tokens: FF1-decrypted in batches, one per key version.
+    const fpeValues = new Map<number, FieldValue>();
+    if (field.token === 'format-preserving') {
+      const byVersion = new Map<number, number[]>();
+      found.forEach((list, index) => {
+        const version = (list[0] as TokenRow).keyVersion;
+        byVersion.set(version, [...(byVersion.get(version) ?? []), index]);
+      });
+      for (const [version, indexes] of byVersion) {
+        const k = await keysFor(version);
+        openFpeTokens(k.scope, k.keys, indexes.map((i) => texts[i] as string)).forEach((value, j) => fpeValues.set(indexes[j] as number, value));
+      }
+    }
     const values: FieldValue[] = [];
     const usedRecords = new Set<string>();
     const usedSubjects = new Set<string>();
@@ -210,7 +225,8 @@ export class Tokens {
     for (let index = 0; index < texts.length; index++) {
       const token = texts[index] as string;
       const list = found[index] as TokenRow[];
-      const value = await this.resolve(field, token, list, parsed[index], recordValues, keysFor);
+      const fpe = fpeValues.get(index);
+      const value = fpe !== undefined ? { value: fpe, rows: list } : await this.resolve(field, token, list, parsed[index], recordValues, keysFor);
       if (value === undefined) {
         notFound.push({ index, reason: 'unknown_token' });
         continue;
@@ -242,10 +258,6 @@ export class Tokens {
         const k = await keysFor(version);
         const value = openDeterministicToken(k.scope, k.keys, token);
         return value === undefined ? undefined : { value, rows };
-      }
-      case 'format-preserving': {
-        const k = await keysFor(first.keyVersion);
-        return { value: openFpeToken(k.scope, k.keys, token), rows };
       }
       default: {
         for (const r of rows) {
@@ -304,11 +316,11 @@ export class Tokens {
     return { scope, keys: fieldTokenKeys(scope, tokenKey), lookup };
   }
 
-  private row(k: { scope: TokenScope; keys: FieldTokenKeys; lookup: Buffer }, token: string, recordId: string | null, subjectId: string | null, valueCt: Buffer | null, now: string): TokenRow {
+  private row(k: { scope: TokenScope; keys: FieldTokenKeys }, hash: Buffer, recordId: string | null, subjectId: string | null, valueCt: Buffer | null, now: string): TokenRow {
     return {
       collectionId: k.scope.collectionId,
       field: k.scope.field.name,
-      tokenHash: tokenHash(k.lookup, token),
+      tokenHash: hash,
       recordId,
       tenantId: k.scope.tenantId,
       kind: k.scope.field.token ?? 'random',

@@ -53,6 +53,27 @@ describe('FF1 (NIST SP 800-38G)', () => {
     );
   });
 
+  test('property: encryptMany/decryptMany equal encrypt/decrypt one by one (mixed lengths, both arithmetic paths)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(10, 36, 62),
+        fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 30 }),
+        fc.uint8Array({ minLength: 0, maxLength: 90 }),
+        fc.nat(),
+        (radix, extras, tweak, seed) => {
+          const ff1 = new Ff1(randomBytes(32), radix);
+          let x = seed;
+          const next = () => (x = (x * 1103515245 + 12345) % 2147483648) % radix;
+          const xs = extras.map((e) => Array.from({ length: ff1MinLength(radix) + e }, next));
+          const many = ff1.encryptMany(xs, tweak);
+          assert.deepEqual(many, xs.map((v) => ff1.encrypt(v, tweak)));
+          assert.deepEqual(ff1.decryptMany(many, tweak), xs);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   test('a different tweak or key gives a different ciphertext', () => {
     const key = randomBytes(32);
     const x = toNumerals('123456789012');

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Database } from '../database.js';
 import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
+import { postgresBulkInsertTokens } from './bulk-tokens.js';
 import { postgresBulkInsert, postgresBulkInsertKeys, postgresBulkReencrypt } from './bulk-insert.js';
 
 export interface PostgresOptions {
@@ -21,6 +22,7 @@ export function openPostgresStore(options: PostgresOptions): Store {
     bulkInsertRecords: postgresBulkInsert,
     bulkInsertWrappedKeys: postgresBulkInsertKeys,
     bulkReencrypt: postgresBulkReencrypt,
+    bulkInsertTokens: postgresBulkInsertTokens,
     withMigrationLock: (fn) => fn(), // Kysely's migrator holds pg_advisory_lock while it migrates
     uniqueViolation(e) {
       const err = e as { code?: unknown; constraint?: unknown } | null;

@@ -1,0 +1,22 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database.js';
+import type { TokenRow } from '../rows.js';
+
+const ROWS_PER_STATEMENT = 5000;
+
+/** Token registry rows: one INSERT … SELECT FROM unnest(arrays) per chunk, skipping rows that exist. */
+export async function postgresBulkInsertTokens(db: Kysely<Database>, rows: readonly TokenRow[]): Promise<number> {
+  let inserted = 0;
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const c = rows.slice(i, i + ROWS_PER_STATEMENT);
+    const res = await sql`insert into tokens (collection_id, field, token_hash, ref, tenant_id, kind, key_version, subject_id, value_ct, created_at)
+      select * from unnest(
+        ${c.map((r) => r.collectionId)}::text[], ${c.map((r) => r.field)}::text[], ${c.map((r) => r.tokenHash)}::bytea[],
+        ${c.map((r) => r.recordId ?? '')}::text[], ${c.map((r) => r.tenantId)}::text[], ${c.map((r) => r.kind)}::text[],
+        ${c.map((r) => r.keyVersion)}::int[], ${c.map((r) => r.subjectId)}::text[], ${c.map((r) => r.valueCt)}::bytea[],
+        ${c.map((r) => r.createdAt)}::text[])
+      on conflict (collection_id, field, token_hash, ref) do nothing`.execute(db);
+    inserted += Number(res.numAffectedRows ?? 0);
+  }
+  return inserted;
+}
