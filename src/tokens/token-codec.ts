@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { encodeAad, Ff1, ff1MinLength, open, seal } from '../crypto/index.js';
 import type { FieldDef, FieldValue } from '../schema/index.js';
 import { fpeLayout, wrongCheckDigit, type FpeLayout } from './fpe-layout.js';
@@ -30,8 +30,8 @@ export interface TokenScope {
 export interface FieldTokenKeys {
   readonly version: number;
   readonly ff1?: Ff1;
-  readonly detMac?: Buffer;
-  readonly detEnc?: Buffer;
+  readonly detMac?: KeyObject;
+  readonly detEnc?: KeyObject;
   readonly value?: Buffer;
 }
 
@@ -48,14 +48,24 @@ export function fieldTokenKeys(scope: TokenScope, tokenKey: { readonly version: 
     case 'format-preserving':
       return { version: tokenKey.version, ff1: new Ff1(deriveTokenKey(tokenKey.key, 'ff1', collectionId, field.name), fpeLayout(field).radix) };
     case 'deterministic':
-      return { version: tokenKey.version, detMac: deriveTokenKey(tokenKey.key, 'det-mac', collectionId, field.name), detEnc: deriveTokenKey(tokenKey.key, 'det-enc', collectionId, field.name) };
+      return { version: tokenKey.version, detMac: keyObject(deriveTokenKey(tokenKey.key, 'det-mac', collectionId, field.name)), detEnc: keyObject(deriveTokenKey(tokenKey.key, 'det-enc', collectionId, field.name)) };
     default:
       return { version: tokenKey.version, value: deriveTokenKey(tokenKey.key, 'value', collectionId, field.name) };
   }
 }
 
+/**
+ * A node:crypto KeyObject for a derived key (imported once per call instead of once per token); the
+ * derived bytes are zeroed. Key objects live for one call, like the log's note signer.
+ */
+export function keyObject(bytes: Buffer): KeyObject {
+  const k = createSecretKey(bytes);
+  bytes.fill(0);
+  return k;
+}
+
 /** The look-up hash of a token (the store never holds a token, only this). */
-export function tokenHash(lookupKey: Uint8Array, token: string): Buffer {
+export function tokenHash(lookupKey: Uint8Array | KeyObject, token: string): Buffer {
   return createHmac('sha256', lookupKey).update(token, 'utf8').digest().subarray(0, TOKEN_HASH_BYTES);
 }
 

@@ -3,7 +3,7 @@ import type { DataKey, Keyring } from '../keys/index.js';
 import { validateRecord, type FieldDef, type FieldValue, type RecordValues } from '../schema/index.js';
 import type { Store, StoreOps, TokenRow } from '../store/index.js';
 import {
-  fieldTokenKeys, fpeValueProblem, makeTokens, openDeterministicToken, openFpeTokens, openTokenValue, parseToken, sealTokenValue, tokenHash,
+  fieldTokenKeys, fpeValueProblem, keyObject, makeTokens, openDeterministicToken, openFpeTokens, openTokenValue, parseToken, sealTokenValue, tokenHash,
   type FieldTokenKeys, type TokenScope,
 } from '../tokens/index.js';
 import type { AccessLog } from './access-log.js';
@@ -159,7 +159,7 @@ export class Tokens {
     });
     if (malformed.length > 0) throw new KurabanError('TOKEN_INVALID', 'some tokens are not tokens of this field', { details: malformed.slice(0, 100) });
     const texts = tokens as readonly string[];
-    const lookup = await this.deps.keyring.tokenLookupKey(this.deps.store, tenantId, collection.id, field.name);
+    const lookup = keyObject(await this.deps.keyring.tokenLookupKey(this.deps.store, tenantId, collection.id, field.name));
     const hashes = texts.map((t) => tokenHash(lookup, t));
     const rows = await this.deps.store.findTokens(collection.id, field.name, dedupe(hashes));
     const byHash = new Map<string, TokenRow[]>();
@@ -312,7 +312,7 @@ export class Tokens {
 
   private async fieldKeys(collection: Collection, field: FieldDef, tokenKey: DataKey, ops: StoreOps = this.deps.store) {
     const scope: TokenScope = { tenantId: collection.tenantId, collectionId: collection.id, field };
-    const lookup = await this.deps.keyring.tokenLookupKey(ops, collection.tenantId, collection.id, field.name);
+    const lookup = keyObject(await this.deps.keyring.tokenLookupKey(ops, collection.tenantId, collection.id, field.name));
     return { scope, keys: fieldTokenKeys(scope, tokenKey), lookup };
   }
 

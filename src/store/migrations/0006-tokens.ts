@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../store.js';
 
 /**
@@ -25,6 +25,8 @@ export function tokensSchema(dialect: Dialect): Migration {
         .addColumn('value_ct', bytes)
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('tokens_pk', ['collection_id', 'field', 'token_hash', 'ref'])
+        // SQLite: the primary key is the table (one B-tree per insert, not a rowid table and an index).
+        .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
         .execute();
       await db.schema.createIndex('tokens_subject').on('tokens').columns(['tenant_id', 'subject_id']).execute();
       await db.schema.createIndex('tokens_ref').on('tokens').columns(['collection_id', 'ref']).execute();
