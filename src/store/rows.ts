@@ -17,7 +17,7 @@ export interface CollectionRow {
 }
 
 /** kind: 'tenant' (wrapped by the root key) | 'collection' | 'index' | 'subject' | 'log' (wrapped by the tenant key). */
-export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log';
+export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log' | 'token';
 
 export interface WrappedKeyRow {
   readonly tenantId: string;

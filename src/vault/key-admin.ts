@@ -46,6 +46,8 @@ export interface KeyStatus {
     readonly name: string;
     readonly current: number;
     readonly versions: ReadonlyArray<{ readonly version: number; readonly records: number }>;
+    /** Token key versions and the issued tokens registered under each (docs/tokens.md); absent until the collection tokenises. */
+    readonly tokenKeys?: ReadonlyArray<{ readonly version: number; readonly tokens: number }>;
   }>;
   readonly subjectKeys: number;
   readonly jobs: readonly KeyJobRow[];
@@ -270,10 +272,13 @@ export class KeyAdmin {
     for (const c of await this.deps.collections.list(tenantId)) {
       const rows = await store.listWrappedKeys({ tenantId, kind: 'collection', scopeId: c.id });
       const counts = await store.countRecordsByKeyVersion(c.id);
+      const tokenRows = await store.listWrappedKeys({ tenantId, kind: 'token', scopeId: c.id });
+      const tokenCounts = tokenRows.length > 0 ? await store.countTokensByKeyVersion(c.id) : new Map<number, number>();
       collections.push({
         name: c.name,
         current: Math.max(...rows.map((r) => r.version)),
         versions: rows.map((r) => ({ version: r.version, records: counts.collection.get(r.version) ?? 0 })),
+        ...(tokenRows.length > 0 ? { tokenKeys: tokenRows.map((r) => ({ version: r.version, tokens: tokenCounts.get(r.version) ?? 0 })) } : {}),
       });
     }
     return {

@@ -22,6 +22,7 @@ import { archiveLayout, archiveRows, dumpTables, restoreTarget, rootKeyOf, withH
 import { rejectsWithCode, rejectsWithDecryptionFailure } from '../helpers/errors.js';
 import { openOther } from '../helpers/key-rotation.js';
 import { once } from '../helpers/once.js';
+import { syntheticMyNumber } from '../helpers/japanese-ids.js';
 import { BACKENDS, createTempVault, RESIDENT_SCHEMA, type Backend, type TempVault } from '../helpers/temp-vault.js';
 
 const A = 'bk-town-a';
@@ -73,6 +74,9 @@ function otherBackend(b: Backend): Backend | undefined {
   return BACKENDS.includes(other) ? other : undefined;
 }
 
+const TOKEN_SCHEMA = { fields: [{ name: 'my_number', type: 'my-number', token: 'format-preserving' }, { name: 'memo', type: 'string', token: 'random' }] } as const;
+const TOKEN_MY_NUMBER = syntheticMyNumber(31);
+
 for (const backend of BACKENDS) {
   describe(`backup and restore (${backend})`, () => {
     let src: TempVault;
@@ -85,6 +89,7 @@ for (const backend of BACKENDS) {
     const hand: Record<string, { tenant: string; collection: string; id: string; subjectId: string | null; residentNo?: string }> = {};
     let tenantKey: string;
     let revokedKey: string;
+    let tokens: Record<string, string>;
     const cleanups: Array<() => Promise<void>> = [];
 
     async function target(keyFile: string | 'new-key' = src.location.keyFile, onBackend: Backend = backend): Promise<RestoreTarget> {
@@ -140,6 +145,11 @@ for (const backend of BACKENDS) {
           const res = await vault.records.createMany(A, 'residents', inputs, { mode: 'atomic', audit });
           assert.equal(res.created.length, inputs.length);
         }
+        // Tokens (docs/tokens.md): a record's, and a value tokenised on its own; both must resolve after a restore.
+        await vault.collections.create(B, 'legacy', TOKEN_SCHEMA, audit);
+        const legacy = await vault.records.create(B, 'legacy', { subjectId: 'P-1', fields: { my_number: TOKEN_MY_NUMBER, memo: '窓口メモ' } }, audit);
+        const [standalone] = await vault.tokens.tokenize(B, 'legacy', 'memo', ['単独の値'], { audit });
+        tokens = { ...(legacy.tokens ?? {}), standalone: standalone as string };
         tenantKey = (await vault.issueApiKey({ name: 'clerk key', role: 'tenant', tenantId: A, roles: ['clerk'] }, audit)).key;
         const revoked = await vault.issueApiKey({ name: 'old key', role: 'tenant', tenantId: B, roles: ['clerk'] }, audit);
         assert.equal(await vault.revokeApiKey(revoked.id, audit), true);
@@ -192,6 +202,9 @@ for (const backend of BACKENDS) {
         assert.ok(head.checkpoint);
         verifyCheckpoint(head.checkpoint, parseVerifierKey(head.verifierKey), head.origin);
       }
+      // Tokens resolve: FF1 (registry row + token key), a random record token (through the record), a vaulted one.
+      assert.deepEqual((await vault.tokens.detokenize(B, 'legacy', 'my_number', [tokens.my_number])).values, [TOKEN_MY_NUMBER]);
+      assert.deepEqual((await vault.tokens.detokenize(B, 'legacy', 'memo', [tokens.memo, tokens.standalone])).values, ['窓口メモ', '単独の値']);
       // API keys: the admin and tenant keys authenticate; the revoked one still does not.
       assert.equal((await vault.authenticate(src.adminKey)).role, 'admin');
       assert.equal((await vault.authenticate(tenantKey)).tenantId, A);
@@ -224,7 +237,7 @@ for (const backend of BACKENDS) {
       assert.equal(result.location, LOCATION);
       const nonZero = (rows: Record<string, number>) => Object.fromEntries(Object.entries(rows).filter(([k, n]) => n > 0 && k !== 'kuraban_meta'));
       assert.deepEqual(nonZero(result.rows), nonZero({ ...backupA.data.rows, ...backupA.keys.rows }));
-      assert.equal(backupA.data.rows.records, BULK + 9);
+      assert.equal(backupA.data.rows.records, BULK + 10);
       await assertRestoredVault(t, { sameBackend: true });
     });
 

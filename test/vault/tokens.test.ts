@@ -201,6 +201,9 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await vault.tokens.detokenize(T, C, 'note', [plainBefore, before.tokens?.note])).values, ['回転前', 'n']);
       const log = await logEntries(await setup(), T);
       assert.ok(log.some((e) => e.action === 'key.rotate_token' && e.collection === C));
+      const status = (await vault.keys.status(T)).collections.find((c) => c.name === C);
+      assert.deepEqual(status?.tokenKeys?.map((k) => k.version), Array.from({ length: version }, (_v, i) => i + 1));
+      assert.ok((status?.tokenKeys?.[0]?.tokens ?? 0) > 0 && (status?.tokenKeys?.at(-1)?.tokens ?? 0) > 0, 'tokens counted per version');
     });
 
     test('erasing a person makes their tokens unresolvable, and leaves others\' alone', async () => {

@@ -91,6 +91,7 @@ export function keyRoutes(app: FastifyInstance, ctx: RouteContext): void {
                     name: { type: 'string' },
                     current: { type: 'integer' },
                     versions: { type: 'array', items: { type: 'object', properties: { version: { type: 'integer' }, records: { type: 'integer' } } } },
+                    tokenKeys: { type: 'array', items: { type: 'object', properties: { version: { type: 'integer' }, tokens: { type: 'integer' } } } },
                   },
                 },
               },
