@@ -475,9 +475,9 @@ export class KyselyStoreOps implements StoreOps {
       const rows = await this.read
         .selectFrom('tokens')
         .selectAll()
+        .where('token_hash', 'in', hashes.slice(i, i + 1000))
         .where('collection_id', '=', collectionId)
         .where('field', '=', field)
-        .where('token_hash', 'in', hashes.slice(i, i + 1000))
         .execute();
       for (const r of rows) out.push(toToken(r));
     }
@@ -505,9 +505,11 @@ export class KyselyStoreOps implements StoreOps {
       if (t.kind === 'random') continue;
       const res = await this.db
         .deleteFrom('tokens')
+        .where('token_hash', '=', Buffer.from(t.token_hash))
+        .where('ref', '=', '')
+        .where('subject_id', 'is', null)
         .where('collection_id', '=', t.collection_id)
         .where('field', '=', t.field)
-        .where('token_hash', '=', Buffer.from(t.token_hash))
         .executeTakeFirst();
       n += Number(res.numDeletedRows);
     }

@@ -100,16 +100,17 @@ export interface StoreOps {
   /** Deletes every record of a subject in a tenant and their index rows; returns their (collection id, id). */
   deleteSubjectRecords(tenantId: string, subjectId: string): Promise<Array<{ collectionId: string; id: string }>>;
 
-  /** Registers tokens; rows whose (collection, field, hash, record) exists are skipped. Returns how many were inserted. */
+  /** Registers tokens; rows whose (hash, record) exists are skipped (hashes are keyed per collection and field). Returns how many were inserted. */
   insertTokens(rows: readonly TokenRow[]): Promise<number>;
   /** The registry rows of these look-up hashes in one collection field. */
   findTokens(collectionId: string, field: string, hashes: readonly Buffer[]): Promise<TokenRow[]>;
   /** Deletes the tokens of these records (all fields); returns how many. */
   deleteRecordTokens(collectionId: string, recordIds: readonly string[]): Promise<number>;
   /**
-   * Erasure: deletes a subject's tokens in a tenant, and every other row with the same hash in the
-   * same field (a deterministic or format-preserving token stands for the value, whoever else
-   * registered it). Returns how many rows went.
+   * Erasure: deletes a subject's tokens in a tenant, and the rows of values tokenised on their own
+   * without a subject that share a hash with one of them (a deterministic or format-preserving token
+   * stands for the value: a legacy system's registration of the person's number is the person's
+   * token). Other people's record tokens of the same value stay. Returns how many rows went.
    */
   deleteSubjectTokens(tenantId: string, subjectId: string): Promise<number>;
   /** Rows per token key version of a collection (retirement and status). */
@@ -190,7 +191,7 @@ export const BACKUP_TABLES = {
     ['collections', ['id']],
     ['records', ['collection_id', 'id']],
     ['blind_index', ['digest', 'record_id']],
-    ['tokens', ['collection_id', 'field', 'token_hash', 'ref']],
+    ['tokens', ['token_hash', 'ref']],
     ['api_keys', ['id']],
     ['policies', ['tenant_id', 'version']],
     ['import_jobs', ['id']],

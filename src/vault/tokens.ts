@@ -12,6 +12,9 @@ import type { Collection, Collections } from './collections.js';
 import { SUBJECT_ID_PATTERN } from './identifiers.js';
 import { decryptRecord } from './record-crypto.js';
 
+/** A deterministic or format-preserving token standing for more records than this is tied to none of them (log, row conditions). */
+export const MAX_ATTRIBUTED_RECORDS = 10;
+
 /** At most this many values or tokens per tokenise / detokenise call. */
 export const MAX_TOKENS_PER_CALL = 10_000;
 
@@ -178,11 +181,14 @@ export class Tokens {
 
     // The records the tokens stand for: random tokens resolve through them; row conditions see them.
     const needRecords = field.token === 'random' || (options.rowAllowed !== undefined && collection.schema.fields.some((f) => f.type === 'boolean'));
-    const recordIds = dedupe(found.flatMap((list) => list.map((r) => r.recordId).filter((id): id is string => id !== null)));
+    // A value many records share (a common name's deterministic token) stands for none of them in
+    // particular: only tokens of at most MAX_ATTRIBUTED_RECORDS records are tied to their records.
+    const attributed = found.map((list) => (list.filter((r) => r.recordId !== null).length <= MAX_ATTRIBUTED_RECORDS ? list : list.filter((r) => r.recordId === null)));
+    const recordIds = dedupe(attributed.flatMap((list) => list.map((r) => r.recordId).filter((id): id is string => id !== null)));
     const recordValues = needRecords ? await this.openRecords(collection, recordIds) : new Map<string, RecordValues>();
     if (options.rowAllowed) {
       const refused: ErrorDetail[] = [];
-      found.forEach((list, index) => {
+      attributed.forEach((list, index) => {
         for (const r of list) {
           const v = r.recordId === null ? undefined : recordValues.get(r.recordId);
           if (v !== undefined && !options.rowAllowed?.(v)) {
@@ -232,7 +238,8 @@ export class Tokens {
         continue;
       }
       values.push(value.value);
-      for (const r of value.rows) {
+      const rowsOf = field.token === 'random' ? value.rows : (attributed[index] as TokenRow[]);
+      for (const r of rowsOf) {
         if (r.recordId !== null) usedRecords.add(r.recordId);
         if (r.subjectId !== null) usedSubjects.add(r.subjectId);
       }

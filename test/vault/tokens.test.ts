@@ -95,6 +95,16 @@ for (const backend of BACKENDS) {
       assert.deepEqual(values.values, [syntheticMyNumber(3), syntheticMyNumber(2)]);
     });
 
+    test('a value many records share is tied to none of them: the call names no record and no subject', async () => {
+      const vault = await v();
+      const many = await vault.records.createMany(T, C, Array.from({ length: 11 }, (_v, i) => ({ subjectId: `common-${i}`, fields: { family_name: '共通姓' } })), { mode: 'atomic' });
+      const token = many.created[0]?.tokens?.family_name as string;
+      assert.ok(many.created.every((c) => c.tokens?.family_name === token));
+      assert.deepEqual(await vault.tokens.detokenize(T, C, 'family_name', [token]), { values: ['共通姓'], records: [], subjects: [] });
+      const few = await vault.records.create(T, C, { subjectId: 'rare-1', fields: { family_name: '稀少姓' } });
+      assert.deepEqual(await vault.tokens.detokenize(T, C, 'family_name', [few.tokens?.family_name]), { values: ['稀少姓'], records: [few.id], subjects: ['rare-1'] });
+    });
+
     test('property: detokenise(tokenise(x)) = x for My Numbers, card numbers and free text', async () => {
       const vault = await v();
       const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((a) => a.join(''));
@@ -214,10 +224,17 @@ for (const backend of BACKENDS) {
       const [sameValueElsewhere] = await vault.tokens.tokenize(T, C, 'my_number', [syntheticMyNumber(10)]);
       assert.equal(sameValueElsewhere, gone.tokens?.my_number);
       const stays = await vault.records.create(T, C, { subjectId: 'stay', fields: { family_name: '残る', my_number: syntheticMyNumber(11), note: '残る' } });
+      // Another person with the same family name: the same deterministic token, which stands for their record too.
+      const namesake = await vault.records.create(T, C, { subjectId: 'namesake', fields: { family_name: '消去' } });
+      assert.equal(namesake.tokens?.family_name, gone.tokens?.family_name);
       const receipt = await vault.erasure.erase(T, 'erase-me', localAudit());
       assert.ok(receipt.tokensRevoked >= 4, `tokensRevoked ${receipt.tokensRevoked}`);
-      for (const f of ['family_name', 'my_number', 'note'] as const) await rejectsWithCode(() => vault.tokens.detokenize(T, C, f, [gone.tokens?.[f]]), 'TOKEN_NOT_FOUND');
+      for (const f of ['my_number', 'note'] as const) await rejectsWithCode(() => vault.tokens.detokenize(T, C, f, [gone.tokens?.[f]]), 'TOKEN_NOT_FOUND');
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', [alone]), 'TOKEN_NOT_FOUND');
+      const shared = await vault.tokens.detokenize(T, C, 'family_name', [gone.tokens?.family_name]);
+      assert.deepEqual(shared, { values: ['消去'], records: [namesake.id], subjects: ['namesake'] }, "the namesake's record, never the erased one");
+      await vault.erasure.erase(T, 'namesake', localAudit());
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [gone.tokens?.family_name]), 'TOKEN_NOT_FOUND');
       // The same number registered without a subject stands for the erased person's value: revoked too.
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'my_number', [sameValueElsewhere]), 'TOKEN_NOT_FOUND');
       for (const f of ['family_name', 'my_number', 'note'] as const) {

@@ -24,12 +24,14 @@ export function tokensSchema(dialect: Dialect): Migration {
         .addColumn('subject_id', 'text')
         .addColumn('value_ct', bytes)
         .addColumn('created_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('tokens_pk', ['collection_id', 'field', 'token_hash', 'ref'])
+        // The hash is keyed per collection and field, so (hash, ref) is unique without them: a short key.
+        .addPrimaryKeyConstraint('tokens_pk', ['token_hash', 'ref'])
         // SQLite: the primary key is the table (one B-tree per insert, not a rowid table and an index).
         .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
         .execute();
-      await db.schema.createIndex('tokens_subject').on('tokens').columns(['tenant_id', 'subject_id']).execute();
-      await db.schema.createIndex('tokens_ref').on('tokens').columns(['collection_id', 'ref']).execute();
+      // Partial: values tokenised on their own (no record, often no subject) add no entry to these.
+      await db.schema.createIndex('tokens_subject').on('tokens').columns(['tenant_id', 'subject_id']).where(sql.ref('subject_id'), 'is not', null).execute();
+      await db.schema.createIndex('tokens_ref').on('tokens').columns(['collection_id', 'ref']).where(sql.ref('ref'), '<>', '').execute();
     },
   };
 }

@@ -15,7 +15,7 @@ export async function postgresBulkInsertTokens(db: Kysely<Database>, rows: reado
         ${c.map((r) => r.recordId ?? '')}::text[], ${c.map((r) => r.tenantId)}::text[], ${c.map((r) => r.kind)}::text[],
         ${c.map((r) => r.keyVersion)}::int[], ${c.map((r) => r.subjectId)}::text[], ${c.map((r) => r.valueCt)}::bytea[],
         ${c.map((r) => r.createdAt)}::text[])
-      on conflict (collection_id, field, token_hash, ref) do nothing`.execute(db);
+      on conflict (token_hash, ref) do nothing`.execute(db);
     inserted += Number(res.numAffectedRows ?? 0);
   }
   return inserted;
