@@ -32,6 +32,8 @@ export interface FieldTokenKeys {
   readonly ff1?: Ff1;
   readonly detMac?: KeyObject;
   readonly detEnc?: KeyObject;
+  /** The deterministic tokens' AAD for this scope and version (computed once per call). */
+  readonly detAad?: Buffer;
   readonly value?: Buffer;
 }
 
@@ -48,7 +50,12 @@ export function fieldTokenKeys(scope: TokenScope, tokenKey: { readonly version: 
     case 'format-preserving':
       return { version: tokenKey.version, ff1: new Ff1(deriveTokenKey(tokenKey.key, 'ff1', collectionId, field.name), fpeLayout(field).radix) };
     case 'deterministic':
-      return { version: tokenKey.version, detMac: keyObject(deriveTokenKey(tokenKey.key, 'det-mac', collectionId, field.name)), detEnc: keyObject(deriveTokenKey(tokenKey.key, 'det-enc', collectionId, field.name)) };
+      return {
+        version: tokenKey.version,
+        detMac: keyObject(deriveTokenKey(tokenKey.key, 'det-mac', collectionId, field.name)),
+        detEnc: keyObject(deriveTokenKey(tokenKey.key, 'det-enc', collectionId, field.name)),
+        detAad: detAad(scope, tokenKey.version),
+      };
     default:
       return { version: tokenKey.version, value: deriveTokenKey(tokenKey.key, 'value', collectionId, field.name) };
   }
@@ -102,7 +109,7 @@ function detAad(scope: TokenScope, version: number): Buffer {
 
 export function deterministicToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldValue): string {
   if (!keys.detMac || !keys.detEnc) throw new Error('deterministicToken: keys for another kind');
-  const aad = detAad(scope, keys.version);
+  const aad = keys.detAad ?? detAad(scope, keys.version);
   const plain = Buffer.from(JSON.stringify(value), 'utf8');
   const siv = createHmac('sha256', keys.detMac).update(aad).update(plain).digest().subarray(0, SIV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.detEnc, siv);
@@ -119,7 +126,7 @@ export function openDeterministicToken(scope: TokenScope, keys: FieldTokenKeys, 
   if (!m || Number(m[1]) !== keys.version) return undefined;
   const body = Buffer.from(m[2] as string, 'base64url');
   if (body.length < SIV_BYTES + TAG_BYTES || body.toString('base64url') !== m[2]) return undefined;
-  const aad = detAad(scope, keys.version);
+  const aad = keys.detAad ?? detAad(scope, keys.version);
   const siv = body.subarray(0, SIV_BYTES);
   try {
     const decipher = createDecipheriv('aes-256-gcm', keys.detEnc, siv);
