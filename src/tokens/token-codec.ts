@@ -32,8 +32,8 @@ export interface FieldTokenKeys {
   readonly ff1?: Ff1;
   readonly detMac?: KeyObject;
   readonly detEnc?: KeyObject;
-  /** The deterministic tokens' AAD for this scope and version (computed once per call). */
-  readonly detAad?: Buffer;
+  /** The deterministic tokens' AAD for the scope the keys were made for, and that scope (computed once per call). */
+  readonly detAad?: { readonly scope: TokenScope; readonly aad: Buffer };
   readonly value?: Buffer;
 }
 
@@ -54,7 +54,7 @@ export function fieldTokenKeys(scope: TokenScope, tokenKey: { readonly version: 
         version: tokenKey.version,
         detMac: keyObject(deriveTokenKey(tokenKey.key, 'det-mac', collectionId, field.name)),
         detEnc: keyObject(deriveTokenKey(tokenKey.key, 'det-enc', collectionId, field.name)),
-        detAad: detAad(scope, tokenKey.version),
+        detAad: { scope, aad: detAad(scope, tokenKey.version) },
       };
     default:
       return { version: tokenKey.version, value: deriveTokenKey(tokenKey.key, 'value', collectionId, field.name) };
@@ -103,13 +103,17 @@ export function parseToken(field: FieldDef, token: string): ParsedToken {
 // nonces (a collision needs ~2^48 values per field and key version); decryption recomputes the SIV
 // and compares, so a token is authenticated twice (GCM tag, SIV).
 
+function sameScope(a: TokenScope | undefined, b: TokenScope): boolean {
+  return a !== undefined && (a === b || (a.tenantId === b.tenantId && a.collectionId === b.collectionId && a.field.name === b.field.name));
+}
+
 function detAad(scope: TokenScope, version: number): Buffer {
   return encodeAad('kuraban/token/deterministic/v1', [scope.tenantId, scope.collectionId, scope.field.name, version]);
 }
 
 export function deterministicToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldValue): string {
   if (!keys.detMac || !keys.detEnc) throw new Error('deterministicToken: keys for another kind');
-  const aad = keys.detAad ?? detAad(scope, keys.version);
+  const aad = sameScope(keys.detAad?.scope, scope) ? (keys.detAad?.aad as Buffer) : detAad(scope, keys.version);
   const plain = Buffer.from(JSON.stringify(value), 'utf8');
   const siv = createHmac('sha256', keys.detMac).update(aad).update(plain).digest().subarray(0, SIV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.detEnc, siv);
@@ -126,7 +130,7 @@ export function openDeterministicToken(scope: TokenScope, keys: FieldTokenKeys, 
   if (!m || Number(m[1]) !== keys.version) return undefined;
   const body = Buffer.from(m[2] as string, 'base64url');
   if (body.length < SIV_BYTES + TAG_BYTES || body.toString('base64url') !== m[2]) return undefined;
-  const aad = keys.detAad ?? detAad(scope, keys.version);
+  const aad = detAad(scope, keys.version);
   const siv = body.subarray(0, SIV_BYTES);
   try {
     const decipher = createDecipheriv('aes-256-gcm', keys.detEnc, siv);
