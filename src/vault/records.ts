@@ -6,7 +6,7 @@ import type { IndexTerm, RecordRow, Store, StoreOps, StoreTx } from '../store/in
 import type { AccessLog } from './access-log.js';
 import { auditEntries, type Audit } from './audit.js';
 import type { Collection, Collections } from './collections.js';
-import { decryptRecord } from './record-crypto.js';
+import { openRecordValues } from './open-record.js';
 import { UUID_PATTERN } from './record-id.js';
 import type { RecordInput, Rejected, SealJob, SealOutput } from './seal-batch.js';
 import type { Sealer } from './sealer.js';
@@ -436,18 +436,7 @@ export class Records {
   }
 
   private async open(collection: Collection, row: RecordRow, ops: StoreOps = this.deps.store): Promise<VaultRecord> {
-    const key =
-      row.subjectId === null
-        ? await this.deps.keyring.collectionKey(ops, collection.tenantId, collection.id, row.keyVersion)
-        : await this.deps.keyring.subjectKey(ops, collection.tenantId, row.subjectId, row.keyVersion);
-    const fields = decryptRecord(key.key, row.ciphertext, {
-      tenantId: collection.tenantId,
-      collectionId: collection.id,
-      recordId: row.id,
-      version: row.version,
-      subjectId: row.subjectId,
-      keyVersion: row.keyVersion,
-    });
+    const fields = await openRecordValues(this.deps.keyring, ops, collection, row);
     return { id: row.id, subjectId: row.subjectId, version: row.version, createdAt: row.createdAt, updatedAt: row.updatedAt, fields };
   }
 }

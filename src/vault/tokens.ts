@@ -10,7 +10,7 @@ import type { AccessLog } from './access-log.js';
 import { auditEntries, type Audit } from './audit.js';
 import type { Collection, Collections } from './collections.js';
 import { SUBJECT_ID_PATTERN } from './identifiers.js';
-import { decryptRecord } from './record-crypto.js';
+import { openRecordValues } from './open-record.js';
 
 /** A deterministic or format-preserving token standing for more records than this is tied to none of them (log, row conditions). */
 export const MAX_ATTRIBUTED_RECORDS = 10;
@@ -291,18 +291,7 @@ export class Tokens {
     const rows = await this.deps.store.getRecords(collection.id, ids);
     for (const row of rows) {
       try {
-        const key: DataKey =
-          row.subjectId === null
-            ? await this.deps.keyring.collectionKey(this.deps.store, collection.tenantId, collection.id, row.keyVersion)
-            : await this.deps.keyring.subjectKey(this.deps.store, collection.tenantId, row.subjectId, row.keyVersion);
-        out.set(row.id, decryptRecord(key.key, row.ciphertext, {
-          tenantId: collection.tenantId,
-          collectionId: collection.id,
-          recordId: row.id,
-          version: row.version,
-          subjectId: row.subjectId,
-          keyVersion: row.keyVersion,
-        }));
+        out.set(row.id, await openRecordValues(this.deps.keyring, this.deps.store, collection, row));
       } catch (e) {
         if (!(e instanceof KurabanError && e.code === 'DECRYPTION_FAILED')) throw e;
       }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KurabanError } from '../../errors/index.js';
 import { MAX_TOKENS_PER_CALL, policyView, type Collection } from '../../vault/index.js';
 import { auditOf, logRead } from '../audit.js';
@@ -19,6 +19,13 @@ function requireFieldAction(a: TenantAccess, c: Collection, field: string, actio
       details: [{ field: info.name, reason: a.purpose === null ? 'purpose_required' : `${action}_not_allowed` }],
     });
   }
+}
+
+/** Authenticate → tenant isolation and purpose → the collection (for its fields). */
+async function access(ctx: RouteContext, request: FastifyRequest<{ Params: Params }>) {
+  const { vault, principal } = await ctx.authenticate(request);
+  const a = await authoriseTenant(vault, principal, request, request.params.tenant);
+  return { a, vault, collection: await vault.collections.get(request.params.tenant, request.params.collection) };
 }
 
 /**
@@ -58,9 +65,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      const a = await authoriseTenant(vault, principal, request, request.params.tenant);
-      const collection = await vault.collections.get(request.params.tenant, request.params.collection);
+      const { a, vault, collection } = await access(ctx, request);
       requireFieldAction(a, collection, request.body.field, 'tokenize');
       const { field, values, subjectId } = request.body;
       const tokens = await vault.tokens.tokenize(a.tenantId, collection.name, field, values, { audit: auditOf(request), ...(subjectId !== undefined ? { subjectId } : {}) });
@@ -93,9 +98,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request) => {
-      const { vault, principal } = await ctx.authenticate(request);
-      const a = await authoriseTenant(vault, principal, request, request.params.tenant);
-      const collection = await vault.collections.get(request.params.tenant, request.params.collection);
+      const { a, vault, collection } = await access(ctx, request);
       requireFieldAction(a, collection, request.body.field, 'detokenize');
       const { field, tokens } = request.body;
       const result = await vault.tokens.detokenize(a.tenantId, collection.name, field, tokens, {

@@ -55,7 +55,8 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
   };
 }
 
-function runChunked<T>(
+/** Runs `many` over full chunks of `perStatement` rows and `one` over the rest; returns the rows changed. */
+export function runChunked<T>(
   rows: readonly T[],
   perStatement: number,
   many: BetterSqlite3.Statement,
@@ -80,7 +81,7 @@ function runChunked<T>(
   return changes;
 }
 
-function placeholders(rows: number, columns: number): string {
+export function placeholders(rows: number, columns: number): string {
   const row = `(${new Array(columns).fill('?').join(',')})`;
   return new Array(rows).fill(row).join(',');
 }

@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import type { TokenRow } from '../rows.js';
+import { placeholders, runChunked } from './bulk-insert.js';
 
 const TOKEN_COLUMNS = 10;
 const TOKENS_PER_STATEMENT = 90; // 900 parameters, under SQLITE_MAX_VARIABLE_NUMBER
@@ -11,15 +12,13 @@ const TOKENS_PER_STATEMENT = 90; // 900 parameters, under SQLITE_MAX_VARIABLE_NU
  * statements on the store's own handle, inside its transaction, skipping rows that exist.
  */
 export function sqliteBulkInsertTokens(raw: BetterSqlite3.Database) {
-  const tokenSql = (n: number) => {
-    const row = `(${new Array(TOKEN_COLUMNS).fill('?').join(',')})`;
-    return `insert or ignore into tokens (collection_id, field, token_hash, ref, tenant_id, kind, key_version, subject_id, value_ct, created_at) values ${new Array(n).fill(row).join(',')}`;
-  };
+  const tokenSql = (n: number) =>
+    `insert or ignore into tokens (collection_id, field, token_hash, ref, tenant_id, kind, key_version, subject_id, value_ct, created_at) values ${placeholders(n, TOKEN_COLUMNS)}`;
   let statements: { many: BetterSqlite3.Statement; one: BetterSqlite3.Statement } | undefined;
   return async (_db: Kysely<Database>, rows: readonly TokenRow[]): Promise<number> => {
     if (!raw.inTransaction) throw new Error('token insert must run inside a store transaction');
     statements ??= { many: raw.prepare(tokenSql(TOKENS_PER_STATEMENT)), one: raw.prepare(tokenSql(1)) };
-    const fill = (r: TokenRow, out: unknown[], at: number) => {
+    return runChunked(rows, TOKENS_PER_STATEMENT, statements.many, statements.one, TOKEN_COLUMNS, (r, out, at) => {
       out[at] = r.collectionId;
       out[at + 1] = r.field;
       out[at + 2] = r.tokenHash;
@@ -30,19 +29,6 @@ export function sqliteBulkInsertTokens(raw: BetterSqlite3.Database) {
       out[at + 7] = r.subjectId;
       out[at + 8] = r.valueCt;
       out[at + 9] = r.createdAt;
-    };
-    let changes = 0;
-    let i = 0;
-    const params = new Array<unknown>(TOKENS_PER_STATEMENT * TOKEN_COLUMNS);
-    for (; i + TOKENS_PER_STATEMENT <= rows.length; i += TOKENS_PER_STATEMENT) {
-      for (let j = 0; j < TOKENS_PER_STATEMENT; j++) fill(rows[i + j] as TokenRow, params, j * TOKEN_COLUMNS);
-      changes += statements.many.run(params).changes;
-    }
-    const single = new Array<unknown>(TOKEN_COLUMNS);
-    for (; i < rows.length; i++) {
-      fill(rows[i] as TokenRow, single, 0);
-      changes += statements.one.run(single).changes;
-    }
-    return changes;
+    });
   };
 }
