@@ -152,10 +152,21 @@ function fpeTokenShapeOk(field: FieldDef, token: string): boolean {
   if (token.length === 0 || token.length > 4096) return false;
   for (const ch of token) if (!layout.alphabet.includes(ch)) return false;
   if (!layout.check) return true;
-  const payload = layout.check.at === 'last' ? token.slice(0, -1) : token.slice(1);
+  const payload = payloadOf(layout, token);
   const digit = layout.check.at === 'last' ? token.charCodeAt(token.length - 1) - 0x30 : token.charCodeAt(0) - 0x30;
   // A Kuraban token's check digit is always the wrong one: a token with a right one is a real number.
   return payload.length > 0 && digit === wrongCheckDigit(layout.check.digit(payload));
+}
+
+/** The part FF1 encrypts: all but the check digit (first or last), or the whole string. */
+function payloadOf(layout: FpeLayout, text: string): string {
+  if (!layout.check) return text;
+  return layout.check.at === 'last' ? text.slice(0, -1) : text.slice(1);
+}
+
+/** The token or value of a payload: the check digit put back where the layout has it. */
+function withCheck(layout: FpeLayout, payload: string, digit: number): string {
+  return layout.check?.at === 'first' ? `${digit}${payload}` : `${payload}${digit}`;
 }
 
 function toNumerals(layout: FpeLayout, text: string): number[] {
@@ -178,7 +189,7 @@ function fromNumerals(layout: FpeLayout, numerals: readonly number[]): string {
 export function fpeValueProblem(field: FieldDef, value: FieldValue): TokenValueError['reason'] | undefined {
   if (typeof value !== 'string') return 'token_value_not_text';
   const layout = fpeLayout(field);
-  const payload = layout.check ? value.slice(1) : value;
+  const payload = payloadOf(layout, value);
   for (const ch of payload) if (!layout.alphabet.includes(ch)) return 'token_value_outside_alphabet';
   if ([...payload].length < ff1MinLength(layout.radix)) return 'token_domain_too_small';
   return undefined;
@@ -189,13 +200,10 @@ export function fpeToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldVa
   if (typeof value !== 'string') throw new TokenValueError('token_value_not_text');
   const layout = fpeLayout(scope.field);
   const tweak = ff1Tweak(scope.tenantId, scope.collectionId, scope.field.name);
-  const payload = layout.check ? (layout.check.at === 'last' ? value.slice(0, -1) : value.slice(1)) : value;
-  const numerals = toNumerals(layout, payload);
+  const numerals = toNumerals(layout, payloadOf(layout, value));
   if (numerals.length < ff1MinLength(layout.radix)) throw new TokenValueError('token_domain_too_small');
   const t = fromNumerals(layout, keys.ff1.encrypt(numerals, tweak));
-  if (!layout.check) return t;
-  const check = String(wrongCheckDigit(layout.check.digit(t)));
-  return layout.check.at === 'last' ? t + check : check + t;
+  return layout.check ? withCheck(layout, t, wrongCheckDigit(layout.check.digit(t))) : t;
 }
 
 /** The value of a format-preserving token (its shape checked by parseToken first). */
@@ -203,11 +211,8 @@ export function openFpeToken(scope: TokenScope, keys: FieldTokenKeys, token: str
   if (!keys.ff1) throw new Error('openFpeToken: keys for another kind');
   const layout = fpeLayout(scope.field);
   const tweak = ff1Tweak(scope.tenantId, scope.collectionId, scope.field.name);
-  const payload = layout.check ? (layout.check.at === 'last' ? token.slice(0, -1) : token.slice(1)) : token;
-  const p = fromNumerals(layout, keys.ff1.decrypt(toNumerals(layout, payload), tweak));
-  if (!layout.check) return p;
-  const check = String(layout.check.digit(p));
-  return layout.check.at === 'last' ? p + check : check + p;
+  const p = fromNumerals(layout, keys.ff1.decrypt(toNumerals(layout, payloadOf(layout, token)), tweak));
+  return layout.check ? withCheck(layout, p, layout.check.digit(p)) : p;
 }
 
 /**
@@ -220,15 +225,13 @@ export function fpeTokens(scope: TokenScope, keys: FieldTokenKeys, values: reado
   const tweak = ff1Tweak(scope.tenantId, scope.collectionId, scope.field.name);
   const payloads = values.map((value) => {
     if (typeof value !== 'string') throw new TokenValueError('token_value_not_text');
-    const numerals = toNumerals(layout, layout.check ? (layout.check.at === 'last' ? value.slice(0, -1) : value.slice(1)) : value);
+    const numerals = toNumerals(layout, payloadOf(layout, value));
     if (numerals.length < ff1MinLength(layout.radix)) throw new TokenValueError('token_domain_too_small');
     return numerals;
   });
   return keys.ff1.encryptMany(payloads, tweak).map((numerals) => {
     const t = fromNumerals(layout, numerals);
-    if (!layout.check) return t;
-    const check = String(wrongCheckDigit(layout.check.digit(t)));
-    return layout.check.at === 'last' ? t + check : check + t;
+    return layout.check ? withCheck(layout, t, wrongCheckDigit(layout.check.digit(t))) : t;
   });
 }
 
@@ -237,12 +240,10 @@ export function openFpeTokens(scope: TokenScope, keys: FieldTokenKeys, tokens: r
   if (!keys.ff1) throw new Error('openFpeTokens: keys for another kind');
   const layout = fpeLayout(scope.field);
   const tweak = ff1Tweak(scope.tenantId, scope.collectionId, scope.field.name);
-  const payloads = tokens.map((t) => toNumerals(layout, layout.check ? (layout.check.at === 'last' ? t.slice(0, -1) : t.slice(1)) : t));
+  const payloads = tokens.map((t) => toNumerals(layout, payloadOf(layout, t)));
   return keys.ff1.decryptMany(payloads, tweak).map((numerals) => {
     const p = fromNumerals(layout, numerals);
-    if (!layout.check) return p;
-    const check = String(layout.check.digit(p));
-    return layout.check.at === 'last' ? p + check : check + p;
+    return layout.check ? withCheck(layout, p, layout.check.digit(p)) : p;
   });
 }
 
