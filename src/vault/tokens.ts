@@ -169,7 +169,9 @@ export class Tokens {
     for (const r of rows) {
       if (r.tenantId !== tenantId || r.kind !== field.token) continue;
       const k = r.tokenHash.toString('hex');
-      byHash.set(k, [...(byHash.get(k) ?? []), r]);
+      const list = byHash.get(k);
+      if (list) list.push(r);
+      else byHash.set(k, [r]);
     }
     const unknown: ErrorDetail[] = [];
     const found = hashes.map((h, index) => {
@@ -217,7 +219,9 @@ export class Tokens {
       const byVersion = new Map<number, number[]>();
       found.forEach((list, index) => {
         const version = (list[0] as TokenRow).keyVersion;
-        byVersion.set(version, [...(byVersion.get(version) ?? []), index]);
+        const at = byVersion.get(version);
+        if (at) at.push(index);
+        else byVersion.set(version, [index]);
       });
       for (const [version, indexes] of byVersion) {
         const k = await keysFor(version);
