@@ -23,6 +23,7 @@ const POLICY = `
 @id("clerk-tokens") permit (principal in Kuraban::Role::"clerk", action in [Kuraban::Action::"tokenize", Kuraban::Action::"detokenize"], resource)
   when { context.purpose == "counter" };
 @id("clerk-rows") permit (principal in Kuraban::Role::"clerk", action == Kuraban::Action::"read-record", resource);
+@id("clerk-create") permit (principal in Kuraban::Role::"clerk", action == Kuraban::Action::"create", resource);
 @id("dv") forbid (principal, action == Kuraban::Action::"read-record", resource)
   when { resource.flags.contains("dv_support") } unless { principal in Kuraban::Role::"administrator" };
 @id("my-number-needs-mfa") forbid (principal, action == Kuraban::Action::"detokenize", resource)
@@ -80,6 +81,12 @@ describe('tokens over HTTP', () => {
     const col = await expectStatus(h.call({ method: 'GET', url: `/v1/tenants/${T}/collections/${C}`, key: admin }), 200);
     const fields = (col.json() as { fields: Array<{ name: string; token?: string; tokenFormat?: string }> }).fields;
     assert.deepEqual(fields.find((x) => x.name === 'card_no'), { ...fields.find((x) => x.name === 'card_no'), token: 'format-preserving', tokenFormat: 'alphanumeric-upper' });
+  });
+
+  test('a write answers only with the tokens of fields the writer may see (not of withheld ones)', async () => {
+    const res = await expectStatus(h.call({ method: 'POST', url: recordsUrl(T, C), key: clerk, purpose: null, body: { fields: { family_name: '匿名', card_no: 'CLERK1', note: 'メモ' } } }), 201);
+    assert.equal((res.json() as { tokens?: unknown }).tokens, undefined, 'no purpose: every personal field is withheld, so no token');
+    assert.deepEqual((res.json() as { withheld?: string[] }).withheld?.sort(), ['card_no', 'family_name', 'note']);
   });
 
   test('an administrator detokenises; a My Number needs MFA even for one; each call is one log entry with its count', async () => {

@@ -17,10 +17,16 @@ const recordParams = {
   required: ['tenant', 'collection', 'id'],
 } as const;
 
-/** Present a written record: its listed properties, fields as this principal may read them (no row condition: they just wrote it). */
+/**
+ * Present a written record: its listed properties, fields as this principal may read them (no row
+ * condition: they just wrote it), and the tokens of the fields it may see at least masked — a token
+ * of a withheld field (kept from the stored record by a PUT) is not handed out.
+ */
 function presentWritten(a: TenantAccess, c: Collection, r: VaultRecord) {
-  const p = presentFields(c, r.fields, a.policy.engine.fieldAccess(a.as, policyView(c), 'read', a.purpose));
-  return { id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: p.fields, ...maskedAndWithheld(p), ...(r.tokens ? { tokens: r.tokens } : {}) };
+  const access = a.policy.engine.fieldAccess(a.as, policyView(c), 'read', a.purpose);
+  const p = presentFields(c, r.fields, access);
+  const tokens = r.tokens ? Object.fromEntries(Object.entries(r.tokens).filter(([f]) => (access.get(f) ?? 'withheld') !== 'withheld')) : {};
+  return { id: r.id, subjectId: r.subjectId, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, fields: p.fields, ...maskedAndWithheld(p), ...(Object.keys(tokens).length > 0 ? { tokens } : {}) };
 }
 
 /** Row conditions hold for changes too: a record the principal may not read, it may not overwrite or delete. */
