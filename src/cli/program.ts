@@ -13,6 +13,7 @@ import { registerTenantCommands } from './commands/tenant.js';
 import type { CliIo } from './io.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerResidencyCommands } from './commands/residency.js';
 
 /** Builds the `kuraban` command tree. Each capability registers its own commands. */
 export function buildProgram(io: CliIo): Command {
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIo): Command {
   registerPolicyCommands(program, io);
   registerKeyCommands(program, io);
   registerBackupCommands(program, io);
+  registerResidencyCommands(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

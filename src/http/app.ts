@@ -81,7 +81,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (err.code === 'INTERNAL') request.log.error({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'internal error');
     try {
       const state = options.state();
-      if (!state.sealed) await logRefusal(request, state.vault, err.code);
+      // A residency refusal was logged by the residency service itself, with the location.
+      if (!state.sealed && err.code !== 'RESIDENCY_VIOLATION') await logRefusal(request, state.vault, err.code);
     } catch {
       // The request has already failed; its refusal entry is best effort.
       request.log.warn({ code: err.code }, 'refusal not logged');

@@ -27,6 +27,8 @@ export interface LogEntry {
   readonly fields: readonly string[];
   /** The declared purpose, an identifier (e.g. `tax_assessment`), when the caller gave one. */
   readonly purpose?: string;
+  /** The location (residency registry id) written to or changed, when the action has one. */
+  readonly location?: string;
   /** `ok`, or the stable error code the request failed with. */
   readonly outcome: LogOutcome;
   readonly requestId: string;
@@ -81,6 +83,14 @@ export const LOG_ACTIONS = [
   'key.retire',
   'backup.create',
   'backup.restore',
+  'location.create',
+  'location.update',
+  'location.delete',
+  'location.configure',
+  'residency.update',
+  'residency.check',
+  'map.read',
+  'report.read',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
@@ -102,8 +112,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Location ids (residency/location.ts LOCATION_ID_PATTERN). */
+const LOCATION = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const OUTCOME = /^(?:ok|[A-Z][A-Z0-9_]{0,63})$/;
-const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'outcome', 'requestId', 'client']);
+const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'location', 'outcome', 'requestId', 'client']);
 
 /** The RFC 8785 bytes of an entry, after checking every field; LogEntryError names the first bad field. */
 export function encodeLogEntry(entry: LogEntry): Buffer {
@@ -136,6 +148,7 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
   const subjects = list(entry.subjects, SUBJECT, 'subjects');
   const fields = list(entry.fields, NAME, 'fields');
   if (entry.purpose !== undefined && !matches(NAME, entry.purpose)) throw new LogEntryError('purpose');
+  if (entry.location !== undefined && !matches(LOCATION, entry.location)) throw new LogEntryError('location');
   if (!matches(OUTCOME, entry.outcome)) throw new LogEntryError('outcome');
   if (!matches(REQUEST_ID, entry.requestId)) throw new LogEntryError('requestId');
   if (entry.client !== null && (typeof entry.client !== 'string' || isIP(entry.client) === 0)) throw new LogEntryError('client');
@@ -150,6 +163,7 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
     subjects,
     fields,
     ...(entry.purpose !== undefined ? { purpose: entry.purpose } : {}),
+    ...(entry.location !== undefined ? { location: entry.location } : {}),
     outcome: entry.outcome,
     requestId: entry.requestId,
     client: entry.client,

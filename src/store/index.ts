@@ -23,4 +23,7 @@ export type {
   LogStateRow,
   LogPendingRow,
   LogTileRow,
+  LocationRow,
+  ResidencyRow,
+  TransferRow,
 } from './rows.js';

@@ -20,6 +20,8 @@ export interface Touched {
   readonly records?: readonly string[];
   readonly subjects?: readonly (string | null)[];
   readonly fields?: readonly string[];
+  /** A location id (residency registry), for writes to a place and changes to the registry. */
+  readonly location?: string;
 }
 
 /** Keeps each entry well under the 65,535-byte entry-bundle limit (C2SP tlog-tiles). */
@@ -50,6 +52,7 @@ export function auditEntries(audit: Audit, tenant: string, action: LogAction, to
       subjects: subjects.slice(i * MAX_IDS_PER_ENTRY, (i + 1) * MAX_IDS_PER_ENTRY),
       fields,
       ...(audit.purpose !== undefined ? { purpose: audit.purpose } : {}),
+      ...(touched.location !== undefined ? { location: touched.location } : {}),
       outcome,
       requestId: audit.requestId,
       client: audit.client,

@@ -24,3 +24,7 @@ export type { KeyAdminDeps, JobOptions, KeyStatus } from './key-admin.js';
 export { Erasure } from './erasure.js';
 export type { ErasureReceipt, ErasureDeps } from './erasure.js';
 export { VaultHost } from './vault-host.js';
+export { Residency, DEFAULT_RESIDENCY_CONFIG } from './residency.js';
+export type { ResidencyConfig, ResidencyDeps } from './residency.js';
+export { AccessReports, MAX_REPORT_SUBJECTS } from './access-reports.js';
+export type { AccessReportsDeps } from './access-reports.js';

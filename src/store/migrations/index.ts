@@ -5,6 +5,7 @@ import { accessLogSchema } from './0002-access-log.js';
 import { logSubjectsSchema } from './0003-log-subjects.js';
 import { policiesSchema } from './0004-policies.js';
 import { keyRotationSchema } from './0005-key-rotation.js';
+import { residencySchema } from './0007-residency.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
@@ -18,6 +19,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0003-log-subjects': logSubjectsSchema(dialect),
     '0004-policies': policiesSchema(dialect),
     '0005-key-rotation': keyRotationSchema(dialect),
+    '0007-residency': residencySchema(dialect),
   };
   return { getMigrations: async () => migrations };
 }
