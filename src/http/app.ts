@@ -18,6 +18,7 @@ import { logRoutes } from './routes/log.js';
 import { policyRoutes } from './routes/policies.js';
 import { recordRoutes } from './routes/records.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { residencyRoutes } from './routes/residency.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -100,6 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   apiKeyRoutes(app, ctx);
   logRoutes(app, ctx);
   policyRoutes(app, ctx);
+  residencyRoutes(app, ctx);
   keyRoutes(app, ctx);
   sysRoutes(app, ctx, options.control);
   docsRoutes(app, openapi);

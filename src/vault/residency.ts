@@ -291,7 +291,7 @@ export class Residency {
 
   /** A configured location: a declaration is registered (or brought up to date); an id must be registered (`local` is created on first use). */
   private async resolveConfigured(spec: string | Location, audit: Audit): Promise<Location> {
-    const declared = typeof spec === 'string' ? (spec === DEFAULT_LOCATION.id ? DEFAULT_LOCATION : undefined) : spec;
+    const declared = typeof spec === 'string' ? (spec === DEFAULT_LOCATION.id ? DEFAULT_LOCATION : undefined) : parseLocation(spec);
     const id = typeof spec === 'string' ? spec : spec.id;
     const row = await this.deps.store.getLocation(id);
     if (row && (declared === undefined || typeof spec === 'string' || sameLocation(fromRow(row), declared))) return fromRow(row);
