@@ -212,7 +212,7 @@ export function residencyRoutes(app: FastifyInstance, ctx: RouteContext): void {
   };
 
   app.get<{ Params: { tenant: string; collection: string }; Querystring: { from: string; to: string } }>(
-    '/v1/tenants/:tenant/collections/:collection/access-report',
+    '/v1/tenants/:tenant/collections/:collection/access/report',
     {
       config: { auditAction: 'report.read' },
       schema: {
@@ -246,7 +246,7 @@ export function residencyRoutes(app: FastifyInstance, ctx: RouteContext): void {
   );
 
   app.get<{ Params: { tenant: string; collection: string }; Querystring: { from: string; to: string } }>(
-    '/v1/tenants/:tenant/collections/:collection/access-report/html',
+    '/v1/tenants/:tenant/collections/:collection/access/report/html',
     { config: { auditAction: 'report.read' }, schema: { summary: 'The access report as a self-contained HTML page an auditor can keep and read without the vault', tags: ['residency'], params: collectionParams, querystring: period, response: { 200: html } } },
     async (request, reply) => reply.headers(HTML_HEADERS).send(renderAccessReportHtml(await report(request))),
   );
