@@ -85,6 +85,7 @@ export interface AccessReport {
   readonly whoCan: { readonly policyVersion: number; readonly rows: readonly WhoCanRow[] };
   readonly whoDid: readonly PrincipalActivity[];
   readonly totals: Counts;
+  /** Night and closed-day reads, in time order. */
   readonly flagged: readonly FlaggedAccess[];
   readonly subjects: readonly SubjectReads[];
   readonly log: AccessReportInput['log'];
@@ -210,7 +211,7 @@ export function buildAccessReport(input: AccessReportInput): AccessReport {
     whoCan: { policyVersion: input.policyVersion, rows: input.whoCan },
     whoDid,
     totals: counts(total),
-    flagged,
+    flagged: flagged.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.index - b.index)),
     subjects: [...subjects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([subject, reads]) => ({ subject, reads })),
     log: input.log,
   };

@@ -32,7 +32,7 @@ export function isNight(at: Date): boolean {
 export function closedDay(at: Date): string | null {
   const p = jstParts(at);
   const holiday = HOLIDAYS[p.date];
-  if (holiday) return `holiday:${holiday.name_en}`;
+  if (holiday) return `holiday:${holiday.name}`;
   if (p.weekday === 0) return 'sunday';
   if (p.weekday === 6) return 'saturday';
   if ((p.month === 12 && p.day >= 29) || (p.month === 1 && p.day <= 3)) return 'year-end';
