@@ -110,6 +110,6 @@ export function checkPlace(rules: ResidencyRules, kind: RuleKind, location: Loca
 export function violationError(v: Violation, what: string): KurabanError {
   const where = v.collection === null ? '' : `collection ${v.collection}: `;
   const message =
-    v.rule === 'location.holds' ? `${where}${what} refused: the location is not declared to hold this kind of data` : `${where}${what} refused by residency rule ${v.rule}`;
+    v.rule === 'location.holds' ? `${where}${what} is refused: the location is not declared to hold this kind of data` : `${where}${what} is refused by residency rule ${v.rule}`;
   return new KurabanError('RESIDENCY_VIOLATION', message, { details: [{ field: v.rule, reason: 'residency_violation' }] });
 }

@@ -69,7 +69,7 @@ for (const backend of BACKENDS) {
 
     test('export --location: a destination that breaks the rules, is not registered, or is missing gets no file; an allowed one is written and mapped', async () => {
       const cases: Array<[string[], RegExp]> = [
-        [['--location', 'vendor-pc'], /RESIDENCY_VIOLATION: collection juminhyo: export refused by residency rule ciphertext\.regions/],
+        [['--location', 'vendor-pc'], /RESIDENCY_VIOLATION: collection juminhyo: export is refused by residency rule ciphertext\.regions/],
         [['--location', 'tokyo-db'], /RESIDENCY_VIOLATION: .*not declared to hold/],
         [['--location', 'nowhere'], /LOCATION_NOT_FOUND/],
         [[], /RESIDENCY_VIOLATION: .*export\.location/],

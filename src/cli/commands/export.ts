@@ -61,7 +61,7 @@ export function registerExportCommand(program: Command, io: CliIo): void {
         if (opts.location !== undefined) destination = await vault.residency.checkExport(opts.tenant, opts.collection, opts.location, localAudit());
         else if (hasRules(await vault.residency.rulesOf(collection))) {
           await vault.accessLog.record(...auditEntries(localAudit(), opts.tenant, 'record.export', { collection: collection.name }, 'RESIDENCY_VIOLATION', vault.clock()));
-          throw new KurabanError('RESIDENCY_VIOLATION', `collection ${collection.name}: export refused by residency rule export.location (give --location, a registered location the rules allow)`, {
+          throw new KurabanError('RESIDENCY_VIOLATION', `collection ${collection.name}: export is refused by residency rule export.location (give --location, a registered location the rules allow)`, {
             details: [{ field: 'export.location', reason: 'residency_violation' }],
           });
         }
