@@ -78,7 +78,8 @@ async function writeArchive(
     if (withRootMeta) {
       // The key archive carries what binds the store to its root key (both are wrapped/derived values, never the key).
       const rows = [];
-      for (const key of ['root_key_id', 'root_check']) {
+      // …and where the store and key provider were configured (residency; a restore re-records its own at open).
+      for (const key of ['root_key_id', 'root_check', 'store_location', 'key_location']) {
         const value = await reader.getMeta(key);
         if (value !== undefined) rows.push({ key, value });
       }

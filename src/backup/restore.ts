@@ -70,6 +70,11 @@ export async function restoreBackup(store: Store, provider: RootKeyProvider, pat
       // A target already opened with the same root key keeps its own check value (both are wraps under that key).
       if ((await tx.setMetaIfAbsent('root_key_id', id)) !== id) throw new KurabanError('BACKUP_INVALID', 'this store is bound to another root key');
       await tx.setMetaIfAbsent('root_check', check);
+      // Where the source's store and key provider were (residency); the next open records the target's own.
+      for (const key of ['store_location', 'key_location']) {
+        const value = meta.find((m) => m.key === key)?.value;
+        if (typeof value === 'string') await tx.setMetaIfAbsent(key, value);
+      }
     });
     return { pair: dh.pair, createdAt: dh.createdAt, location: dh.location, rows };
   } finally {

@@ -48,6 +48,7 @@ export function vaultLocation(config: Config): VaultLocation {
     passphrase: config.passphrase,
     keyProvider: config.keyProvider,
     production: config.mode === 'production',
+    residency: { store: config.storeLocation, keys: config.keyLocation },
     pkcs11:
       config.pkcs11Library !== undefined && config.pkcs11Token !== undefined
         ? { library: config.pkcs11Library, tokenLabel: config.pkcs11Token, keyLabel: config.pkcs11KeyLabel, pin: config.pkcs11Pin }
@@ -56,8 +57,13 @@ export function vaultLocation(config: Config): VaultLocation {
 }
 
 /** Opens the vault for a one-shot command, runs `fn`, closes it. A sealed vault is an error here. */
-export async function withVault<T>(config: Config, fn: (vault: Vault, state: VaultState) => Promise<T>): Promise<T> {
-  const state = await openVault(vaultLocation(config), { sealWorkers: config.sealWorkers, logHost: config.logHost, logIntervalMs: config.logIntervalMs });
+export async function withVault<T>(config: Config, fn: (vault: Vault, state: VaultState) => Promise<T>, options: { residencyRepair?: boolean } = {}): Promise<T> {
+  const state = await openVault(vaultLocation(config), {
+    sealWorkers: config.sealWorkers,
+    logHost: config.logHost,
+    logIntervalMs: config.logIntervalMs,
+    ...(options.residencyRepair ? { residencyRepair: true } : {}),
+  });
   try {
     if (state.sealed) throw new KurabanError('VAULT_SEALED', `vault is sealed: ${state.reason}`);
     return await fn(state.vault, state);

@@ -14,6 +14,7 @@ import type { CliIo } from './io.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerResidencyCommands } from './commands/residency.js';
 
 /** Builds the `kuraban` command tree. Each capability registers its own commands. */
 export function buildProgram(io: CliIo): Command {
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo): Command {
   registerKeyCommands(program, io);
   registerBackupCommands(program, io);
   registerTokenCommands(program, io);
+  registerResidencyCommands(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

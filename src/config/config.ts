@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { KurabanError } from '../errors/index.js';
+import { KurabanError, isKurabanError } from '../errors/index.js';
+import { LOCATION_ID_PATTERN, parseLocation, type Location } from '../residency/index.js';
 
 /** Every setting Kuraban reads, read once from the environment (and CLI flags), validated, frozen. */
 export interface Config {
@@ -26,6 +27,13 @@ export interface Config {
   readonly pkcs11Pin: string | undefined;
   /** Where backups are written, named for the residency check (e.g. jp-east-1 or an address). KURABAN_BACKUP_LOCATION, default local */
   readonly backupLocation: string;
+  /**
+   * Where the store is (residency): a registered location id, or a JSON declaration (or `@file.json`)
+   * registered at start. KURABAN_STORE_LOCATION, default `local` (this machine; docs/residency.md).
+   */
+  readonly storeLocation: string | Location;
+  /** Where the root key provider is, likewise. KURABAN_KEY_LOCATION, default `local`. */
+  readonly keyLocation: string | Location;
   readonly host: string;
   readonly port: number;
   /** JSON request bodies, except batch writes. KURABAN_BODY_LIMIT, default 1 MiB */
@@ -91,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   if (keyProvider === 'pkcs11' && (pkcs11Library === undefined || pkcs11Token === undefined)) problems.push('KURABAN_KEY_PROVIDER=pkcs11 needs KURABAN_PKCS11_LIBRARY and KURABAN_PKCS11_TOKEN');
   const backupLocation = overrides.backupLocation ?? (env.KURABAN_BACKUP_LOCATION || 'local');
   if (!/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(backupLocation)) problems.push('KURABAN_BACKUP_LOCATION must be a short name (letters, digits, . _ : / -)');
+  const storeLocation = overrides.storeLocation ?? locationSetting(env.KURABAN_STORE_LOCATION, 'KURABAN_STORE_LOCATION', problems);
+  const keyLocation = overrides.keyLocation ?? locationSetting(env.KURABAN_KEY_LOCATION, 'KURABAN_KEY_LOCATION', problems);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
   const logLevel = overrides.logLevel ?? (env.KURABAN_LOG_LEVEL ?? 'info');
   if (!(levels as readonly string[]).includes(logLevel)) problems.push(`KURABAN_LOG_LEVEL must be one of ${levels.join(', ')}`);
@@ -107,6 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     pkcs11KeyLabel: overrides.pkcs11KeyLabel ?? (env.KURABAN_PKCS11_KEY_LABEL || 'kuraban-root'),
     pkcs11Pin: overrides.pkcs11Pin ?? (env.KURABAN_PKCS11_PIN || undefined),
     backupLocation,
+    storeLocation,
+    keyLocation,
     host: overrides.host ?? env.KURABAN_HOST ?? '127.0.0.1',
     port,
     bodyLimit,
@@ -131,4 +143,27 @@ function int(raw: string | undefined, dflt: number, name: string, min: number, m
     return dflt;
   }
   return n;
+}
+
+/** A location setting: an id, or a JSON declaration inline or in `@file`. */
+function locationSetting(raw: string | undefined, name: string, problems: string[]): string | Location {
+  if (raw === undefined || raw === '') return 'local';
+  if (!raw.startsWith('{') && !raw.startsWith('@')) {
+    if (!LOCATION_ID_PATTERN.test(raw)) problems.push(`${name} must be a location id (lower-case letters, digits, . _ -) or a JSON declaration`);
+    return raw;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw) as unknown;
+  } catch {
+    problems.push(`${name} must be a location id, a JSON object, or @file holding one`);
+    return 'local';
+  }
+  try {
+    return parseLocation(json);
+  } catch (e) {
+    if (!isKurabanError(e)) throw e;
+    problems.push(`${name} is not a valid location (${e.details.map((d) => `${d.field ?? ''} ${d.reason}`.trim()).join(', ')})`);
+    return 'local';
+  }
 }

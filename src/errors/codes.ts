@@ -49,6 +49,11 @@ export const ERROR_CODES = {
   KEY_ROTATION_INVALID: { status: 409, title: 'Key rotation step is not possible now' },
   SUBJECT_NOT_FOUND: { status: 404, title: 'Subject has no data in this tenant' },
   BACKUP_INVALID: { status: 422, title: 'Backup archive is damaged, incomplete or for another key' },
+  // residency
+  RESIDENCY_VIOLATION: { status: 403, title: "Refused by a collection's residency rule" },
+  LOCATION_NOT_FOUND: { status: 404, title: 'Location is not registered' },
+  LOCATION_EXISTS: { status: 409, title: 'A location with that id already exists' },
+  LOCATION_IN_USE: { status: 409, title: 'Location is in use' },
   // import
   IMPORT_INVALID: { status: 400, title: 'Import source or options are invalid' },
   // infrastructure

@@ -19,6 +19,7 @@ import { policyRoutes } from './routes/policies.js';
 import { recordRoutes } from './routes/records.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { residencyRoutes } from './routes/residency.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -82,7 +83,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (err.code === 'INTERNAL') request.log.error({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'internal error');
     try {
       const state = options.state();
-      if (!state.sealed) await logRefusal(request, state.vault, err.code);
+      // A residency refusal was logged by the residency service itself, with the location.
+      if (!state.sealed && err.code !== 'RESIDENCY_VIOLATION') await logRefusal(request, state.vault, err.code);
     } catch {
       // The request has already failed; its refusal entry is best effort.
       request.log.warn({ code: err.code }, 'refusal not logged');
@@ -101,6 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   apiKeyRoutes(app, ctx);
   logRoutes(app, ctx);
   policyRoutes(app, ctx);
+  residencyRoutes(app, ctx);
   keyRoutes(app, ctx);
   sysRoutes(app, ctx, options.control);
   docsRoutes(app, openapi);

@@ -7,6 +7,7 @@ interface RouteSchema {
   tags?: string[];
   params?: { properties?: Record<string, unknown>; required?: string[] };
   headers?: { properties?: Record<string, unknown> };
+  querystring?: { properties?: Record<string, unknown>; required?: string[] };
   body?: unknown;
   response?: Record<string, unknown>;
 }
@@ -37,6 +38,9 @@ function build(routes: ReadonlyArray<{ method: string; url: string; schema: Rout
     const parameters: unknown[] = [];
     for (const [name, s] of Object.entries(schema.params?.properties ?? {})) {
       parameters.push({ name: name === '*' ? 'path' : name, in: 'path', required: true, schema: s });
+    }
+    for (const [name, s] of Object.entries(schema.querystring?.properties ?? {})) {
+      parameters.push({ name, in: 'query', required: schema.querystring?.required?.includes(name) ?? false, schema: s });
     }
     for (const [name, s] of Object.entries(schema.headers?.properties ?? {})) {
       parameters.push({ name, in: 'header', required: false, schema: s });

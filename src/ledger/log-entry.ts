@@ -29,6 +29,8 @@ export interface LogEntry {
   readonly purpose?: string;
   /** How many items the call handled when they are not all records (tokens tokenised or detokenised). */
   readonly count?: number;
+  /** The location (residency registry id) written to or changed, when the action has one. */
+  readonly location?: string;
   /** `ok`, or the stable error code the request failed with. */
   readonly outcome: LogOutcome;
   readonly requestId: string;
@@ -86,6 +88,14 @@ export const LOG_ACTIONS = [
   'token.tokenize',
   'token.detokenize',
   'key.rotate_token',
+  'location.create',
+  'location.update',
+  'location.delete',
+  'location.configure',
+  'residency.update',
+  'residency.check',
+  'map.read',
+  'report.read',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
@@ -107,8 +117,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Location ids (residency/location.ts LOCATION_ID_PATTERN). */
+const LOCATION = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const OUTCOME = /^(?:ok|[A-Z][A-Z0-9_]{0,63})$/;
-const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'count', 'outcome', 'requestId', 'client']);
+const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'count', 'location', 'outcome', 'requestId', 'client']);
 
 /** The RFC 8785 bytes of an entry, after checking every field; LogEntryError names the first bad field. */
 export function encodeLogEntry(entry: LogEntry): Buffer {
@@ -142,6 +154,7 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
   const fields = list(entry.fields, NAME, 'fields');
   if (entry.purpose !== undefined && !matches(NAME, entry.purpose)) throw new LogEntryError('purpose');
   if (entry.count !== undefined && (!Number.isSafeInteger(entry.count) || entry.count < 0)) throw new LogEntryError('count');
+  if (entry.location !== undefined && !matches(LOCATION, entry.location)) throw new LogEntryError('location');
   if (!matches(OUTCOME, entry.outcome)) throw new LogEntryError('outcome');
   if (!matches(REQUEST_ID, entry.requestId)) throw new LogEntryError('requestId');
   if (entry.client !== null && (typeof entry.client !== 'string' || isIP(entry.client) === 0)) throw new LogEntryError('client');
@@ -157,6 +170,7 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
     fields,
     ...(entry.purpose !== undefined ? { purpose: entry.purpose } : {}),
     ...(entry.count !== undefined ? { count: entry.count } : {}),
+    ...(entry.location !== undefined ? { location: entry.location } : {}),
     outcome: entry.outcome,
     requestId: entry.requestId,
     client: entry.client,

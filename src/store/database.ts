@@ -115,5 +115,29 @@ export interface Database {
     value_ct: Buffer | null;
     created_at: string;
   };
+  /** Residency (migration 0007): declared locations, per-collection rules, backups and exports written. */
+  locations: {
+    id: string;
+    country: string;
+    region: string | null;
+    provider: string;
+    operator: string;
+    jurisdiction: string;
+    holds: string;
+    description: string;
+    created_at: string;
+    updated_at: string;
+  };
+  collection_residency: { collection_id: string; tenant_id: string; rules_json: string; updated_at: string };
+  data_transfers: {
+    id: string;
+    tenant_id: string;
+    collection_id: string | null;
+    kind: string;
+    location_id: string;
+    records: number | string | null;
+    detail: string;
+    created_at: string;
+  };
   kuraban_migration_probe?: { id: Generated<number> };
 }

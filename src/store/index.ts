@@ -24,4 +24,7 @@ export type {
   LogPendingRow,
   LogTileRow,
   TokenRow,
+  LocationRow,
+  ResidencyRow,
+  TransferRow,
 } from './rows.js';

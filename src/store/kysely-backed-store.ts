@@ -101,6 +101,8 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
   async loadRows(tx: StoreTx, table: BackupTable, rows: readonly RawRow[]): Promise<void> {
     const trx = (tx as KyselyStoreTx).kyselyTx;
     const values = table === 'log_pending' ? rows.map(({ id: _id, ...rest }) => rest) : rows;
+    // A target opened before the restore registered its default location: the backup's registry replaces it.
+    if (table === 'locations' && rows.length > 0) await trx.deleteFrom('locations').where('id', 'in', rows.map((r) => String(r.id))).execute();
     const width = Math.max(1, Object.keys(values[0] ?? {}).length);
     const per = Math.max(1, Math.floor(900 / width));
     for (let i = 0; i < values.length; i += per) {

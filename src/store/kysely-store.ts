@@ -14,7 +14,10 @@ import type {
   LogPendingRow,
   LogStateRow,
   LogTileRow,
+  LocationRow,
   RecordRow,
+  ResidencyRow,
+  TransferRow,
   TenantRow,
   TokenRow,
   WrappedKeyKind,
@@ -853,6 +856,88 @@ export class KyselyStoreOps implements StoreOps {
     return rows.map((r) => Number(r.idx));
   }
 
+  // Residency (migration 0007).
+  async listLocations(): Promise<LocationRow[]> {
+    const rows = await this.read.selectFrom('locations').selectAll().orderBy('id').execute();
+    return rows.map(toLocation);
+  }
+
+  async getLocation(id: string): Promise<LocationRow | undefined> {
+    const r = await this.read.selectFrom('locations').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toLocation(r);
+  }
+
+  async insertLocation(row: LocationRow): Promise<void> {
+    await this.mapUnique(
+      () => this.db.insertInto('locations').values(fromLocation(row)).execute(),
+      () => new KurabanError('LOCATION_EXISTS'),
+    );
+  }
+
+  async updateLocation(row: LocationRow): Promise<boolean> {
+    const { id, created_at: _created, ...set } = fromLocation(row);
+    const res = await this.db.updateTable('locations').set(set).where('id', '=', id).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async deleteLocation(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('locations').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  }
+
+  async getResidency(collectionId: string): Promise<ResidencyRow | undefined> {
+    const r = await this.read.selectFrom('collection_residency').selectAll().where('collection_id', '=', collectionId).executeTakeFirst();
+    return r && { collectionId: r.collection_id, tenantId: r.tenant_id, rulesJson: r.rules_json, updatedAt: r.updated_at };
+  }
+
+  async putResidency(row: ResidencyRow): Promise<void> {
+    await this.db
+      .insertInto('collection_residency')
+      .values({ collection_id: row.collectionId, tenant_id: row.tenantId, rules_json: row.rulesJson, updated_at: row.updatedAt })
+      .onConflict((oc) => oc.column('collection_id').doUpdateSet({ rules_json: row.rulesJson, updated_at: row.updatedAt }))
+      .execute();
+  }
+
+  async listResidency(tenantId: string | null): Promise<ResidencyRow[]> {
+    let q = this.read.selectFrom('collection_residency').selectAll();
+    if (tenantId !== null) q = q.where('tenant_id', '=', tenantId);
+    const rows = await q.orderBy('collection_id').execute();
+    return rows.map((r) => ({ collectionId: r.collection_id, tenantId: r.tenant_id, rulesJson: r.rules_json, updatedAt: r.updated_at }));
+  }
+
+  async insertTransfers(rows: readonly TransferRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db
+      .insertInto('data_transfers')
+      .values(
+        rows.map((r) => ({
+          id: r.id,
+          tenant_id: r.tenantId,
+          collection_id: r.collectionId,
+          kind: r.kind,
+          location_id: r.locationId,
+          records: r.records,
+          detail: r.detail,
+          created_at: r.createdAt,
+        })),
+      )
+      .execute();
+  }
+
+  async listTransfers(tenantId: string, limit: number): Promise<TransferRow[]> {
+    const rows = await this.read.selectFrom('data_transfers').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      collectionId: r.collection_id,
+      kind: r.kind as TransferRow['kind'],
+      locationId: r.location_id,
+      records: r.records === null ? null : Number(r.records),
+      detail: r.detail,
+      createdAt: r.created_at,
+    }));
+  }
+
   private async mapUnique<T>(fn: () => Promise<T>, toError: (constraint: string) => KurabanError): Promise<T> {
     try {
       return await fn();
@@ -876,6 +961,36 @@ function toWrappedKey(r: Selectable<Database['wrapped_keys']>): WrappedKeyRow {
     wrapped: Buffer.from(r.wrapped),
     createdAt: r.created_at,
     wrappedBy: Number(r.wrapped_by),
+  };
+}
+
+function toLocation(r: Selectable<Database['locations']>): LocationRow {
+  return {
+    id: r.id,
+    country: r.country,
+    region: r.region,
+    provider: r.provider,
+    operator: r.operator,
+    jurisdiction: r.jurisdiction,
+    holds: r.holds,
+    description: r.description,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function fromLocation(row: LocationRow): Database['locations'] {
+  return {
+    id: row.id,
+    country: row.country,
+    region: row.region,
+    provider: row.provider,
+    operator: row.operator,
+    jurisdiction: row.jurisdiction,
+    holds: row.holds,
+    description: row.description,
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
   };
 }
 

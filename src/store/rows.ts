@@ -160,3 +160,39 @@ export interface LogTileRow {
   readonly width: number;
   readonly hashes: Buffer;
 }
+
+/** A declared location (residency); `holds` is a JSON array of 'ciphertext' | 'keys' | 'plaintext'. */
+export interface LocationRow {
+  readonly id: string;
+  readonly country: string;
+  readonly region: string | null;
+  readonly provider: string;
+  readonly operator: string;
+  readonly jurisdiction: string;
+  readonly holds: string;
+  readonly description: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ResidencyRow {
+  readonly collectionId: string;
+  readonly tenantId: string;
+  readonly rulesJson: string;
+  readonly updatedAt: string;
+}
+
+/** A backup or plaintext export written, and where: what the data map shows. */
+export interface TransferRow {
+  readonly id: string;
+  readonly tenantId: string;
+  /** The collection exported; null for a backup (it holds the whole tenant). */
+  readonly collectionId: string | null;
+  readonly kind: 'backup' | 'export';
+  readonly locationId: string;
+  /** Records written (exports); null when not counted. */
+  readonly records: number | null;
+  /** Backup pair id, or the export format. */
+  readonly detail: string;
+  readonly createdAt: string;
+}

@@ -10,7 +10,10 @@ import type {
   LogPendingRow,
   LogStateRow,
   LogTileRow,
+  LocationRow,
   RecordRow,
+  ResidencyRow,
+  TransferRow,
   TenantRow,
   TokenRow,
   WrappedKeyKind,
@@ -177,6 +180,23 @@ export interface StoreOps {
   insertLogSubjects(tenantId: string, rows: ReadonlyArray<{ readonly subjectId: string; readonly index: number }>): Promise<void>;
   /** Indexes of entries naming `subjectId`, ascending, with `after < idx < below`, at most `limit`. */
   listLogSubjectIndexes(tenantId: string, subjectId: string, options: { readonly below: number; readonly after?: number; readonly limit: number }): Promise<number[]>;
+
+  // Residency (vault/residency.ts, docs/residency.md).
+  listLocations(): Promise<LocationRow[]>;
+  getLocation(id: string): Promise<LocationRow | undefined>;
+  /** LOCATION_EXISTS when the id is taken. */
+  insertLocation(row: LocationRow): Promise<void>;
+  /** Replaces every declared attribute (not created_at); false when the id is unknown. */
+  updateLocation(row: LocationRow): Promise<boolean>;
+  deleteLocation(id: string): Promise<boolean>;
+  getResidency(collectionId: string): Promise<ResidencyRow | undefined>;
+  /** Inserts or replaces a collection's rules. */
+  putResidency(row: ResidencyRow): Promise<void>;
+  /** Every collection's rules (all tenants when tenantId is null). */
+  listResidency(tenantId: string | null): Promise<ResidencyRow[]>;
+  insertTransfers(rows: readonly TransferRow[]): Promise<void>;
+  /** A tenant's backups and exports, newest first, at most `limit`. */
+  listTransfers(tenantId: string, limit: number): Promise<TransferRow[]>;
 }
 
 export interface StoreTx extends StoreOps {
@@ -201,6 +221,9 @@ export const BACKUP_TABLES = {
     ['log_tiles', ['tenant_id', 'level', 'tile_index']],
     ['log_checkpoints', ['tenant_id', 'size']],
     ['log_subjects', ['tenant_id', 'subject_id', 'idx']],
+    ['locations', ['id']],
+    ['collection_residency', ['collection_id']],
+    ['data_transfers', ['id']],
     // Restored without its id (an identity column on PostgreSQL): new ids, same order.
     ['log_pending', ['id']],
   ],

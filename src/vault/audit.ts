@@ -22,6 +22,8 @@ export interface Touched {
   readonly fields?: readonly string[];
   /** Items handled that are not records (tokens); written in the first entry only. */
   readonly count?: number;
+  /** A location id (residency registry), for writes to a place and changes to the registry. */
+  readonly location?: string;
 }
 
 /** Keeps each entry well under the 65,535-byte entry-bundle limit (C2SP tlog-tiles). */
@@ -53,6 +55,7 @@ export function auditEntries(audit: Audit, tenant: string, action: LogAction, to
       fields,
       ...(audit.purpose !== undefined ? { purpose: audit.purpose } : {}),
       ...(touched.count !== undefined && i === 0 ? { count: touched.count } : {}),
+      ...(touched.location !== undefined ? { location: touched.location } : {}),
       outcome,
       requestId: audit.requestId,
       client: audit.client,

@@ -1,7 +1,7 @@
 import { KurabanError } from '../errors/index.js';
 import type { Keyring } from '../keys/index.js';
 import { evolveSchema, parseCollectionSchema, type CollectionSchema, type SchemaChange } from '../schema/index.js';
-import type { CollectionRow, Store, StoreOps } from '../store/index.js';
+import type { CollectionRow, Store, StoreOps, StoreTx } from '../store/index.js';
 import type { AccessLog } from './access-log.js';
 import { auditEntries, type Audit } from './audit.js';
 import { COLLECTION_NAME_PATTERN } from './identifiers.js';
@@ -38,7 +38,8 @@ export class Collections {
 
   constructor(private readonly deps: CollectionsDeps) {}
 
-  async create(tenantId: string, name: string, schemaInput: unknown, audit?: Audit): Promise<Collection> {
+  /** `alsoInTx` runs inside the creating transaction (residency rules are stored beside the collection). */
+  async create(tenantId: string, name: string, schemaInput: unknown, audit?: Audit, alsoInTx?: (tx: StoreTx, row: CollectionRow) => Promise<void>): Promise<Collection> {
     await this.deps.tenants.require(tenantId);
     if (typeof name !== 'string' || !COLLECTION_NAME_PATTERN.test(name)) {
       throw new KurabanError('REQUEST_INVALID', `collection name must match ${COLLECTION_NAME_PATTERN.source}`, { details: [{ field: 'name', reason: 'invalid_name' }] });
@@ -58,6 +59,7 @@ export class Collections {
       await tx.insertCollection(row);
       await this.deps.keyring.createCollectionKeys(tx, tenantId, row.id);
       if (audit) await this.log(tx, audit, tenantId, 'collection.create', name, schema);
+      if (alsoInTx) await alsoInTx(tx, row);
     });
     return this.fromRow(row);
   }

@@ -26,3 +26,7 @@ export type { ErasureReceipt, ErasureDeps } from './erasure.js';
 export { VaultHost } from './vault-host.js';
 export { Tokens, MAX_TOKENS_PER_CALL, tokenFields } from './tokens.js';
 export type { RecordTokens, Detokenized, DetokenizeOptions } from './tokens.js';
+export { Residency, DEFAULT_RESIDENCY_CONFIG } from './residency.js';
+export type { ResidencyConfig, ResidencyDeps } from './residency.js';
+export { AccessReports, MAX_REPORT_SUBJECTS } from './access-reports.js';
+export type { AccessReportsDeps } from './access-reports.js';

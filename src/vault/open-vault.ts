@@ -2,6 +2,7 @@ import { KurabanError, isKurabanError } from '../errors/index.js';
 import { createKeyFile, openKeyFileProvider, openPkcs11Provider, Keyring, type RootKeyProvider } from '../keys/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createVault, type Vault } from './vault.js';
+import { DEFAULT_RESIDENCY_CONFIG, type ResidencyConfig } from './residency.js';
 
 export interface VaultLocation {
   readonly dataDir: string;
@@ -13,6 +14,8 @@ export interface VaultLocation {
   readonly pkcs11?: Pkcs11Location | undefined;
   /** Production mode: a key file must be passphrase-protected (no clear root key on disk). */
   readonly production?: boolean | undefined;
+  /** Where the store and the root key provider are (registered location ids or declarations); default `local` for both. */
+  readonly residency?: ResidencyConfig | undefined;
 }
 
 export interface Pkcs11Location {
@@ -42,6 +45,11 @@ export interface OpenOptions {
   readonly logHost?: string | undefined;
   /** Access-log integration interval in ms (see VaultDeps.logIntervalMs). */
   readonly logIntervalMs?: number | undefined;
+  /**
+   * Open even when the configured store or key location breaks a collection's residency rule (the
+   * commands that fix the registry or the rules). Otherwise such a vault opens sealed, saying why.
+   */
+  readonly residencyRepair?: boolean | undefined;
 }
 
 export async function openVault(location: VaultLocation, options: OpenOptions = {}): Promise<VaultState> {
@@ -99,6 +107,15 @@ export async function openWithStore(store: Store, location: VaultLocation, optio
     logHost: options.logHost,
     logIntervalMs: options.logIntervalMs,
   });
+  // Where the store and key provider are configured must satisfy every collection's rules: else sealed.
+  const violation = await vault.residency.applyConfiguration(location.residency ?? DEFAULT_RESIDENCY_CONFIG).catch(async (e: unknown) => {
+    await vault.close();
+    throw e;
+  });
+  if (violation !== undefined && !options.residencyRepair) {
+    await vault.close();
+    return { sealed: true, reason: `${violation.code}: ${violation.message}`, store };
+  }
   return { sealed: false, vault, store };
 }
 

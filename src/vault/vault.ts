@@ -16,6 +16,8 @@ import { Erasure } from './erasure.js';
 import { createBackup, type BackupOptions, type BackupResult } from '../backup/index.js';
 import { KeyAdmin } from './key-admin.js';
 import { Tokens } from './tokens.js';
+import { Residency } from './residency.js';
+import { AccessReports } from './access-reports.js';
 
 export interface VaultDeps {
   readonly store: Store;
@@ -55,6 +57,10 @@ export interface Vault {
   readonly keys: KeyAdmin;
   /** Erasing a person (crypto-shredding), with a receipt from the access log. */
   readonly erasure: Erasure;
+  /** Locations, residency rules and their enforcement, the data map (docs/residency.md). */
+  readonly residency: Residency;
+  /** Who can beside who did, per collection and period (docs/residency.md). */
+  readonly reports: AccessReports;
   readonly clock: () => Date;
   /** Issues an API key; a tenant key's issuance is an entry in that tenant's log (same transaction). */
   issueApiKey(options: Omit<IssueOptions, 'now'>, audit?: Audit): Promise<IssuedApiKey>;
@@ -69,7 +75,9 @@ export interface Vault {
   authenticate(presented: string): Promise<Principal>;
   /**
    * Writes a data archive and a key archive of one consistent snapshot (src/backup), logged as
-   * backup.create in every tenant's log; the archives' headers record the destination location.
+   * backup.create in every tenant's log; the archives' headers record the destination location,
+   * which must be registered and allowed by every collection's residency rules (checked before
+   * anything is created there: RESIDENCY_VIOLATION / LOCATION_NOT_FOUND).
    */
   backup(options: Omit<BackupOptions, 'now'>, audit: Audit): Promise<BackupResult>;
   /** Forgets all unwrapped keys. */
@@ -100,7 +108,10 @@ export function createVault(deps: VaultDeps): Vault {
   const tokens = new Tokens({ store: deps.store, keyring, collections, clock, accessLog });
   const records = new Records({ store: deps.store, keyring, collections, sealer, clock, newId, accessLog, tokens });
   const logReader = new LogReader({ store: deps.store });
+  const residency = new Residency({ store: deps.store, accessLog, collections, tenants, clock, keyProviderKind: deps.provider.kind });
   return Object.freeze({
+    residency,
+    reports: new AccessReports({ store: deps.store, tenants, collections, policies, logReader, clock }),
     store: deps.store,
     keyring,
     tenants,
@@ -143,11 +154,13 @@ export function createVault(deps: VaultDeps): Vault {
       }),
     authenticate: (presented: string) => authenticateApiKey(deps.store, presented, clock()),
     backup: async (options: Omit<BackupOptions, 'now'>, audit: Audit) => {
+      const location = await residency.checkBackup(options.location, audit);
       const result = await createBackup(deps.store, deps.provider, { ...options, now: clock() });
       const tenants = await deps.store.listTenants();
       await deps.store.transaction(async (tx) => {
-        for (const t of tenants) await accessLog.append(tx, ...auditEntries(audit, t.id, 'backup.create', {}, 'ok', clock()));
+        for (const t of tenants) await accessLog.append(tx, ...auditEntries(audit, t.id, 'backup.create', { location: location.id }, 'ok', clock()));
       });
+      await residency.recordBackup(location, result.pair, new Date(result.createdAt));
       return result;
     },
     seal: () => keyring.seal(),

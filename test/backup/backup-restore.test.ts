@@ -108,6 +108,8 @@ for (const backend of BACKENDS) {
         src = await createTempVault(backend);
         const { vault } = src;
         const audit = localAudit();
+        // Backups go to registered locations only (docs/residency.md).
+        await vault.residency.addLocation({ id: LOCATION, country: 'JP', region: 'JP-Tokyo', provider: 'self-hosted', operator: 'kakuu-city', jurisdiction: 'JP', holds: ['ciphertext'] }, audit);
         await vault.tenants.create(A, '架空市', audit);
         await vault.tenants.create(B, '見本町', audit);
         await vault.collections.create(A, 'residents', RESIDENT_SCHEMA, audit);
@@ -431,6 +433,7 @@ for (const backend of BACKENDS) {
     }
 
     test('both archive headers carry the location given; files are 0600, apart, and whole; backup.create is logged in every tenant', async () => {
+      await src.vault.residency.addLocation({ id: 'jp-west-2', country: 'JP', region: 'JP-Osaka', provider: 'self-hosted', operator: 'kakuu-city', jurisdiction: 'JP', holds: ['ciphertext'] }, localAudit());
       const sizes = await Promise.all([A, B].map(async (t) => (await src.vault.accessLog.integrate(t)).size));
       const result = await backupTo('located', 'jp-west-2');
       assert.equal(result.location, 'jp-west-2');

@@ -474,13 +474,34 @@ for (const backend of BACKENDS) {
       assert.equal(await store.countRecords(collection.id), 1);
     });
 
+    test('residency rows: locations (LOCATION_EXISTS on a taken id), collection rules (upsert), transfers newest first', async () => {
+      const { tenantId, collection } = await scope();
+      const id = unique('loc');
+      const row = { id, country: 'JP', region: 'JP-Tokyo', provider: 'p', operator: 'o', jurisdiction: 'JP', holds: '["ciphertext"]', description: '本番', createdAt: NOW, updatedAt: NOW };
+      await store.insertLocation(row);
+      await rejectsWithCode(() => store.insertLocation({ ...row, country: 'US' }), 'LOCATION_EXISTS');
+      assert.deepEqual(await store.getLocation(id), row);
+      assert.equal(await store.updateLocation({ ...row, region: null, updatedAt: '2025-02-02T00:00:00.000Z', createdAt: 'ignored' }), true);
+      assert.deepEqual(await store.getLocation(id), { ...row, region: null, updatedAt: '2025-02-02T00:00:00.000Z' });
+      assert.equal(await store.updateLocation({ ...row, id: unique('absent') }), false);
+      await store.putResidency({ collectionId: collection.id, tenantId, rulesJson: '{"keys":{}}', updatedAt: NOW });
+      await store.putResidency({ collectionId: collection.id, tenantId, rulesJson: '{"ciphertext":{}}', updatedAt: NOW });
+      assert.equal((await store.getResidency(collection.id))?.rulesJson, '{"ciphertext":{}}');
+      assert.deepEqual((await store.listResidency(tenantId)).map((r) => r.collectionId), [collection.id]);
+      const t = (n: number, at: string) => ({ id: `${id}-${n}`, tenantId, collectionId: n === 0 ? null : collection.id, kind: n === 0 ? ('backup' as const) : ('export' as const), locationId: id, records: n === 0 ? null : 5, detail: 'csv', createdAt: at });
+      await store.insertTransfers([t(0, '2025-01-01T00:00:00.000Z'), t(1, '2025-03-01T00:00:00.000Z')]);
+      assert.deepEqual((await store.listTransfers(tenantId, 10)).map((x) => [x.kind, x.records, x.collectionId]), [['export', 5, collection.id], ['backup', null, null]]);
+      assert.equal(await store.deleteLocation(id), true);
+      assert.equal(await store.getLocation(id), undefined);
+    });
+
     test('migrate() again, from this store or another, changes nothing', async () => {
       assert.ok(loc);
       const raw = await openRawDb(loc.location);
       try {
         await scope();
         const before = await raw.snapshot();
-        assert.ok(before.kysely_migration?.length === 6, 'every migration recorded');
+        assert.ok(before.kysely_migration?.length === 7, 'every migration recorded');
         await store.migrate();
         const second = openStore(loc.location);
         try {
@@ -506,8 +527,8 @@ for (const backend of BACKENDS) {
             assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason?.cause ?? r.reason) : 'ok'))));
             const raw = await openRawDb({ dataDir: '/nonexistent', databaseUrl: db.url, keyFile: '/nonexistent' });
             try {
-              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects', '0004-policies', '0005-key-rotation', '0006-tokens']);
-              assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collections', 'import_jobs', 'key_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_subjects', 'log_tiles', 'policies', 'records', 'tenants', 'tokens', 'wrapped_keys']);
+              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects', '0004-policies', '0005-key-rotation', '0006-tokens', '0007-residency']);
+              assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collection_residency', 'collections', 'data_transfers', 'import_jobs', 'key_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'locations', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_subjects', 'log_tiles', 'policies', 'records', 'tenants', 'tokens', 'wrapped_keys']);
             } finally {
               await raw.close();
             }

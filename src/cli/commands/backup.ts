@@ -13,7 +13,7 @@ export function registerBackupCommands(program: Command, io: CliIo): void {
     .description('Write an encrypted data archive and, separately, an encrypted key archive (never a clear key) of one consistent snapshot')
     .requiredOption('--out <dir>', 'directory for the data archive')
     .option('--keys-out <dir>', 'directory for the key archive (default: --out); keep key backups apart, with their own retention')
-    .option('--location <name>', 'where the directories are, recorded in both archives; env KURABAN_BACKUP_LOCATION (default local)')
+    .option('--location <id>', 'the registered location (kuraban location list) the directories are in, recorded in both archives; it must hold ciphertext and satisfy every collection\'s residency rules; env KURABAN_BACKUP_LOCATION (default local)')
     .action(async (opts: { out: string; keysOut?: string; location?: string }) => {
       const cfg = config();
       await withVault(cfg, async (vault) => {

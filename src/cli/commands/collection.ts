@@ -13,7 +13,8 @@ export function registerCollectionCommands(program: Command, io: CliIo): void {
     .option('--schema <file>', 'JSON schema file')
     .addOption(new Option('--template <name>', 'a schema template: juminhyo (住民基本台帳), kojin-juminzei (個人住民税), kokuho (国民健康保険)').choices(SCHEMA_TEMPLATE_NAMES))
     .option('--name <name>', 'collection name (overrides the file; with --template, defaults to the template name with "_" for "-")')
-    .action(async (opts: { tenant: string; schema?: string; template?: SchemaTemplateName; name?: string }) => {
+    .option('--residency <file>', 'JSON residency rules: where its ciphertext and keys may be (docs/residency.md)')
+    .action(async (opts: { tenant: string; schema?: string; template?: SchemaTemplateName; name?: string; residency?: string }) => {
       if ((opts.schema === undefined) === (opts.template === undefined)) {
         throw new KurabanError('REQUEST_INVALID', 'give either --schema FILE or --template NAME', { details: [{ reason: 'schema_or_template' }] });
       }
@@ -28,7 +29,11 @@ export function registerCollectionCommands(program: Command, io: CliIo): void {
         name = opts.name ?? (typeof file?.name === 'string' ? file.name : '');
       }
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
-        const c = await vault.collections.create(opts.tenant, name, { fields }, localAudit());
+        const rules = opts.residency !== undefined ? readJsonFile(opts.residency) : undefined;
+        const c =
+          rules !== undefined
+            ? await vault.residency.createCollection(opts.tenant, name, { fields }, rules, localAudit())
+            : await vault.collections.create(opts.tenant, name, { fields }, localAudit());
         io.stdout.write(`${JSON.stringify({ tenantId: c.tenantId, name: c.name, schemaVersion: c.schemaVersion, fields: c.schema.fields.length })}\n`);
       });
     });

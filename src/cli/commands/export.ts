@@ -7,12 +7,17 @@ import { cellText, csvRecord, ndjsonRecord, SUBJECT_ID_COLUMN } from '../../impo
 import type { Vault } from '../../vault/index.js';
 import { configFrom, withVault, type CliIo, type GlobalOptions } from '../io.js';
 import { auditEntries, localAudit, MAX_IDS_PER_ENTRY, type VaultRecord } from '../../vault/index.js';
+import { hasRules, type Location } from '../../residency/index.js';
+
+/** An export without --location (allowed only when the collection has no rules) is recorded as going to this undeclared place. */
+const UNSPECIFIED = 'unspecified';
 
 interface ExportOptions {
   tenant: string;
   collection: string;
   format: 'ndjson' | 'csv';
   out?: string;
+  location?: string;
 }
 
 const HELP = `
@@ -26,6 +31,11 @@ file is created with mode 0600 and an existing file is never overwritten.
            spreadsheet may evaluate cells that begin with = + - @ as formulas.
 
 Both formats import back with kuraban import (ids and versions are not kept).
+
+--location names the registered location (kuraban location list) the file goes to. It must be
+declared to hold plaintext and satisfy the collection's residency rules (its ciphertext rules:
+data may be only where they allow, in any form), or nothing is written. A collection with
+residency rules exports only with --location. Each export is recorded for the data map.
 `;
 
 /** Output is buffered up to this many characters per write, so the stream's backpressure applies per chunk. */
@@ -39,12 +49,22 @@ export function registerExportCommand(program: Command, io: CliIo): void {
     .requiredOption('--collection <name>', 'collection name')
     .addOption(new Option('--format <format>', 'output format').choices(['ndjson', 'csv']).default('ndjson'))
     .option('--out <file>', 'write to this new file (mode 0600, never overwritten) instead of standard output')
+    .option('--location <id>', "the registered location the output goes to; checked against the collection's residency rules before anything is written")
     .addHelpText('after', HELP)
     .action(async (opts: ExportOptions) => {
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         // The collection is checked before a file is created.
         const collection = await vault.collections.get(opts.tenant, opts.collection);
         const fieldNames = collection.schema.fields.map((f) => f.name);
+        // Residency: the destination is checked (and a refusal logged) before a file is created.
+        let destination: Location | undefined;
+        if (opts.location !== undefined) destination = await vault.residency.checkExport(opts.tenant, opts.collection, opts.location, localAudit());
+        else if (hasRules(await vault.residency.rulesOf(collection))) {
+          await vault.accessLog.record(...auditEntries(localAudit(), opts.tenant, 'record.export', { collection: collection.name }, 'RESIDENCY_VIOLATION', vault.clock()));
+          throw new KurabanError('RESIDENCY_VIOLATION', `collection ${collection.name}: export is refused by residency rule export.location (give --location, a registered location the rules allow)`, {
+            details: [{ field: 'export.location', reason: 'residency_violation' }],
+          });
+        }
         let handle: FileHandle | undefined;
         if (opts.out !== undefined) {
           try {
@@ -65,6 +85,7 @@ export function registerExportCommand(program: Command, io: CliIo): void {
             (out as NodeJS.WritableStream).end();
             await finished(out as NodeJS.WritableStream);
           }
+          await vault.residency.recordExport(opts.tenant, opts.collection, destination?.id ?? UNSPECIFIED, count, opts.format, vault.clock());
           io.stderr.write(`kuraban export: ${count} records written to ${where}\n`);
         } catch (e) {
           if (handle && opts.out !== undefined) {

@@ -4,6 +4,11 @@ import { KurabanError } from '../../errors/index.js';
 import { initVault } from '../../vault/index.js';
 import { configFrom, vaultLocation, type CliIo, type GlobalOptions } from '../io.js';
 
+/** A configured location's id (a declaration or an id). */
+function locationName(l: string | { readonly id: string }): string {
+  return typeof l === 'string' ? l : l.id;
+}
+
 export function registerInitCommand(program: Command, io: CliIo): void {
   program
     .command('init')
@@ -19,6 +24,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
         [
           `Kuraban vault initialised in ${config.databaseUrl ? 'PostgreSQL' : config.dataDir}`,
           `root key file: ${config.keyFile} (key id ${result.keyId}${passphrase ? ', passphrase-protected' : ', UNPROTECTED: development only'})`,
+          `locations: store at ${locationName(config.storeLocation)}, root key at ${locationName(config.keyLocation)}${config.storeLocation === 'local' || config.keyLocation === 'local' ? ' (local: this machine, region not declared; see docs/residency.md)' : ''}`,
           '',
           'Admin API key (shown once; store it now):',
           `  ${result.adminKey}`,

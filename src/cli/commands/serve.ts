@@ -29,7 +29,9 @@ async function serve(config: Config, io: CliIo): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   const state = host.state;
   io.stderr.write(
-    state.sealed ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}; unseal with \`kuraban unseal\`\n` : `kuraban: serving ${address} (docs: ${address}/docs)\n`,
+    state.sealed
+      ? `kuraban: vault is SEALED (${state.reason}); serving health only at ${address}; ${state.reason.startsWith('RESIDENCY_VIOLATION') || state.reason.startsWith('LOCATION_NOT_FOUND') ? 'declare where the store and key provider really are, or change the rules (docs/residency.md), then restart' : 'unseal with `kuraban unseal`'}\n`
+      : `kuraban: serving ${address} (docs: ${address}/docs)\n`,
   );
   const stop = async () => {
     await app.close();

@@ -6,6 +6,7 @@ import { TEXT_PATTERN, collection, collectionParam, fieldDefinition, tenantIdPar
 import type { Collection } from '../../vault/index.js';
 import { KurabanError } from '../../errors/index.js';
 import { SCHEMA_TEMPLATES, SCHEMA_TEMPLATE_NAMES, type SchemaTemplateName } from '../../schema/index.js';
+import { residencyRulesSchema } from './residency.js';
 
 const present = (c: Collection) => ({
   tenantId: c.tenantId,
@@ -20,7 +21,7 @@ const params = { type: 'object', properties: { tenant: tenantIdParam }, required
 const collectionParams = { type: 'object', properties: { tenant: tenantIdParam, collection: collectionParam }, required: ['tenant', 'collection'] } as const;
 
 export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post<{ Params: { tenant: string }; Body: { name: string; fields?: unknown[]; template?: SchemaTemplateName } }>(
+  app.post<{ Params: { tenant: string }; Body: { name: string; fields?: unknown[]; template?: SchemaTemplateName; residency?: unknown } }>(
     '/v1/tenants/:tenant/collections',
     {
       config: { auditAction: 'collection.create' },
@@ -34,6 +35,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
             name: collectionParam,
             fields: { type: 'array', items: fieldDefinition, minItems: 1, maxItems: 200 },
             template: { type: 'string', enum: SCHEMA_TEMPLATE_NAMES, description: 'A municipal schema template instead of fields' },
+            residency: { ...residencyRulesSchema, description: 'Residency rules (docs/residency.md); the store and key provider must satisfy them, else RESIDENCY_VIOLATION' },
           },
           required: ['name'],
           additionalProperties: false,
@@ -49,7 +51,11 @@ export function collectionRoutes(app: FastifyInstance, ctx: RouteContext): void 
         throw new KurabanError('REQUEST_INVALID', 'give either "fields" or "template"', { details: [{ reason: 'fields_or_template' }] });
       }
       const schema = template !== undefined ? SCHEMA_TEMPLATES[template].schema : { fields };
-      const created = await vault.collections.create(request.params.tenant, request.body.name, schema, auditOf(request));
+      const { residency } = request.body;
+      const created =
+        residency !== undefined
+          ? await vault.residency.createCollection(request.params.tenant, request.body.name, schema, residency, auditOf(request))
+          : await vault.collections.create(request.params.tenant, request.body.name, schema, auditOf(request));
       return reply.code(201).send(present(created));
     },
   );

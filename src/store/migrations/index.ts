@@ -6,6 +6,7 @@ import { logSubjectsSchema } from './0003-log-subjects.js';
 import { policiesSchema } from './0004-policies.js';
 import { keyRotationSchema } from './0005-key-rotation.js';
 import { tokensSchema } from './0006-tokens.js';
+import { residencySchema } from './0007-residency.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
@@ -20,6 +21,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0004-policies': policiesSchema(dialect),
     '0005-key-rotation': keyRotationSchema(dialect),
     '0006-tokens': tokensSchema(dialect),
+    '0007-residency': residencySchema(dialect),
   };
   return { getMigrations: async () => migrations };
 }

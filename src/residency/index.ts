@@ -1,0 +1,10 @@
+export { ISO_3166_1_ALPHA2, isCountryCode, isJurisdictionCode } from './countries.js';
+export { parseLocation, sameLocation, DEFAULT_LOCATION, LOCATION_HOLDS, LOCATION_ID_PATTERN, REGION_PATTERN, PARTY_PATTERN } from './location.js';
+export type { Location, LocationHold } from './location.js';
+export { parseResidencyRules, hasRules, checkPlace, violationError, RULE_KINDS } from './rules.js';
+export type { ResidencyRules, PlaceRule, RuleKind, Violation } from './rules.js';
+export type { DataMap, DataMapCollection, CollectionPlace, PlaceRef } from './data-map.js';
+export { buildAccessReport, READ_ACTIONS } from './access-report.js';
+export type { AccessReport, AccessReportInput, Counts, PrincipalActivity, FlaggedAccess, SubjectReads } from './access-report.js';
+export { isNight, closedDay, jstText, jstDayStart, jstParts, NIGHT_START_HOUR, NIGHT_END_HOUR } from './office-hours.js';
+export { renderDataMapHtml, renderAccessReportHtml } from './html-report.js';
