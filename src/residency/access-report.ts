@@ -3,7 +3,8 @@ import type { WhoCanRow } from '../policy/index.js';
 import { closedDay, isNight, jstText } from './office-hours.js';
 
 /** Actions that disclose records: what "who did" counts as reads. */
-export const READ_ACTIONS: readonly string[] = ['record.read', 'record.list', 'record.search', 'record.export'];
+/** Actions that disclose values: reads, searches, exports, and detokenisations (a token turned back into its value). */
+export const READ_ACTIONS: readonly string[] = ['record.read', 'record.list', 'record.search', 'record.export', 'token.detokenize'];
 
 export interface AccessReportInput {
   readonly tenant: { readonly id: string; readonly name: string };

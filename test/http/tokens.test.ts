@@ -148,6 +148,22 @@ describe('tokens over HTTP', () => {
     await assertRefused(h, { method: 'POST', url: tokensUrl('detokenize', 'elsewhere'), key: outsider, body: { field: 'card_no', tokens: [created.tokens.card_no] } }, 'TOKEN_NOT_FOUND', 'AB12CD');
   });
 
+  test('detokenisations count as reads in the access report (records and subjects the tokens stood for)', async () => {
+    const issued = await issueKey(h, { name: 'reporter', role: 'tenant', tenantId: T, roles: ['administrator'] });
+    await expectStatus(h.call({ method: 'POST', url: tokensUrl('detokenize'), key: issued.key, body: { field: 'card_no', tokens: [created.tokens.card_no] } }), 200);
+    const state = h.state.current;
+    assert.equal(state.sealed, false);
+    if (!state.sealed) await state.vault.accessLog.integrateAll();
+    const res = await expectStatus(h.call({ method: 'GET', url: `/v1/tenants/${T}/collections/${C}/access/report?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`, key: admin }), 200);
+    const report = res.json() as { whoDid: Array<{ principal: string; accesses: number; records: number; subjects: number; actions: Record<string, number> }> };
+    const row = report.whoDid.find((r) => r.principal === issued.id);
+    assert.ok(row, 'the detokenising key is in who did');
+    assert.deepEqual(row.actions, { 'token.detokenize': 1 });
+    assert.equal(row.accesses, 1);
+    assert.equal(row.records, 1);
+    assert.equal(row.subjects, 1);
+  });
+
   test('rotation needs manage-keys; tokens issued before it still resolve', async () => {
     await assertRefused(h, { method: 'POST', url: tokensUrl('rotate'), key: clerk, purpose: 'counter' }, 'POLICY_DENIED');
     const rot = await expectStatus(h.call({ method: 'POST', url: tokensUrl('rotate'), key: admin }), 200);
