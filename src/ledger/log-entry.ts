@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import type { ErrorCode } from '../errors/index.js';
-import { canonicalJsonBytes, isCanonicalJson } from './canonical-json.js';
 import { MAX_ENTRY_BYTES } from './entry-bundle.js';
 
 /**
@@ -103,20 +102,163 @@ const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const OUTCOME = /^(?:ok|[A-Z][A-Z0-9_]{0,63})$/;
+const ACTION_SET: ReadonlySet<unknown> = new Set(LOG_ACTIONS);
+const AUTH_METHOD_SET: ReadonlySet<unknown> = new Set(LOG_AUTH_METHODS);
 const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'outcome', 'requestId', 'client']);
 
 /** The RFC 8785 bytes of an entry, after checking every field; LogEntryError names the first bad field. */
 export function encodeLogEntry(entry: LogEntry): Buffer {
-  const clean = checkLogEntry(entry);
-  const bytes = canonicalJsonBytes(clean);
+  const bytes = Buffer.from(entryJson(checkLogEntry(entry)), 'utf8');
   if (bytes.length > MAX_ENTRY_BYTES) throw new LogEntryError('size');
   return bytes;
 }
 
-/** Parses and checks entry bytes; refuses anything that is not exactly what encodeLogEntry writes. */
+/**
+ * Parses and checks entry bytes; refuses anything that is not exactly what encodeLogEntry writes.
+ *
+ * Every string of a valid entry is printable ASCII without `"` or `\`, so its RFC 8785 form has no
+ * escape, no whitespace and its members in one fixed order (entryJson). The bytes are therefore read
+ * with a strict scanner of exactly that form — which is both the canonical-form check and the parse, at a
+ * fraction of JSON.parse plus re-encoding — and the fields are then checked as on encoding. Anything
+ * else (another order, whitespace, an escape, a byte outside printable ASCII, a missing or extra member,
+ * bytes after the end) is refused: it is either not canonical or not a valid entry.
+ */
 export function decodeLogEntry(bytes: Uint8Array): LogEntry {
-  if (bytes.length > MAX_ENTRY_BYTES || !isCanonicalJson(bytes)) throw new LogEntryError('encoding');
-  return checkLogEntry(JSON.parse(Buffer.from(bytes).toString('utf8')) as LogEntry);
+  if (bytes.length > MAX_ENTRY_BYTES) throw new LogEntryError('encoding');
+  // latin1: one char per byte, so the checks below are checks of the bytes themselves.
+  const r = new CanonicalEntryReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
+  r.literal('{"action":');
+  const action = r.string();
+  r.literal(',"client":');
+  const client = r.nullOrString();
+  r.literal(',"collection":');
+  const collection = r.nullOrString();
+  r.literal(',"fields":');
+  const fields = r.strings();
+  r.literal(',"outcome":');
+  const outcome = r.string();
+  r.literal(',"principal":{"auth":');
+  const auth = r.string();
+  r.literal(',"id":');
+  const id = r.string();
+  r.literal('},"');
+  let purpose: string | undefined;
+  if (r.optionalLiteral('purpose":')) {
+    purpose = r.string();
+    r.literal(',"');
+  }
+  r.literal('records":');
+  const records = r.strings();
+  r.literal(',"requestId":');
+  const requestId = r.string();
+  r.literal(',"subjects":');
+  const subjects = r.strings();
+  r.literal(',"tenant":');
+  const tenant = r.string();
+  r.literal(',"time":');
+  const time = r.string();
+  r.literal(',"v":');
+  const v = r.integer();
+  r.literal('}');
+  r.end();
+  const parsed = { v, time, tenant, principal: { id, auth }, action, collection, records, subjects, fields, ...(purpose === undefined ? {} : { purpose }), outcome, requestId, client };
+  return checkLogEntry(parsed as unknown as LogEntry);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Reads the one canonical form entryJson writes (from its bytes as latin1); every deviation is LogEntryError('encoding'). */
+class CanonicalEntryReader {
+  #at = 0;
+  constructor(private readonly t: string) {}
+
+  literal(text: string): void {
+    if (!this.optionalLiteral(text)) throw new LogEntryError('encoding');
+  }
+
+  optionalLiteral(text: string): boolean {
+    if (!this.t.startsWith(text, this.#at)) return false;
+    this.#at += text.length;
+    return true;
+  }
+
+  /** A string of printable ASCII without `"` or `\` (any other string is written with escapes, or is not valid). */
+  string(): string {
+    const { t } = this;
+    if (t.charCodeAt(this.#at) !== QUOTE) throw new LogEntryError('encoding');
+    const start = this.#at + 1;
+    let i = start;
+    for (;;) {
+      const c = t.charCodeAt(i); // NaN past the end
+      if (c === QUOTE) break;
+      if (!(c >= 0x20 && c <= 0x7e) || c === BACKSLASH) throw new LogEntryError('encoding');
+      i++;
+    }
+    this.#at = i + 1;
+    return t.slice(start, i);
+  }
+
+  nullOrString(): string | null {
+    return this.optionalLiteral('null') ? null : this.string();
+  }
+
+  strings(): string[] {
+    this.literal('[');
+    const out: string[] = [];
+    if (this.optionalLiteral(']')) return out;
+    for (;;) {
+      out.push(this.string());
+      if (this.optionalLiteral(']')) return out;
+      this.literal(',');
+    }
+  }
+
+  /** A non-negative integer as Number::toString writes it: no sign, no leading zero, no fraction or exponent. */
+  integer(): number {
+    const { t } = this;
+    const start = this.#at;
+    let i = start;
+    for (let c = t.charCodeAt(i); c >= 0x30 && c <= 0x39; c = t.charCodeAt(i)) i++;
+    if (i === start || (t.charCodeAt(start) === 0x30 && i > start + 1) || i - start > 15) throw new LogEntryError('encoding');
+    this.#at = i;
+    return Number(t.slice(start, i));
+  }
+
+  end(): void {
+    if (this.#at !== this.t.length) throw new LogEntryError('encoding');
+  }
+}
+
+/**
+ * The RFC 8785 canonical JSON of a checked entry, written directly: members in UTF-16 code-unit order
+ * (§3.2.3); the version as Number::toString writes it (§3.2.2.3); strings as QuoteJSONString writes them
+ * (§3.2.2.2) — which for a string of printable ASCII without `"` or `\` is the string between quotes,
+ * and every string of a checked entry is such an identifier (any other string goes through
+ * JSON.stringify, the same rule). test/ledger/log-entry.test.ts checks it against canonicalJson.
+ */
+function entryJson(e: LogEntry): string {
+  return (
+    `{"action":${str(e.action)},"client":${e.client === null ? 'null' : str(e.client)},` +
+    `"collection":${e.collection === null ? 'null' : str(e.collection)},"fields":${strs(e.fields)},"outcome":${str(e.outcome)},` +
+    `"principal":{"auth":${str(e.principal.auth)},"id":${str(e.principal.id)}},` +
+    (e.purpose === undefined ? '' : `"purpose":${str(e.purpose)},`) +
+    `"records":${strs(e.records)},"requestId":${str(e.requestId)},"subjects":${strs(e.subjects)},` +
+    `"tenant":${str(e.tenant)},"time":${str(e.time)},"v":${String(e.v)}}`
+  );
+}
+
+/** Printable ASCII except `"` and `\`: QuoteJSONString leaves such a string as it is. */
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function str(s: string): string {
+  return PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+function strs(list: readonly string[]): string {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) out += (i === 0 ? '' : ',') + str(list[i] as string);
+  return `${out}]`;
 }
 
 /** A frozen copy of `entry` holding only the known fields, each checked; throws LogEntryError. */
@@ -129,8 +271,8 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
   const p = entry.principal;
   if (typeof p !== 'object' || p === null || Object.keys(p).some((k) => k !== 'id' && k !== 'auth')) throw new LogEntryError('principal');
   if (!matches(PRINCIPAL, p.id)) throw new LogEntryError('principal.id');
-  if (!(LOG_AUTH_METHODS as readonly string[]).includes(p.auth)) throw new LogEntryError('principal.auth');
-  if (!(LOG_ACTIONS as readonly string[]).includes(entry.action)) throw new LogEntryError('action');
+  if (!AUTH_METHOD_SET.has(p.auth)) throw new LogEntryError('principal.auth');
+  if (!ACTION_SET.has(entry.action)) throw new LogEntryError('action');
   if (entry.collection !== null && !matches(NAME, entry.collection)) throw new LogEntryError('collection');
   const records = list(entry.records, UUID, 'records');
   const subjects = list(entry.subjects, SUBJECT, 'subjects');

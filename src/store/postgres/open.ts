@@ -4,6 +4,7 @@ import type { Database } from '../database.js';
 import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
 import { postgresBulkInsert, postgresBulkInsertKeys, postgresBulkReencrypt } from './bulk-insert.js';
+import { postgresLogBulk } from './log-bulk.js';
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database */
@@ -21,6 +22,7 @@ export function openPostgresStore(options: PostgresOptions): Store {
     bulkInsertRecords: postgresBulkInsert,
     bulkInsertWrappedKeys: postgresBulkInsertKeys,
     bulkReencrypt: postgresBulkReencrypt,
+    logBulk: postgresLogBulk,
     withMigrationLock: (fn) => fn(), // Kysely's migrator holds pg_advisory_lock while it migrates
     uniqueViolation(e) {
       const err = e as { code?: unknown; constraint?: unknown } | null;

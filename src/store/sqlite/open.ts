@@ -16,6 +16,7 @@ import type { Database } from '../database.js';
 import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
 import { sqliteBulkInsert, sqliteBulkInsertKeys, sqliteBulkReencrypt } from './bulk-insert.js';
+import { sqliteLogBulk } from './log-bulk.js';
 
 /**
  * BEGIN IMMEDIATE takes SQLite's write lock when a transaction starts, so two processes on one file
@@ -62,6 +63,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     bulkInsertRecords: sqliteBulkInsert(raw),
     bulkInsertWrappedKeys: sqliteBulkInsertKeys(raw),
     bulkReencrypt: sqliteBulkReencrypt(raw),
+    logBulk: sqliteLogBulk(raw),
     // Kysely takes no lock on SQLite (no transactional DDL there, it says); SQLite has it. BEGIN
     // IMMEDIATE holds the database's write lock across the whole migration, so a second process
     // waits (busy_timeout) and then finds the migrations applied. Runs at open, before any request.
