@@ -74,17 +74,17 @@ function buildServedLog(n: number): { source: TileSource; verifierKey: string; f
 }
 
 /** `kuraban log verify` on a served log of `n` entries: checkpoint signature, every bundle hashed, every tile compared, the root. */
-export async function fullVerificationForProfile(n: number): Promise<Figure> {
-  return fullVerification(n);
-}
-
-async function fullVerification(n: number): Promise<Figure> {
+export async function fullVerification(n: number, hashThreads?: number): Promise<Figure> {
   const { source, verifierKey } = buildServedLog(n);
   const t0 = performance.now();
-  const verified = await verifyLog({ source, verifier: parseVerifierKey(verifierKey) });
+  const cpu0 = process.cpuUsage();
+  const verified = await verifyLog({ source, verifier: parseVerifierKey(verifierKey), ...(hashThreads === undefined ? {} : { hashThreads }) });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (process.env['KURABAN_BENCH_CPU'] === '1') console.log(`    (CPU ${((cpu.user + cpu.system) / n).toFixed(2)} µs per entry, all threads)`);
   if (verified.size !== n) throw new Error('verified the wrong size');
-  return { name: 'verify: whole served log (verifyLog, in-memory tile source)', records: n, seconds, perSecond: n / seconds };
+  const threads = hashThreads === undefined ? 'default hashing threads' : hashThreads === 0 ? 'hashing inline' : `${hashThreads} hashing threads`;
+  return { name: `verify: whole served log (verifyLog, in-memory tile source, ${threads})`, records: n, seconds, perSecond: n / seconds };
 }
 
 /**

@@ -266,10 +266,14 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
   if (typeof entry !== 'object' || entry === null) throw new LogEntryError('entry');
   for (const k of Object.keys(entry)) if (!ENTRY_KEYS.has(k)) throw new LogEntryError(k);
   if (entry.v !== LOG_ENTRY_VERSION) throw new LogEntryError('v');
-  if (!matches(TIME, entry.time) || Number.isNaN(Date.parse(entry.time))) throw new LogEntryError('time');
+  if (entry.time !== lastValidTime) {
+    if (!matches(TIME, entry.time) || Number.isNaN(Date.parse(entry.time))) throw new LogEntryError('time');
+    lastValidTime = entry.time; // entries of one request or batch share their time: parse it once
+  }
   if (!matches(TENANT, entry.tenant)) throw new LogEntryError('tenant');
   const p = entry.principal;
-  if (typeof p !== 'object' || p === null || Object.keys(p).some((k) => k !== 'id' && k !== 'auth')) throw new LogEntryError('principal');
+  if (typeof p !== 'object' || p === null) throw new LogEntryError('principal');
+  for (const k of Object.keys(p)) if (k !== 'id' && k !== 'auth') throw new LogEntryError('principal');
   if (!matches(PRINCIPAL, p.id)) throw new LogEntryError('principal.id');
   if (!AUTH_METHOD_SET.has(p.auth)) throw new LogEntryError('principal.auth');
   if (!ACTION_SET.has(entry.action)) throw new LogEntryError('action');
@@ -281,22 +285,17 @@ export function checkLogEntry(entry: LogEntry): LogEntry {
   if (!matches(OUTCOME, entry.outcome)) throw new LogEntryError('outcome');
   if (!matches(REQUEST_ID, entry.requestId)) throw new LogEntryError('requestId');
   if (entry.client !== null && (typeof entry.client !== 'string' || isIP(entry.client) === 0)) throw new LogEntryError('client');
-  return Object.freeze({
-    v: LOG_ENTRY_VERSION,
-    time: entry.time,
-    tenant: entry.tenant,
-    principal: Object.freeze({ id: p.id, auth: p.auth }),
-    action: entry.action,
-    collection: entry.collection,
-    records,
-    subjects,
-    fields,
-    ...(entry.purpose !== undefined ? { purpose: entry.purpose } : {}),
-    outcome: entry.outcome,
-    requestId: entry.requestId,
-    client: entry.client,
-  });
+  const principal = Object.freeze({ id: p.id, auth: p.auth });
+  const { v, time, tenant, action, collection, purpose, outcome, requestId, client } = entry;
+  return Object.freeze(
+    purpose === undefined
+      ? { v, time, tenant, principal, action, collection, records, subjects, fields, outcome, requestId, client }
+      : { v, time, tenant, principal, action, collection, records, subjects, fields, purpose, outcome, requestId, client },
+  );
 }
+
+/** The last time string found valid (a pure check, remembered: consecutive entries mostly share one). */
+let lastValidTime = '';
 
 function matches(pattern: RegExp, value: unknown): value is string {
   return typeof value === 'string' && pattern.test(value);

@@ -5,7 +5,8 @@ import { NoteError } from './note-error.js';
 import type { NoteVerifier } from './note-keys.js';
 import { EMPTY_ROOT, HASH_BYTES } from './rfc6962.js';
 import { MAX_NOTE_BYTES } from './signed-note.js';
-import { hashBundleLeaves, reduceInPlace, rootOfTileEdge } from './tile-hasher.js';
+import { defaultHashThreads, inlineBundleHasher, workerBundleHasher, type BundleHasher } from './bundle-hasher.js';
+import { reduceInPlace, rootOfTileEdge } from './tile-hasher.js';
 import { TileSourceError } from './tile-source.js';
 import type { TileSource } from './tile-source.js';
 import { MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, formatEntryBundlePath, formatHashTilePath } from './tile-path.js';
@@ -59,7 +60,15 @@ export interface VerifyLogOptions {
   readonly previous?: PreviousTree;
   /** Entry bundles (and their level-0 tiles) fetched ahead; default 8. */
   readonly concurrency?: number;
+  /**
+   * Worker threads hashing bundles (0: hash on the calling thread). Default: one per core, none on a
+   * single core; logs under WORKER_MIN_BUNDLES bundles are always hashed inline.
+   */
+  readonly hashThreads?: number;
 }
+
+/** Below this many bundles (16,384 entries) starting workers costs more than they save. */
+export const WORKER_MIN_BUNDLES = 64;
 
 export interface VerifiedLog {
   readonly origin: string;
@@ -115,16 +124,36 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
     throw new VerifyError('SIZE_DECREASED', `checkpoint size ${size}, previously ${previous.size}`);
   }
 
+  const bundles = Math.ceil(size / TILE_WIDTH);
+  const threads = bundles < WORKER_MIN_BUNDLES ? 0 : (options.hashThreads ?? defaultHashThreads());
+  const hasher = threads > 0 ? workerBundleHasher(threads) : inlineBundleHasher();
+  try {
+    return await verifyTree(source, hasher, bundles, options.concurrency, size, previous, checkpoint, origin, cpBytes);
+  } finally {
+    await hasher.close();
+  }
+}
+
+async function verifyTree(
+  source: TileSource,
+  hasher: BundleHasher,
+  bundles: number,
+  concurrency: number | undefined,
+  size: number,
+  previous: PreviousTree | undefined,
+  checkpoint: Checkpoint,
+  origin: string,
+  cpBytes: Uint8Array,
+): Promise<VerifiedLog> {
   const levels = new TileLevels(source);
   let previousRootMatches = previous === undefined || previous.size !== 0 || EMPTY_ROOT.equals(previous.root);
   /** The leaves of the last, partial bundle: the level-0 part of the right edge. */
   let partial: Buffer | undefined;
 
-  const bundles = Math.ceil(size / TILE_WIDTH);
-  const window = Math.max(1, Math.min(64, options.concurrency ?? 8));
+  const window = Math.max(1, Math.min(64, concurrency ?? 8));
   const pending: Promise<Settled<BundleAndTile>>[] = [];
   const start = (b: number): void => {
-    if (b < bundles) pending.push(settle(fetchBundleAndTile(source, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
+    if (b < bundles) pending.push(settle(fetchBundleAndTile(source, hasher, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
   };
   for (let b = 0; b < window; b++) start(b);
   for (let b = 0; b < bundles; b++) {
@@ -133,7 +162,7 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
     start(b + window);
     const settled = await next;
     if (!settled.ok) throw settled.error;
-    const { leaves, tile, width } = settled.value;
+    const { leaves, root: bundleRoot, tile, width } = settled.value;
     const first = b * TILE_WIDTH;
     if (!leaves.equals(tile)) {
       const i = firstDifferentHash(leaves, tile);
@@ -146,7 +175,7 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
     if (previous !== undefined && inPrevious > 0 && inPrevious < TILE_WIDTH && inPrevious <= width) {
       previousRootMatches = levels.rootWith(leaves, inPrevious).equals(previous.root);
     }
-    if (width === TILE_WIDTH) await levels.add(1, reduceInPlace(leaves, TILE_WIDTH));
+    if (width === TILE_WIDTH) await levels.add(1, bundleRoot ?? reduceInPlace(leaves, TILE_WIDTH));
     else partial = leaves;
     if (previous !== undefined && inPrevious === TILE_WIDTH) previousRootMatches = levels.rootWith(undefined, 0).equals(previous.root);
   }
@@ -180,22 +209,24 @@ function settle<T>(p: Promise<T>): Promise<Settled<T>> {
 interface BundleAndTile {
   /** The leaf hashes of the bundle's entries, packed (32 bytes each). */
   readonly leaves: Buffer;
+  /** For a full bundle, the root of its leaves. */
+  readonly root: Buffer | undefined;
   /** The served level-0 tile, `width` hashes. */
   readonly tile: Buffer;
   readonly width: number;
 }
 
-async function fetchBundleAndTile(source: TileSource, index: number, width: number): Promise<BundleAndTile> {
+async function fetchBundleAndTile(source: TileSource, hasher: BundleHasher, index: number, width: number): Promise<BundleAndTile> {
   const first = index * TILE_WIDTH;
-  const [leaves, tile] = await Promise.all([readBundleLeaves(source, index, width), readHashTile(source, 0, index, width, first)]);
-  return { leaves, tile, width };
+  const [{ leaves, root }, tile] = await Promise.all([readBundleLeaves(source, hasher, index, width), readHashTile(source, 0, index, width, first)]);
+  return { leaves, root, tile, width };
 }
 
 /**
  * The leaf hashes of bundle `index`, which must hold exactly `width` entries; a missing partial bundle
  * may be read from the full one.
  */
-async function readBundleLeaves(source: TileSource, index: number, width: number): Promise<Buffer> {
+async function readBundleLeaves(source: TileSource, hasher: BundleHasher, index: number, width: number): Promise<{ leaves: Buffer; root: Buffer | undefined }> {
   const first = index * TILE_WIDTH;
   const path = formatEntryBundlePath({ index, width });
   let bytes = await read(source, path, MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
@@ -210,8 +241,8 @@ async function readBundleLeaves(source: TileSource, index: number, width: number
   const own = Buffer.allocUnsafeSlow(bytes.byteLength);
   own.set(bytes);
   const expected = fromFull ? TILE_WIDTH : width;
-  const result = hashBundleLeaves(own, expected, width);
-  if (result.ok) return result.leaves;
+  const result = await hasher.hash(own, expected, width);
+  if (result.ok) return { leaves: result.leaves, root: result.root };
   // On a malformed bundle, name the first entry that is not intact (or, if all are, the last one, after
   // which the unexpected bytes start).
   if (!result.trailing) {
