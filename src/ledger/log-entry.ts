@@ -125,109 +125,46 @@ export function encodeLogEntry(entry: LogEntry): Buffer {
  */
 export function decodeLogEntry(bytes: Uint8Array): LogEntry {
   if (bytes.length > MAX_ENTRY_BYTES) throw new LogEntryError('encoding');
-  // latin1: one char per byte, so the checks below are checks of the bytes themselves.
-  const r = new CanonicalEntryReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
-  r.literal('{"action":');
-  const action = r.string();
-  r.literal(',"client":');
-  const client = r.nullOrString();
-  r.literal(',"collection":');
-  const collection = r.nullOrString();
-  r.literal(',"fields":');
-  const fields = r.strings();
-  r.literal(',"outcome":');
-  const outcome = r.string();
-  r.literal(',"principal":{"auth":');
-  const auth = r.string();
-  r.literal(',"id":');
-  const id = r.string();
-  r.literal('},"');
-  let purpose: string | undefined;
-  if (r.optionalLiteral('purpose":')) {
-    purpose = r.string();
-    r.literal(',"');
-  }
-  r.literal('records":');
-  const records = r.strings();
-  r.literal(',"requestId":');
-  const requestId = r.string();
-  r.literal(',"subjects":');
-  const subjects = r.strings();
-  r.literal(',"tenant":');
-  const tenant = r.string();
-  r.literal(',"time":');
-  const time = r.string();
-  r.literal(',"v":');
-  const v = r.integer();
-  r.literal('}');
-  r.end();
-  const parsed = { v, time, tenant, principal: { id, auth }, action, collection, records, subjects, fields, ...(purpose === undefined ? {} : { purpose }), outcome, requestId, client };
+  // latin1: one char per byte, so the pattern's character classes are classes of the bytes themselves.
+  const m = CANONICAL_ENTRY.exec(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
+  if (m === null) throw new LogEntryError('encoding');
+  const [, action, client, collection, fields, outcome, auth, id, purpose, records, requestId, subjects, tenant, time, v] = m as unknown as Array<string | undefined>;
+  const parsed = {
+    v: Number(v),
+    time,
+    tenant,
+    principal: { id, auth },
+    action,
+    collection: collection === undefined ? null : collection,
+    records: stringList(records),
+    subjects: stringList(subjects),
+    fields: stringList(fields),
+    ...(purpose === undefined ? {} : { purpose }),
+    outcome,
+    requestId,
+    client: client === undefined ? null : client,
+  };
   return checkLogEntry(parsed as unknown as LogEntry);
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+/**
+ * The one canonical form entryJson writes, as a pattern: members in order, no whitespace, strings of
+ * printable ASCII without `"` or `\` (so no escapes), the version as a canonical non-negative integer.
+ * Groups: action, client, collection, fields, outcome, auth, id, purpose, records, requestId, subjects,
+ * tenant, time, v (a null is an undefined group; a list is its inside, quotes included).
+ */
+const S = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*';
+const LIST = `((?:"${S}"(?:,"${S}")*)?)`;
+const CANONICAL_ENTRY = new RegExp(
+  `^\\{"action":"(${S})","client":(?:null|"(${S})"),"collection":(?:null|"(${S})"),"fields":\\[${LIST}\\],` +
+    `"outcome":"(${S})","principal":\\{"auth":"(${S})","id":"(${S})"\\},(?:"purpose":"(${S})",)?` +
+    `"records":\\[${LIST}\\],"requestId":"(${S})","subjects":\\[${LIST}\\],"tenant":"(${S})","time":"(${S})",` +
+    `"v":(0|[1-9][0-9]{0,14})\\}$`,
+);
 
-/** Reads the one canonical form entryJson writes (from its bytes as latin1); every deviation is LogEntryError('encoding'). */
-class CanonicalEntryReader {
-  #at = 0;
-  constructor(private readonly t: string) {}
-
-  literal(text: string): void {
-    if (!this.optionalLiteral(text)) throw new LogEntryError('encoding');
-  }
-
-  optionalLiteral(text: string): boolean {
-    if (!this.t.startsWith(text, this.#at)) return false;
-    this.#at += text.length;
-    return true;
-  }
-
-  /** A string of printable ASCII without `"` or `\` (any other string is written with escapes, or is not valid). */
-  string(): string {
-    const { t } = this;
-    if (t.charCodeAt(this.#at) !== QUOTE) throw new LogEntryError('encoding');
-    const start = this.#at + 1;
-    let i = start;
-    for (;;) {
-      const c = t.charCodeAt(i); // NaN past the end
-      if (c === QUOTE) break;
-      if (!(c >= 0x20 && c <= 0x7e) || c === BACKSLASH) throw new LogEntryError('encoding');
-      i++;
-    }
-    this.#at = i + 1;
-    return t.slice(start, i);
-  }
-
-  nullOrString(): string | null {
-    return this.optionalLiteral('null') ? null : this.string();
-  }
-
-  strings(): string[] {
-    this.literal('[');
-    const out: string[] = [];
-    if (this.optionalLiteral(']')) return out;
-    for (;;) {
-      out.push(this.string());
-      if (this.optionalLiteral(']')) return out;
-      this.literal(',');
-    }
-  }
-
-  /** A non-negative integer as Number::toString writes it: no sign, no leading zero, no fraction or exponent. */
-  integer(): number {
-    const { t } = this;
-    const start = this.#at;
-    let i = start;
-    for (let c = t.charCodeAt(i); c >= 0x30 && c <= 0x39; c = t.charCodeAt(i)) i++;
-    if (i === start || (t.charCodeAt(start) === 0x30 && i > start + 1) || i - start > 15) throw new LogEntryError('encoding');
-    this.#at = i;
-    return Number(t.slice(start, i));
-  }
-
-  end(): void {
-    if (this.#at !== this.t.length) throw new LogEntryError('encoding');
-  }
+/** The strings of a list's inside (`"a","b"`): none of them holds a quote, so `","` separates them. */
+function stringList(inside: string | undefined): string[] {
+  return inside === undefined || inside === '' ? [] : inside.slice(1, -1).split('","');
 }
 
 /**

@@ -77,9 +77,18 @@ export function sqliteLogBulk(raw: BetterSqlite3.Database): LogBulk {
     },
     async deletePending(_db, tenantId, ids) {
       inTransaction();
-      return chunked(ids, 'delete', (n) => `delete from log_pending where tenant_id = ? and id in (${new Array(n).fill('?').join(',')})`, 1, (id, _i, out, at) => {
-        out[at] = id;
-      }, [tenantId]);
+      // Pending ids come in runs of consecutive integers (one integration takes the oldest rows in id
+      // order): each run is one range delete, exact because every id of the range is in the list.
+      const sorted = [...ids].sort((a, b) => a - b);
+      const range = statement('delete-range', () => 'delete from log_pending where tenant_id = ? and id >= ? and id <= ?');
+      let changes = 0;
+      for (let i = 0; i < sorted.length; ) {
+        let j = i;
+        while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
+        changes += range.run(tenantId, sorted[i], sorted[j]).changes;
+        i = j + 1;
+      }
+      return changes;
     },
     async putTiles(_db, tenantId, tiles) {
       inTransaction();
