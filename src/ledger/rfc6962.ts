@@ -31,6 +31,15 @@ export function leafHash(entry: Uint8Array): Buffer {
   return Buffer.from(hash('sha256', leafScratch.subarray(0, n), 'binary'), 'binary');
 }
 
+/** Writes MTH({d}) = SHA-256(0x00 ‖ d) to out[at : at + 32] — leafHash without a Buffer per leaf. */
+export function leafHashInto(entry: Uint8Array, out: Buffer, at: number): void {
+  const n = 1 + entry.length;
+  if (n > leafScratch.length) leafScratch = Buffer.allocUnsafeSlow(Math.max(n, 2 * leafScratch.length));
+  leafScratch[0] = RFC6962_LEAF_PREFIX;
+  leafScratch.set(entry, 1);
+  out.write(hash('sha256', leafScratch.subarray(0, n), 'binary'), at, HASH_BYTES, 'binary');
+}
+
 /** SHA-256(0x01 ‖ left ‖ right) — RFC 6962 §2.1. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== HASH_BYTES || right.length !== HASH_BYTES) {

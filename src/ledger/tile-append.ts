@@ -49,7 +49,19 @@ interface EdgeTile {
  * from storage): every expected tile must be given, at exactly its expected width.
  */
 export function appendToTiles(oldSize: number, edge: readonly HashTileBytes[], leafHashes: readonly Uint8Array[]): TileGrowth {
-  if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize + leafHashes.length > MAX_TREE_SIZE) throw new TileError('tree_size_out_of_range');
+  const packed = Buffer.allocUnsafe(leafHashes.length * HASH_BYTES);
+  leafHashes.forEach((leaf, i) => {
+    if (!(leaf instanceof Uint8Array) || leaf.length !== HASH_BYTES) throw new TileError('hash_length_invalid');
+    packed.set(leaf, i * HASH_BYTES);
+  });
+  return appendPackedToTiles(oldSize, edge, packed);
+}
+
+/** appendToTiles with the leaf hashes packed in one buffer (hash i at bytes 32·i … 32·i + 31). */
+export function appendPackedToTiles(oldSize: number, edge: readonly HashTileBytes[], packedLeaves: Uint8Array): TileGrowth {
+  if (packedLeaves.length % HASH_BYTES !== 0) throw new TileError('hash_length_invalid');
+  const added = packedLeaves.length / HASH_BYTES;
+  if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize + added > MAX_TREE_SIZE) throw new TileError('tree_size_out_of_range');
   const levels: EdgeTile[] = [];
   const expected = rightEdgeTiles(oldSize);
   if (edge.length !== expected.length) throw new TileError('tile_not_in_tree');
@@ -71,13 +83,8 @@ export function appendToTiles(oldSize: number, edge: readonly HashTileBytes[], l
     return t;
   };
   const out: HashTileBytes[] = [];
-  const push = (level: number, h: Uint8Array): void => {
-    const t = levelOf(level);
-    t.hashes.set(h, t.count * HASH_BYTES);
-    t.count += 1;
-    t.dirty = true;
-    if (t.count < TILE_WIDTH) return;
-    // A full tile: final from now on; its subtree root is the next hash one tile level up.
+  /** A full tile: final from now on; its subtree root is the next hash one tile level up. */
+  const complete = (level: number, t: EdgeTile): void => {
     out.push(Object.freeze({ level, index: t.index, width: TILE_WIDTH, bytes: Buffer.from(t.hashes) }));
     const parent = reduceInPlace(t.hashes, TILE_WIDTH);
     t.index += 1;
@@ -85,15 +92,28 @@ export function appendToTiles(oldSize: number, edge: readonly HashTileBytes[], l
     t.dirty = false;
     push(level + 1, parent);
   };
-  for (const leaf of leafHashes) {
-    if (!(leaf instanceof Uint8Array) || leaf.length !== HASH_BYTES) throw new TileError('hash_length_invalid');
-    push(0, leaf);
+  const push = (level: number, h: Uint8Array): void => {
+    const t = levelOf(level);
+    t.hashes.set(h, t.count * HASH_BYTES);
+    t.count += 1;
+    t.dirty = true;
+    if (t.count === TILE_WIDTH) complete(level, t);
+  };
+  // Level 0: copy runs of leaves straight into the tile, up to its end.
+  for (let i = 0; i < added; ) {
+    const t = levelOf(0);
+    const take = Math.min(added - i, TILE_WIDTH - t.count);
+    t.hashes.set(packedLeaves.subarray(i * HASH_BYTES, (i + take) * HASH_BYTES), t.count * HASH_BYTES);
+    t.count += take;
+    t.dirty = true;
+    i += take;
+    if (t.count === TILE_WIDTH) complete(0, t);
   }
   levels.forEach((t, level) => {
     if (t.dirty && t.count > 0) out.push(Object.freeze({ level, index: t.index, width: t.count, bytes: Buffer.from(t.hashes.subarray(0, t.count * HASH_BYTES)) }));
   });
   out.sort((a, b) => a.level - b.level || a.index - b.index);
-  const size = oldSize + leafHashes.length;
+  const size = oldSize + added;
   // Every level now holds fewer than 256 hashes: together they are the right edge, and the root is theirs.
   const root = rootOfTileEdge(
     levels.map((t) => t.hashes),
