@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  defaultHashThreads,
   encodeEntryBundle,
   encodeHashTile,
   formatEntryBundlePath,
@@ -83,7 +84,8 @@ export async function fullVerification(n: number, hashThreads?: number): Promise
   const cpu = process.cpuUsage(cpu0);
   if (process.env['KURABAN_BENCH_CPU'] === '1') console.log(`    (CPU ${((cpu.user + cpu.system) / n).toFixed(2)} µs per entry, all threads)`);
   if (verified.size !== n) throw new Error('verified the wrong size');
-  const threads = hashThreads === undefined ? 'default hashing threads' : hashThreads === 0 ? 'hashing inline' : `${hashThreads} hashing threads`;
+  const used = hashThreads ?? defaultHashThreads();
+  const threads = used === 0 ? 'hashing on the main thread' : `hashing on ${used} worker threads`;
   return { name: `verify: whole served log (verifyLog, in-memory tile source, ${threads})`, records: n, seconds, perSecond: n / seconds };
 }
 
@@ -136,7 +138,9 @@ export async function logScenario(options: ScenarioOptions & { proofTreeSize?: n
   options.log(`  full verification (verifyLog over a served log: signature, every bundle hashed, every tile compared, root), ${n} entries …`);
   const verification = await fullVerification(n);
   figures.push(verification);
-  options.log(`  full verification: ${Math.round(verification.perSecond).toLocaleString('en')} entries/s`);
+  options.log(`  full verification: ${Math.round(verification.perSecond).toLocaleString('en')} entries/s (${verification.name})`);
+  const inline = await fullVerification(n, 0);
+  options.log(`  full verification, one thread: ${Math.round(inline.perSecond).toLocaleString('en')} entries/s`);
 
   const entries = Array.from({ length: 100_000 }, (_v, i) => entry(i));
   const size = options.proofTreeSize ?? 10_000_000;
@@ -154,8 +158,8 @@ export async function logScenario(options: ScenarioOptions & { proofTreeSize?: n
   indexes.forEach((idx, k) => verifyInclusion(idx, size, leafHash(entries[idx % entries.length] as Buffer), proofs[k] as Buffer[], bigRoot));
   seconds = (performance.now() - t0) / 1000;
   figures.push({ name: `inclusion proof verification at ${size} leaves`, records: samples, seconds, perSecond: samples / seconds });
-  figures.push(appended);
   const proofMs = 1000 / (figures[1] as Figure).perSecond;
+  figures.push(appended, inline);
   const ratios: Ratio[] = [{ name: 'ms per inclusion proof (generation)', value: proofMs, target: '≤ 1 ms' }];
   return {
     scenario: 'log',

@@ -67,5 +67,6 @@ export { TILE_SOURCE_ERROR_REASONS, TileSourceError, isLogPath } from './tile-so
 export type { TileSource, TileSourceErrorReason } from './tile-source.js';
 export { directoryTileSource, httpTileSource, parseLogPrefix, LogUrlError } from './tile-sources.js';
 export type { HttpTileSourceOptions } from './tile-sources.js';
-export { VERIFY_ERROR_REASONS, VerifyError, verifyCheckpoint, verifyLog } from './verifier.js';
+export { VERIFY_ERROR_REASONS, VerifyError, verifyCheckpoint, verifyLog, WORKER_MIN_BUNDLES } from './verifier.js';
+export { defaultHashThreads } from './bundle-hasher.js';
 export type { VerifyErrorReason, PreviousTree, VerifyLogOptions, VerifiedLog } from './verifier.js';
