@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   defaultHashThreads,
@@ -43,6 +43,16 @@ function entry(i: number): Buffer {
   );
 }
 
+/**
+ * This machine is shared: beside each wall-clock rate, the CPU time it took (all threads of this
+ * process, so worker threads included) and the load average, to read the rate against.
+ */
+function cpuNote(n: number, cpu: NodeJS.CpuUsage): string {
+  return `CPU ${((cpu.user + cpu.system) / n).toFixed(2)} µs per entry (all threads), load average ${loadavg()[0]?.toFixed(1)}`;
+}
+
+type NotedFigure = Figure & { readonly cpuNote: string };
+
 /** Distinct entries of the verified log: 400 full bundles, repeated (so 1M entries need ~30 MB, not 300 MB). */
 const DISTINCT_BUNDLES = 400;
 
@@ -75,18 +85,17 @@ function buildServedLog(n: number): { source: TileSource; verifierKey: string; f
 }
 
 /** `kuraban log verify` on a served log of `n` entries: checkpoint signature, every bundle hashed, every tile compared, the root. */
-export async function fullVerification(n: number, hashThreads?: number): Promise<Figure> {
+export async function fullVerification(n: number, hashThreads?: number): Promise<NotedFigure> {
   const { source, verifierKey } = buildServedLog(n);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const verified = await verifyLog({ source, verifier: parseVerifierKey(verifierKey), ...(hashThreads === undefined ? {} : { hashThreads }) });
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  if (process.env['KURABAN_BENCH_CPU'] === '1') console.log(`    (CPU ${((cpu.user + cpu.system) / n).toFixed(2)} µs per entry, all threads)`);
+  const note = cpuNote(n, process.cpuUsage(cpu0));
   if (verified.size !== n) throw new Error('verified the wrong size');
   const used = hashThreads ?? defaultHashThreads();
   const threads = used === 0 ? 'hashing on the main thread' : `hashing on ${used} worker threads`;
-  return { name: `verify: whole served log (verifyLog, in-memory tile source, ${threads})`, records: n, seconds, perSecond: n / seconds };
+  return { name: `verify: whole served log (verifyLog, in-memory tile source, ${threads})`, records: n, seconds, perSecond: n / seconds, cpuNote: note };
 }
 
 /**
@@ -99,7 +108,7 @@ export async function fullVerification(n: number, hashThreads?: number): Promise
  * 1,000-record batch writes them), integrated by the same integration the server runs every second,
  * signed checkpoint included. Sustained rate over `total` entries.
  */
-async function appendAndIntegrate(total: number): Promise<Figure> {
+async function appendAndIntegrate(total: number): Promise<NotedFigure> {
   const dir = mkdtempSync(join(tmpdir(), 'kuraban-bench-log-'));
   try {
     const location = { dataDir: dir, keyFile: join(dir, 'root.key') };
@@ -111,6 +120,7 @@ async function appendAndIntegrate(total: number): Promise<Figure> {
     const audit = localAudit();
     const perTx = 1000;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < total; i += perTx) {
       const batch = Array.from({ length: perTx }, (_v, j) => i + j).flatMap((k) =>
         auditEntries(audit, '999999', 'record.read', { collection: 'residents', records: [`01a20254-c2bc-7398-94f5-${String(k).padStart(12, '0')}`], subjects: [`p${k.toString(36)}`], fields: ['family_name'] }, 'ok', vault.clock()),
@@ -120,9 +130,10 @@ async function appendAndIntegrate(total: number): Promise<Figure> {
     }
     await vault.accessLog.integrate('999999');
     const seconds = (performance.now() - t0) / 1000;
+    const note = cpuNote(total, process.cpuUsage(cpu0));
     await vault.close();
     await state.store.close();
-    return { name: 'append and integrate (SQLite, signed checkpoints)', records: total, seconds, perSecond: total / seconds };
+    return { name: 'append and integrate (SQLite, signed checkpoints)', records: total, seconds, perSecond: total / seconds, cpuNote: note };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -134,13 +145,13 @@ export async function logScenario(options: ScenarioOptions & { proofTreeSize?: n
   const appendTotal = Math.min(n, 200_000);
   options.log(`  append and integrate, ${appendTotal} entries …`);
   const appended = await appendAndIntegrate(appendTotal);
-  options.log(`  append and integrate: ${Math.round(appended.perSecond).toLocaleString('en')} entries/s`);
+  options.log(`  append and integrate: ${Math.round(appended.perSecond).toLocaleString('en')} entries/s; ${appended.cpuNote}`);
   options.log(`  full verification (verifyLog over a served log: signature, every bundle hashed, every tile compared, root), ${n} entries …`);
   const verification = await fullVerification(n);
   figures.push(verification);
-  options.log(`  full verification: ${Math.round(verification.perSecond).toLocaleString('en')} entries/s (${verification.name})`);
+  options.log(`  full verification: ${Math.round(verification.perSecond).toLocaleString('en')} entries/s (${verification.name}); ${verification.cpuNote}`);
   const inline = await fullVerification(n, 0);
-  options.log(`  full verification, one thread: ${Math.round(inline.perSecond).toLocaleString('en')} entries/s`);
+  options.log(`  full verification, one thread: ${Math.round(inline.perSecond).toLocaleString('en')} entries/s; ${inline.cpuNote}`);
 
   const entries = Array.from({ length: 100_000 }, (_v, i) => entry(i));
   const size = options.proofTreeSize ?? 10_000_000;
