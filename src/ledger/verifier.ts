@@ -104,9 +104,10 @@ export function verifyCheckpoint(bytes: Uint8Array, verifier: NoteVerifier, orig
  * leaves against the checkpoint; (5) with `previous`, that the tree did not shrink and that the first
  * previous.size leaves have the previous root (a direct form of RFC 6962 consistency).
  *
- * Memory is bounded, not proportional to the log: one window of fetched bundles, the hashes of the
- * current tile at each level (at most 256 × 32 bytes per level) and the right edge of the tree (one hash
- * per set bit of the size). No MemoryTree: every node is checked against the served tiles as it is made.
+ * Memory is bounded, not proportional to the log: one window of fetched bundles and the hashes of the
+ * current tile at each level (at most 256 × 32 bytes per level), which are also the right edge the root
+ * is computed from. No MemoryTree: every node is checked against the served tiles as it is made.
+ * Bundles are hashed on `hashThreads` worker threads (bundle-hasher.ts); everything else happens here.
  */
 export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog> {
   const { source, verifier } = options;
@@ -128,29 +129,32 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
   const threads = bundles < WORKER_MIN_BUNDLES ? 0 : (options.hashThreads ?? defaultHashThreads());
   const hasher = threads > 0 ? workerBundleHasher(threads) : inlineBundleHasher();
   try {
-    return await verifyTree(source, hasher, bundles, options.concurrency, size, previous, checkpoint, origin, cpBytes);
+    const root = await rebuildTree({ source, hasher, size, previous, window: Math.max(1, Math.min(64, options.concurrency ?? 8)), expectedRoot: checkpoint.rootHash });
+    return Object.freeze({ origin, size, root, checkpointText: Buffer.from(cpBytes).toString('utf8'), checkpoint });
   } finally {
     await hasher.close();
   }
 }
 
-async function verifyTree(
-  source: TileSource,
-  hasher: BundleHasher,
-  bundles: number,
-  concurrency: number | undefined,
-  size: number,
-  previous: PreviousTree | undefined,
-  checkpoint: Checkpoint,
-  origin: string,
-  cpBytes: Uint8Array,
-): Promise<VerifiedLog> {
+interface TreeToRebuild {
+  readonly source: TileSource;
+  readonly hasher: BundleHasher;
+  readonly size: number;
+  readonly previous: PreviousTree | undefined;
+  /** Bundles fetched ahead. */
+  readonly window: number;
+  /** The checkpoint's root. */
+  readonly expectedRoot: Buffer;
+}
+
+/** Steps (2) to (5) of verifyLog: every bundle and tile of a tree of `size` leaves; returns its root. */
+async function rebuildTree({ source, hasher, size, previous, window, expectedRoot }: TreeToRebuild): Promise<Buffer> {
+  const bundles = Math.ceil(size / TILE_WIDTH);
   const levels = new TileLevels(source);
   let previousRootMatches = previous === undefined || previous.size !== 0 || EMPTY_ROOT.equals(previous.root);
   /** The leaves of the last, partial bundle: the level-0 part of the right edge. */
   let partial: Buffer | undefined;
 
-  const window = Math.max(1, Math.min(64, concurrency ?? 8));
   const pending: Promise<Settled<BundleAndTile>>[] = [];
   const start = (b: number): void => {
     if (b < bundles) pending.push(settle(fetchBundleAndTile(source, hasher, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
@@ -182,11 +186,11 @@ async function verifyTree(
   await levels.finish();
 
   const root = levels.rootWith(partial, size % TILE_WIDTH);
-  if (!root.equals(checkpoint.rootHash)) throw new VerifyError('ROOT_MISMATCH', `size ${size}`);
+  if (!root.equals(expectedRoot)) throw new VerifyError('ROOT_MISMATCH', `size ${size}`);
   if (!previousRootMatches && previous !== undefined) {
     throw new VerifyError('INCONSISTENT_WITH_STATE', `the first ${previous.size} entries do not have the previously verified root`);
   }
-  return Object.freeze({ origin, size, root, checkpointText: Buffer.from(cpBytes).toString('utf8'), checkpoint });
+  return root;
 }
 
 /** The index of the first 32-byte hash at which two packed hash lists differ (they do differ). */
