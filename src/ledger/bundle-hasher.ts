@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { hashBundleLeaves, reduceInPlace, type BundleLeaves } from './tile-hasher.js';
 import { TILE_WIDTH } from './tile-path.js';
@@ -29,10 +29,17 @@ export function inlineBundleHasher(): BundleHasher {
   return { hash: async (bundle, width, hashed) => hashBundle(bundle, width, hashed), close: async () => {} };
 }
 
-/** The worker count `kuraban log verify` uses by default: one per core, none on a single core. */
+/**
+ * The worker count `kuraban log verify` uses by default: one per core (at most 8) when other cores are
+ * idle, otherwise none. Workers cost CPU of their own (messages, wake-ups, a copy per bundle): measured
+ * on a 2-core machine running other work (load average 5–9), they verified more slowly than the main
+ * thread alone, so they are used only while the 1-minute load average leaves at least one core free.
+ */
 export function defaultHashThreads(): number {
   const cores = availableParallelism();
-  return cores > 1 ? Math.min(cores, 8) : 0;
+  if (cores < 2) return 0;
+  const load = loadavg()[0] ?? 0;
+  return load <= cores - 1 ? Math.min(cores, 8) : 0;
 }
 
 /** What crosses to and from a hashing worker: buffers are transferred, not copied. */

@@ -61,8 +61,9 @@ export interface VerifyLogOptions {
   /** Entry bundles (and their level-0 tiles) fetched ahead; default 8. */
   readonly concurrency?: number;
   /**
-   * Worker threads hashing bundles (0: hash on the calling thread). Default: one per core, none on a
-   * single core; logs under WORKER_MIN_BUNDLES bundles are always hashed inline.
+   * Worker threads hashing bundles (0: hash on the calling thread). Default: defaultHashThreads() — one
+   * per core while cores are idle, none on one core or a busy machine; logs under WORKER_MIN_BUNDLES
+   * bundles are always hashed inline.
    */
   readonly hashThreads?: number;
 }
