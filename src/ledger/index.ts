@@ -1,6 +1,6 @@
 // The ledger's public surface: RFC 6962 hashing and proofs, C2SP signed notes, checkpoints and tiles.
 // Pure functions over bytes; nothing here touches a database, the network or process.env.
-export { RFC6962_LEAF_PREFIX, RFC6962_NODE_PREFIX, HASH_BYTES, EMPTY_ROOT, leafHash, nodeHash, rootOfLeafHashes } from './rfc6962.js';
+export { RFC6962_LEAF_PREFIX, RFC6962_NODE_PREFIX, HASH_BYTES, EMPTY_ROOT, leafHash, leafHashInto, nodeHash, rootOfLeafHashes } from './rfc6962.js';
 export { PROOF_ERROR_REASONS, ProofError, verifyInclusion, rootFromInclusionProof, inclusionProof, inclusionProofPlan } from './inclusion-proof.js';
 export type { ProofErrorReason } from './inclusion-proof.js';
 export { verifyConsistency, consistencyProof, consistencyProofPlan } from './consistency-proof.js';
@@ -61,11 +61,12 @@ export { canonicalJson, canonicalJsonBytes, isCanonicalJson, CanonicalJsonError,
 export type { JsonValue } from './canonical-json.js';
 export { LOG_ENTRY_VERSION, LOG_ACTIONS, LOG_AUTH_METHODS, LogEntryError, encodeLogEntry, decodeLogEntry, checkLogEntry } from './log-entry.js';
 export type { LogEntry, LogPrincipal, LogAction, LogAuthMethod, LogOutcome } from './log-entry.js';
-export { rightEdgeTiles, appendToTiles } from './tile-append.js';
+export { rightEdgeTiles, appendToTiles, appendPackedToTiles } from './tile-append.js';
 export type { HashTileBytes, TileGrowth } from './tile-append.js';
 export { TILE_SOURCE_ERROR_REASONS, TileSourceError, isLogPath } from './tile-source.js';
 export type { TileSource, TileSourceErrorReason } from './tile-source.js';
 export { directoryTileSource, httpTileSource, parseLogPrefix, LogUrlError } from './tile-sources.js';
 export type { HttpTileSourceOptions } from './tile-sources.js';
-export { VERIFY_ERROR_REASONS, VerifyError, verifyCheckpoint, verifyLog } from './verifier.js';
+export { VERIFY_ERROR_REASONS, VerifyError, verifyCheckpoint, verifyLog, WORKER_MIN_BUNDLES } from './verifier.js';
+export { defaultHashThreads } from './bundle-hasher.js';
 export type { VerifyErrorReason, PreviousTree, VerifyLogOptions, VerifiedLog } from './verifier.js';

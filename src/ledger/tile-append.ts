@@ -1,9 +1,8 @@
-import { decodeHashTile, encodeHashTile, partialTileWidth, tileLevelHashCount } from './hash-tile.js';
-import { rootAt } from './node-source.js';
-import type { NodeSource } from './node-source.js';
-import { HASH_BYTES, nodeHash } from './rfc6962.js';
+import { decodeHashTile, FULL_TILE_BYTES, partialTileWidth, tileLevelHashCount } from './hash-tile.js';
+import { HASH_BYTES } from './rfc6962.js';
 import { TileError } from './tile-error.js';
-import { MAX_TILE_LEVEL, MAX_TREE_SIZE, TILE_HEIGHT, TILE_WIDTH } from './tile-path.js';
+import { reduceInPlace, rootOfTileEdge } from './tile-hasher.js';
+import { MAX_TILE_LEVEL, MAX_TREE_SIZE, TILE_WIDTH } from './tile-path.js';
 import type { HashTileCoords } from './tile-path.js';
 
 /** A hash tile with its bytes (tlog-tiles §Merkle Tree: `width` concatenated 32-byte hashes). */
@@ -36,7 +35,9 @@ export function rightEdgeTiles(size: number): HashTileCoords[] {
 
 interface EdgeTile {
   index: number;
-  hashes: Buffer[];
+  /** The tile's hashes so far, packed: `count` × 32 bytes used of a full tile's 8,192. */
+  readonly hashes: Buffer;
+  count: number;
   dirty: boolean;
 }
 
@@ -48,70 +49,75 @@ interface EdgeTile {
  * from storage): every expected tile must be given, at exactly its expected width.
  */
 export function appendToTiles(oldSize: number, edge: readonly HashTileBytes[], leafHashes: readonly Uint8Array[]): TileGrowth {
-  if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize + leafHashes.length > MAX_TREE_SIZE) throw new TileError('tree_size_out_of_range');
+  const packed = Buffer.allocUnsafe(leafHashes.length * HASH_BYTES);
+  leafHashes.forEach((leaf, i) => {
+    if (!(leaf instanceof Uint8Array) || leaf.length !== HASH_BYTES) throw new TileError('hash_length_invalid');
+    packed.set(leaf, i * HASH_BYTES);
+  });
+  return appendPackedToTiles(oldSize, edge, packed);
+}
+
+/** appendToTiles with the leaf hashes packed in one buffer (hash i at bytes 32·i … 32·i + 31). */
+export function appendPackedToTiles(oldSize: number, edge: readonly HashTileBytes[], packedLeaves: Uint8Array): TileGrowth {
+  if (packedLeaves.length % HASH_BYTES !== 0) throw new TileError('hash_length_invalid');
+  const added = packedLeaves.length / HASH_BYTES;
+  if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize + added > MAX_TREE_SIZE) throw new TileError('tree_size_out_of_range');
   const levels: EdgeTile[] = [];
   const expected = rightEdgeTiles(oldSize);
   if (edge.length !== expected.length) throw new TileError('tile_not_in_tree');
   for (const want of expected) {
     const have = edge.find((t) => t.level === want.level && t.index === want.index);
     if (have === undefined) throw new TileError('tile_not_in_tree');
-    levels[want.level] = { index: want.index, hashes: decodeHashTile(have.bytes, want.width), dirty: false };
+    const hashes = Buffer.alloc(FULL_TILE_BYTES);
+    const count = decodeHashTile(have.bytes, want.width).length; // checks the length and width
+    hashes.set(have.bytes.subarray(0, count * HASH_BYTES));
+    levels[want.level] = { index: want.index, hashes, count, dirty: false };
   }
   const levelOf = (level: number): EdgeTile => {
     let t = levels[level];
     if (t === undefined) {
       if (level > MAX_TILE_LEVEL) throw new TileError('level_out_of_range');
-      t = { index: Math.floor(tileLevelHashCount(level, oldSize) / TILE_WIDTH), hashes: [], dirty: false };
+      t = { index: Math.floor(tileLevelHashCount(level, oldSize) / TILE_WIDTH), hashes: Buffer.alloc(FULL_TILE_BYTES), count: 0, dirty: false };
       levels[level] = t;
     }
     return t;
   };
   const out: HashTileBytes[] = [];
-  const push = (level: number, h: Buffer): void => {
-    const t = levelOf(level);
-    t.hashes.push(h);
-    t.dirty = true;
-    if (t.hashes.length < TILE_WIDTH) return;
-    // A full tile: final from now on; its subtree root is the next hash one tile level up.
-    out.push(Object.freeze({ level, index: t.index, width: TILE_WIDTH, bytes: encodeHashTile(t.hashes) }));
-    const parent = subtreeRoot(t.hashes, 0, TILE_WIDTH);
+  /** A full tile: final from now on; its subtree root is the next hash one tile level up. */
+  const complete = (level: number, t: EdgeTile): void => {
+    out.push(Object.freeze({ level, index: t.index, width: TILE_WIDTH, bytes: Buffer.from(t.hashes) }));
+    const parent = reduceInPlace(t.hashes, TILE_WIDTH);
     t.index += 1;
-    t.hashes = [];
+    t.count = 0;
     t.dirty = false;
     push(level + 1, parent);
   };
-  for (const leaf of leafHashes) {
-    if (!(leaf instanceof Uint8Array) || leaf.length !== HASH_BYTES) throw new TileError('hash_length_invalid');
-    push(0, Buffer.from(leaf));
+  const push = (level: number, h: Uint8Array): void => {
+    const t = levelOf(level);
+    t.hashes.set(h, t.count * HASH_BYTES);
+    t.count += 1;
+    t.dirty = true;
+    if (t.count === TILE_WIDTH) complete(level, t);
+  };
+  // Level 0: copy runs of leaves straight into the tile, up to its end.
+  for (let i = 0; i < added; ) {
+    const t = levelOf(0);
+    const take = Math.min(added - i, TILE_WIDTH - t.count);
+    t.hashes.set(packedLeaves.subarray(i * HASH_BYTES, (i + take) * HASH_BYTES), t.count * HASH_BYTES);
+    t.count += take;
+    t.dirty = true;
+    i += take;
+    if (t.count === TILE_WIDTH) complete(0, t);
   }
   levels.forEach((t, level) => {
-    if (t.dirty && t.hashes.length > 0) out.push(Object.freeze({ level, index: t.index, width: t.hashes.length, bytes: encodeHashTile(t.hashes) }));
+    if (t.dirty && t.count > 0) out.push(Object.freeze({ level, index: t.index, width: t.count, bytes: Buffer.from(t.hashes.subarray(0, t.count * HASH_BYTES)) }));
   });
   out.sort((a, b) => a.level - b.level || a.index - b.index);
-  const size = oldSize + leafHashes.length;
-  const nodes: NodeSource = {
-    hash(level: number, index: number): Uint8Array {
-      // Node (level, index) spans 2^(level − 8·L) consecutive hashes of tile level L = floor(level / 8).
-      const tileLevel = Math.floor(level / TILE_HEIGHT);
-      const span = 2 ** (level - TILE_HEIGHT * tileLevel);
-      const first = index * span;
-      const t = levels[tileLevel];
-      if (t === undefined || Math.floor(first / TILE_WIDTH) !== t.index || (first % TILE_WIDTH) + span > t.hashes.length) {
-        throw new TileError('tile_not_in_tree');
-      }
-      return subtreeRoot(t.hashes, first % TILE_WIDTH, span);
-    },
-  };
-  return Object.freeze({ size, root: rootAt(size, nodes), tiles: Object.freeze(out) });
-}
-
-/** MTH of `span` (a power of two) consecutive complete-subtree hashes starting at `from`: pairing log2(span) times. */
-function subtreeRoot(hashes: readonly Buffer[], from: number, span: number): Buffer {
-  let current = hashes.slice(from, from + span);
-  while (current.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i + 1 < current.length; i += 2) next.push(nodeHash(current[i] as Buffer, current[i + 1] as Buffer));
-    current = next;
-  }
-  return Buffer.from(current[0] as Buffer);
+  const size = oldSize + added;
+  // Every level now holds fewer than 256 hashes: together they are the right edge, and the root is theirs.
+  const root = rootOfTileEdge(
+    levels.map((t) => t.hashes),
+    Array.from({ length: levels.length }, (_v, level) => levels[level]?.count ?? 0),
+  );
+  return Object.freeze({ size, root, tiles: Object.freeze(out) });
 }

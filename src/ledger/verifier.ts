@@ -3,8 +3,10 @@ import type { Checkpoint } from './checkpoint.js';
 import { ENTRY_BUNDLE_WIDTH, ENTRY_LENGTH_PREFIX_BYTES, MAX_ENTRY_BYTES } from './entry-bundle.js';
 import { NoteError } from './note-error.js';
 import type { NoteVerifier } from './note-keys.js';
-import { EMPTY_ROOT, HASH_BYTES, leafHash, nodeHash } from './rfc6962.js';
+import { EMPTY_ROOT, HASH_BYTES } from './rfc6962.js';
 import { MAX_NOTE_BYTES } from './signed-note.js';
+import { defaultHashThreads, inlineBundleHasher, workerBundleHasher, type BundleHasher } from './bundle-hasher.js';
+import { reduceInPlace, rootOfTileEdge } from './tile-hasher.js';
 import { TileSourceError } from './tile-source.js';
 import type { TileSource } from './tile-source.js';
 import { MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, formatEntryBundlePath, formatHashTilePath } from './tile-path.js';
@@ -58,7 +60,16 @@ export interface VerifyLogOptions {
   readonly previous?: PreviousTree;
   /** Entry bundles (and their level-0 tiles) fetched ahead; default 8. */
   readonly concurrency?: number;
+  /**
+   * Worker threads hashing bundles (0: hash on the calling thread). Default: defaultHashThreads() — one
+   * per core while cores are idle, none on one core or a busy machine; logs under WORKER_MIN_BUNDLES
+   * bundles are always hashed inline.
+   */
+  readonly hashThreads?: number;
 }
+
+/** Below this many bundles (16,384 entries) starting workers costs more than they save. */
+export const WORKER_MIN_BUNDLES = 64;
 
 export interface VerifiedLog {
   readonly origin: string;
@@ -94,9 +105,10 @@ export function verifyCheckpoint(bytes: Uint8Array, verifier: NoteVerifier, orig
  * leaves against the checkpoint; (5) with `previous`, that the tree did not shrink and that the first
  * previous.size leaves have the previous root (a direct form of RFC 6962 consistency).
  *
- * Memory is bounded, not proportional to the log: one window of fetched bundles, the hashes of the
- * current tile at each level (at most 256 × 32 bytes per level) and the right edge of the tree (one hash
- * per set bit of the size). No MemoryTree: every node is checked against the served tiles as it is made.
+ * Memory is bounded, not proportional to the log: one window of fetched bundles and the hashes of the
+ * current tile at each level (at most 256 × 32 bytes per level), which are also the right edge the root
+ * is computed from. No MemoryTree: every node is checked against the served tiles as it is made.
+ * Bundles are hashed on `hashThreads` worker threads (bundle-hasher.ts); everything else happens here.
  */
 export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog> {
   const { source, verifier } = options;
@@ -114,15 +126,39 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
     throw new VerifyError('SIZE_DECREASED', `checkpoint size ${size}, previously ${previous.size}`);
   }
 
-  const edge = new RightEdge();
+  const bundles = Math.ceil(size / TILE_WIDTH);
+  const threads = bundles < WORKER_MIN_BUNDLES ? 0 : (options.hashThreads ?? defaultHashThreads());
+  const hasher = threads > 0 ? workerBundleHasher(threads) : inlineBundleHasher();
+  try {
+    const root = await rebuildTree({ source, hasher, size, previous, window: Math.max(1, Math.min(64, options.concurrency ?? 8)), expectedRoot: checkpoint.rootHash });
+    return Object.freeze({ origin, size, root, checkpointText: Buffer.from(cpBytes).toString('utf8'), checkpoint });
+  } finally {
+    await hasher.close();
+  }
+}
+
+interface TreeToRebuild {
+  readonly source: TileSource;
+  readonly hasher: BundleHasher;
+  readonly size: number;
+  readonly previous: PreviousTree | undefined;
+  /** Bundles fetched ahead. */
+  readonly window: number;
+  /** The checkpoint's root. */
+  readonly expectedRoot: Buffer;
+}
+
+/** Steps (2) to (5) of verifyLog: every bundle and tile of a tree of `size` leaves; returns its root. */
+async function rebuildTree({ source, hasher, size, previous, window, expectedRoot }: TreeToRebuild): Promise<Buffer> {
+  const bundles = Math.ceil(size / TILE_WIDTH);
   const levels = new TileLevels(source);
   let previousRootMatches = previous === undefined || previous.size !== 0 || EMPTY_ROOT.equals(previous.root);
+  /** The leaves of the last, partial bundle: the level-0 part of the right edge. */
+  let partial: Buffer | undefined;
 
-  const bundles = Math.ceil(size / TILE_WIDTH);
-  const window = Math.max(1, Math.min(64, options.concurrency ?? 8));
   const pending: Promise<Settled<BundleAndTile>>[] = [];
   const start = (b: number): void => {
-    if (b < bundles) pending.push(settle(fetchBundleAndTile(source, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
+    if (b < bundles) pending.push(settle(fetchBundleAndTile(source, hasher, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
   };
   for (let b = 0; b < window; b++) start(b);
   for (let b = 0; b < bundles; b++) {
@@ -131,28 +167,38 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
     start(b + window);
     const settled = await next;
     if (!settled.ok) throw settled.error;
-    const { leaves, tile } = settled.value;
+    const { leaves, root: bundleRoot, tile, width } = settled.value;
     const first = b * TILE_WIDTH;
-    for (let i = 0; i < leaves.length; i++) {
-      const served = tile.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
-      if (!served.equals(leaves[i] as Buffer)) {
-        throw new VerifyError('TILE_MISMATCH', `entry ${first + i} does not hash to hash ${i} of ${formatHashTilePath({ level: 0, index: b, width: leaves.length })}`, {
-          firstBadIndex: first + i,
-        });
-      }
-      edge.push(leaves[i] as Buffer);
-      if (previous !== undefined && edge.count === previous.size) previousRootMatches = edge.root().equals(previous.root);
+    if (!leaves.equals(tile)) {
+      const i = firstDifferentHash(leaves, tile);
+      throw new VerifyError('TILE_MISMATCH', `entry ${first + i} does not hash to hash ${i} of ${formatHashTilePath({ level: 0, index: b, width })}`, {
+        firstBadIndex: first + i,
+      });
     }
-    if (leaves.length === TILE_WIDTH) await levels.add(1, subtreeRoot(leaves));
+    // The previous tree ends inside this bundle: its root from the edge so far plus this bundle's first leaves.
+    const inPrevious = previous === undefined ? 0 : previous.size - first;
+    if (previous !== undefined && inPrevious > 0 && inPrevious < TILE_WIDTH && inPrevious <= width) {
+      previousRootMatches = levels.rootWith(leaves, inPrevious).equals(previous.root);
+    }
+    if (width === TILE_WIDTH) await levels.add(1, bundleRoot ?? reduceInPlace(leaves, TILE_WIDTH));
+    else partial = leaves;
+    if (previous !== undefined && inPrevious === TILE_WIDTH) previousRootMatches = levels.rootWith(undefined, 0).equals(previous.root);
   }
   await levels.finish();
 
-  const root = edge.root();
-  if (!root.equals(checkpoint.rootHash)) throw new VerifyError('ROOT_MISMATCH', `size ${size}`);
+  const root = levels.rootWith(partial, size % TILE_WIDTH);
+  if (!root.equals(expectedRoot)) throw new VerifyError('ROOT_MISMATCH', `size ${size}`);
   if (!previousRootMatches && previous !== undefined) {
     throw new VerifyError('INCONSISTENT_WITH_STATE', `the first ${previous.size} entries do not have the previously verified root`);
   }
-  return Object.freeze({ origin, size, root, checkpointText: Buffer.from(cpBytes).toString('utf8'), checkpoint });
+  return root;
+}
+
+/** The index of the first 32-byte hash at which two packed hash lists differ (they do differ). */
+function firstDifferentHash(a: Buffer, b: Buffer): number {
+  for (let i = 0; ; i++) {
+    if (a.compare(b, i * HASH_BYTES, (i + 1) * HASH_BYTES, i * HASH_BYTES, (i + 1) * HASH_BYTES) !== 0) return i;
+  }
 }
 
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
@@ -166,18 +212,26 @@ function settle<T>(p: Promise<T>): Promise<Settled<T>> {
 }
 
 interface BundleAndTile {
-  readonly leaves: Buffer[];
+  /** The leaf hashes of the bundle's entries, packed (32 bytes each). */
+  readonly leaves: Buffer;
+  /** For a full bundle, the root of its leaves. */
+  readonly root: Buffer | undefined;
+  /** The served level-0 tile, `width` hashes. */
   readonly tile: Buffer;
+  readonly width: number;
 }
 
-async function fetchBundleAndTile(source: TileSource, index: number, width: number): Promise<BundleAndTile> {
+async function fetchBundleAndTile(source: TileSource, hasher: BundleHasher, index: number, width: number): Promise<BundleAndTile> {
   const first = index * TILE_WIDTH;
-  const [bundle, tile] = await Promise.all([readBundle(source, index, width), readHashTile(source, 0, index, width, first)]);
-  return { leaves: bundle.map((e) => leafHash(e)), tile };
+  const [{ leaves, root }, tile] = await Promise.all([readBundleLeaves(source, hasher, index, width), readHashTile(source, 0, index, width, first)]);
+  return { leaves, root, tile, width };
 }
 
-/** Bundle `index` with exactly `width` entries; a missing partial bundle may be read from the full one. */
-async function readBundle(source: TileSource, index: number, width: number): Promise<Buffer[]> {
+/**
+ * The leaf hashes of bundle `index`, which must hold exactly `width` entries; a missing partial bundle
+ * may be read from the full one.
+ */
+async function readBundleLeaves(source: TileSource, hasher: BundleHasher, index: number, width: number): Promise<{ leaves: Buffer; root: Buffer | undefined }> {
   const first = index * TILE_WIDTH;
   const path = formatEntryBundlePath({ index, width });
   let bytes = await read(source, path, MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
@@ -188,31 +242,18 @@ async function readBundle(source: TileSource, index: number, width: number): Pro
     fromFull = true;
   }
   if (bytes === undefined) throw new VerifyError('TILE_MISSING', `${path} is missing`, { firstBadIndex: first });
-  return decodeBundle(bytes, fromFull ? TILE_WIDTH : width, first, path).slice(0, width);
-}
-
-/**
- * Splits a bundle into entries; on a malformed bundle, names the first entry that is not intact (or, if
- * all `width` are, the last one, after which the unexpected bytes start).
- */
-function decodeBundle(bytes: Uint8Array, width: number, first: number, path: string): Buffer[] {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Buffer[] = [];
-  let at = 0;
-  while (at < view.length && out.length < width) {
-    if (at + ENTRY_LENGTH_PREFIX_BYTES > view.length) break;
-    const length = view.readUInt16BE(at);
-    if (at + ENTRY_LENGTH_PREFIX_BYTES + length > view.length) break;
-    out.push(Buffer.from(view.subarray(at + ENTRY_LENGTH_PREFIX_BYTES, at + ENTRY_LENGTH_PREFIX_BYTES + length)));
-    at += ENTRY_LENGTH_PREFIX_BYTES + length;
+  // Our own copy: hashing overwrites each entry's length prefix with the leaf prefix.
+  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+  own.set(bytes);
+  const expected = fromFull ? TILE_WIDTH : width;
+  const result = await hasher.hash(own, expected, width);
+  if (result.ok) return { leaves: result.leaves, root: result.root };
+  // On a malformed bundle, name the first entry that is not intact (or, if all are, the last one, after
+  // which the unexpected bytes start).
+  if (!result.trailing) {
+    throw new VerifyError('BUNDLE_INVALID', `${path} holds ${result.complete} complete entries of ${expected}`, { firstBadIndex: first + result.complete });
   }
-  if (out.length < width) {
-    throw new VerifyError('BUNDLE_INVALID', `${path} holds ${out.length} complete entries of ${width}`, { firstBadIndex: first + out.length });
-  }
-  if (at !== view.length) {
-    throw new VerifyError('BUNDLE_INVALID', `${path} has bytes after its ${width} entries`, { firstBadIndex: first + width - 1 });
-  }
-  return out;
+  throw new VerifyError('BUNDLE_INVALID', `${path} has bytes after its ${expected} entries`, { firstBadIndex: first + expected - 1 });
 }
 
 /** Hash tile (level, index) with exactly `width` hashes; a missing partial tile may be read from the full one. */
@@ -246,27 +287,17 @@ async function read(source: TileSource, path: string, maxBytes: number, tooLarge
   }
 }
 
-/** MTH of a full tile's 256 hashes: 8 rounds of pairing (tlog-tiles §Merkle Tree, a subtree of height 8). */
-function subtreeRoot(hashes: readonly Buffer[]): Buffer {
-  let current = hashes;
-  for (let round = 0; round < TILE_HEIGHT; round++) {
-    const next: Buffer[] = [];
-    for (let i = 0; i + 1 < current.length; i += 2) next.push(nodeHash(current[i] as Buffer, current[i + 1] as Buffer));
-    current = next;
-  }
-  const root = current[0];
-  if (current.length !== 1 || root === undefined) throw new RangeError('a full tile has 256 hashes');
-  return root;
-}
-
 /**
- * The tiles above level 0: each level keeps the hashes of its current tile. A full tile is fetched and
- * compared as soon as it completes, and its root becomes the next hash one level up (tlog-tiles: level-l
- * hashes are roots of full level-(l−1) tiles only); the partial tiles are checked at the end.
+ * The tiles above level 0: each level keeps the hashes of its current tile, packed. A full tile is fetched
+ * and compared as soon as it completes, and its root becomes the next hash one level up (tlog-tiles:
+ * level-l hashes are roots of full level-(l−1) tiles only); the partial tiles are checked at the end.
+ * Level 0 is the caller's (one bundle at a time); `rootWith` adds it to compute a root.
  */
 class TileLevels {
   readonly #source: TileSource;
-  readonly #current: Buffer[][] = [];
+  /** Indexed by tile level; [0] unused. */
+  readonly #hashes: Buffer[] = [];
+  readonly #count: number[] = [];
   readonly #index: number[] = [];
 
   constructor(source: TileSource) {
@@ -275,63 +306,43 @@ class TileLevels {
 
   async add(level: number, hash: Buffer): Promise<void> {
     if (level > MAX_TILE_LEVEL) throw new RangeError('tree too large for tile levels');
-    const hashes = (this.#current[level] ??= []);
-    hashes.push(hash);
-    if (hashes.length < TILE_WIDTH) return;
-    await this.#check(level, hashes);
-    this.#current[level] = [];
+    const hashes = (this.#hashes[level] ??= Buffer.alloc(TILE_WIDTH * HASH_BYTES));
+    const count = this.#count[level] ?? 0;
+    hash.copy(hashes, count * HASH_BYTES);
+    this.#count[level] = count + 1;
+    if (count + 1 < TILE_WIDTH) return;
+    await this.#check(level, TILE_WIDTH);
+    this.#count[level] = 0;
     this.#index[level] = (this.#index[level] ?? 0) + 1;
-    await this.add(level + 1, subtreeRoot(hashes));
+    await this.add(level + 1, reduceInPlace(hashes, TILE_WIDTH));
   }
 
   async finish(): Promise<void> {
-    for (let level = 1; level < this.#current.length; level++) {
-      const hashes = this.#current[level];
-      if (hashes !== undefined && hashes.length > 0) await this.#check(level, hashes);
+    for (let level = 1; level < this.#hashes.length; level++) {
+      const count = this.#count[level] ?? 0;
+      if (count > 0) await this.#check(level, count);
     }
   }
 
-  async #check(level: number, hashes: readonly Buffer[]): Promise<void> {
+  /** The root of the tree made of these levels and, at level 0, the first `count` (< 256) of `leaves`. */
+  rootWith(leaves: Buffer | undefined, count: number): Buffer {
+    const levels = [leaves ?? Buffer.alloc(0), ...this.#hashes.slice(1)];
+    const counts = [leaves === undefined ? 0 : count, ...this.#count.slice(1)];
+    return rootOfTileEdge(levels, counts);
+  }
+
+  async #check(level: number, width: number): Promise<void> {
+    const hashes = this.#hashes[level] as Buffer;
     const index = this.#index[level] ?? 0;
     const leavesPerHash = 2 ** (TILE_HEIGHT * level);
     const firstLeaf = index * TILE_WIDTH * leavesPerHash;
-    const served = await readHashTile(this.#source, level, index, hashes.length, firstLeaf);
-    for (let i = 0; i < hashes.length; i++) {
-      if (!served.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES).equals(hashes[i] as Buffer)) {
-        throw new VerifyError('TILE_MISMATCH', `hash ${i} of ${formatHashTilePath({ level, index, width: hashes.length })} differs from the entries`, {
-          firstBadIndex: firstLeaf + i * leavesPerHash,
-        });
-      }
+    const served = await readHashTile(this.#source, level, index, width, firstLeaf);
+    const mine = hashes.subarray(0, width * HASH_BYTES);
+    if (!served.equals(mine)) {
+      const i = firstDifferentHash(mine, served);
+      throw new VerifyError('TILE_MISMATCH', `hash ${i} of ${formatHashTilePath({ level, index, width })} differs from the entries`, {
+        firstBadIndex: firstLeaf + i * leavesPerHash,
+      });
     }
-  }
-}
-
-/**
- * The right edge of an RFC 6962 tree (a "compact range" from 0): the roots of its complete subtrees, largest
- * first, one per set bit of the leaf count. Appending merges equal-sized neighbours; the root is their
- * right fold (RFC 6962 §2.1).
- */
-class RightEdge {
-  readonly #nodes: { level: number; hash: Buffer }[] = [];
-  count = 0;
-
-  push(leaf: Buffer): void {
-    let hash = leaf;
-    let level = 0;
-    for (let top = this.#nodes.at(-1); top !== undefined && top.level === level; top = this.#nodes.at(-1)) {
-      this.#nodes.pop();
-      hash = nodeHash(top.hash, hash);
-      level++;
-    }
-    this.#nodes.push({ level, hash });
-    this.count++;
-  }
-
-  root(): Buffer {
-    const last = this.#nodes.at(-1);
-    if (last === undefined) return Buffer.from(EMPTY_ROOT);
-    let acc = last.hash;
-    for (let i = this.#nodes.length - 2; i >= 0; i--) acc = nodeHash((this.#nodes[i] as { hash: Buffer }).hash, acc);
-    return acc;
   }
 }

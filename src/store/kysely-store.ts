@@ -43,6 +43,23 @@ export interface BackendSpecifics {
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The constraint or index a unique-violation error names, or undefined if `e` is not one. */
   uniqueViolation(e: unknown): string | undefined;
+  /** The access log's hot path, used inside store transactions (outside, the plain queries below). */
+  readonly logBulk: LogBulk;
+}
+
+/**
+ * The access log's bulk statements (appending and integrating move thousands of rows per transaction):
+ * each backend writes them its own way — SQLite as prepared multi-row statements, PostgreSQL with
+ * unnest() arrays — with the same semantics as the StoreOps methods of the same names.
+ */
+export interface LogBulk {
+  appendPending(db: Kysely<Database>, tenantId: string, entries: readonly Buffer[]): Promise<void>;
+  listPending(db: Kysely<Database>, tenantId: string, limit: number): Promise<LogPendingRow[]>;
+  insertEntries(db: Kysely<Database>, tenantId: string, firstIndex: number, entries: readonly Buffer[]): Promise<void>;
+  insertSubjects(db: Kysely<Database>, tenantId: string, rows: ReadonlyArray<{ readonly subjectId: string; readonly index: number }>): Promise<void>;
+  /** Deletes exactly the pending rows `ids` of the tenant; returns how many there were. */
+  deletePending(db: Kysely<Database>, tenantId: string, ids: readonly number[]): Promise<number>;
+  putTiles(db: Kysely<Database>, tenantId: string, tiles: readonly LogTileRow[]): Promise<void>;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -714,6 +731,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async appendLogPending(tenantId: string, entries: readonly Buffer[]): Promise<void> {
+    if (this.db.isTransaction) return this.backend.logBulk.appendPending(this.db, tenantId, entries);
     for (let i = 0; i < entries.length; i += 500) {
       await this.db
         .insertInto('log_pending')
@@ -723,6 +741,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async listLogPending(tenantId: string, limit: number): Promise<LogPendingRow[]> {
+    if (this.db.isTransaction) return this.backend.logBulk.listPending(this.db, tenantId, limit);
     const rows = await this.read
       .selectFrom('log_pending')
       .select(['id', 'entry'])
@@ -739,6 +758,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async deleteLogPending(tenantId: string, ids: readonly number[]): Promise<number> {
+    if (this.db.isTransaction) return this.backend.logBulk.deletePending(this.db, tenantId, ids);
     let n = 0;
     for (let i = 0; i < ids.length; i += 500) {
       const res = await this.db
@@ -752,6 +772,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async insertLogEntries(tenantId: string, firstIndex: number, entries: readonly Buffer[]): Promise<void> {
+    if (this.db.isTransaction) return this.backend.logBulk.insertEntries(this.db, tenantId, firstIndex, entries);
     for (let i = 0; i < entries.length; i += 500) {
       await this.db
         .insertInto('log_entries')
@@ -788,6 +809,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async putLogTiles(tenantId: string, tiles: readonly LogTileRow[]): Promise<void> {
+    if (this.db.isTransaction) return this.backend.logBulk.putTiles(this.db, tenantId, tiles);
     for (const t of tiles) {
       await this.db
         .insertInto('log_tiles')
@@ -836,6 +858,7 @@ export class KyselyStoreOps implements StoreOps {
   }
 
   async insertLogSubjects(tenantId: string, rows: ReadonlyArray<{ readonly subjectId: string; readonly index: number }>): Promise<void> {
+    if (this.db.isTransaction) return this.backend.logBulk.insertSubjects(this.db, tenantId, rows);
     for (let i = 0; i < rows.length; i += 500) {
       await this.db
         .insertInto('log_subjects')

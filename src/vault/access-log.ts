@@ -1,10 +1,12 @@
 import { KurabanError } from '../errors/index.js';
 import {
+  appendPackedToTiles,
   appendToTiles,
   decodeLogEntry,
   encodeLogEntry,
   formatVerifierKey,
-  leafHash,
+  HASH_BYTES,
+  leafHashInto,
   LogEntryError,
   rightEdgeTiles,
   signCheckpoint,
@@ -114,7 +116,9 @@ export class AccessLog {
       if (!appendToTiles(state.size, tiles, []).root.equals(state.root)) {
         throw new KurabanError('STORE_UNAVAILABLE', 'access log tiles do not match the log root');
       }
-      const growth = appendToTiles(state.size, tiles, pending.map((p) => leafHash(p.entry)));
+      const leaves = Buffer.allocUnsafe(pending.length * HASH_BYTES);
+      pending.forEach((p, i) => leafHashInto(p.entry, leaves, i * HASH_BYTES));
+      const growth = appendPackedToTiles(state.size, tiles, leaves);
       await tx.insertLogEntries(tenantId, state.size, pending.map((p) => p.entry));
       await tx.insertLogSubjects(tenantId, subjectRows(state.size, pending.map((p) => p.entry)));
       await tx.putLogTiles(tenantId, growth.tiles.map((t) => ({ level: t.level, index: t.index, width: t.width, hashes: t.bytes })));

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeLogEntry, encodeLogEntry, leafHash, LogEntryError, type LogEntry } from '../../src/ledger/index.js';
+import { canonicalJson, checkLogEntry, isCanonicalJson, decodeLogEntry, encodeLogEntry, leafHash, LOG_ACTIONS, LOG_AUTH_METHODS, LogEntryError, type LogEntry } from '../../src/ledger/index.js';
 
 const ENTRY: LogEntry = {
   v: 1,
@@ -73,6 +73,96 @@ describe('log entries', () => {
     fc.assert(fc.property(fc.string({ unit: 'grapheme' }).filter((s) => /[\s\u0080-\uffff]/u.test(s)), (v) => {
       for (const [, make] of slots) assert.throws(() => encodeLogEntry(make(v) as LogEntry), LogEntryError);
     }), { numRuns: 200 });
+  });
+
+  test('the direct encoding is exactly RFC 8785 canonicalJson of the checked entry, and decodes back', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,20}$/);
+    const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,12}$/);
+    const uuid = fc.uuid();
+    const entry = fc.record(
+      {
+        v: fc.constant(1 as const),
+        time: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+        tenant: fc.stringMatching(/^[a-z0-9][a-z0-9-]{1,20}$/),
+        principal: fc.record({ id, auth: fc.constantFrom(...LOG_AUTH_METHODS) }),
+        action: fc.constantFrom(...LOG_ACTIONS),
+        collection: fc.option(name, { nil: null }),
+        records: fc.array(uuid, { maxLength: 4 }),
+        subjects: fc.array(id, { maxLength: 4 }),
+        fields: fc.array(name, { maxLength: 4 }),
+        purpose: name,
+        count: fc.oneof(fc.nat({ max: 20_000 }), fc.constant(Number.MAX_SAFE_INTEGER)),
+        location: fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,12}$/),
+        outcome: fc.constantFrom('ok', 'POLICY_DENIED', 'RECORD_NOT_FOUND'),
+        requestId: id,
+        client: fc.constantFrom(null, '192.0.2.7', '2001:db8::1', 'fe80::1%eth0'),
+      },
+      { requiredKeys: ['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'outcome', 'requestId', 'client'] },
+    );
+    fc.assert(
+      fc.property(entry, (e) => {
+        const bytes = encodeLogEntry(e as LogEntry);
+        assert.equal(bytes.toString('utf8'), canonicalJson(checkLogEntry(e as LogEntry)));
+        assert.deepEqual(decodeLogEntry(bytes), checkLogEntry(e as LogEntry));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('decode accepts exactly what parse + RFC 8785 check + field check accepts (edited, inserted, deleted bytes)', () => {
+    /** The reference: canonical JSON (parse, re-canonicalise, compare), then the field checks. */
+    const reference = (bytes: Uint8Array): LogEntry | undefined => {
+      if (!isCanonicalJson(bytes)) return undefined;
+      try {
+        return checkLogEntry(JSON.parse(Buffer.from(bytes).toString('utf8')) as LogEntry);
+      } catch {
+        return undefined;
+      }
+    };
+    const mine = (bytes: Uint8Array): LogEntry | undefined => {
+      try {
+        return decodeLogEntry(bytes);
+      } catch (e) {
+        assert.ok(e instanceof LogEntryError);
+        return undefined;
+      }
+    };
+    const { purpose: _p, ...noPurpose } = ENTRY;
+    const bases = [
+      encodeLogEntry(ENTRY),
+      encodeLogEntry({ ...noPurpose, client: null, collection: null, records: [], subjects: [], fields: [] }),
+      encodeLogEntry({ ...ENTRY, count: 10_000, location: 'jp-east-1' }),
+    ];
+    const interesting = [...'{}[]",:0123456789 \\nulaptv-.', '\u00e9', '\u0000'].map((c) => Buffer.from(c, 'utf8'));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...bases),
+        fc.nat(),
+        fc.constantFrom('replace', 'insert', 'delete'),
+        fc.oneof(fc.constantFrom(...interesting), fc.uint8Array({ minLength: 1, maxLength: 2 }).map((a) => Buffer.from(a))),
+        (base, pos, op, with_) => {
+          const at = pos % (base.length + 1);
+          const edited =
+            op === 'delete'
+              ? Buffer.concat([base.subarray(0, at), base.subarray(at + 1)])
+              : Buffer.concat([base.subarray(0, at), with_, base.subarray(op === 'replace' ? at + with_.length : at)]);
+          assert.deepEqual(mine(edited), reference(edited));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    for (const base of bases) assert.deepEqual(mine(base), reference(base));
+  });
+
+  test('decode refuses invalid UTF-8, a byte-order mark and duplicate members', () => {
+    const bytes = encodeLogEntry(ENTRY);
+    const at = bytes.indexOf('p-000123');
+    const bad = Buffer.from(bytes);
+    bad[at] = 0xff;
+    assert.throws(() => decodeLogEntry(bad), LogEntryError);
+    assert.throws(() => decodeLogEntry(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes])), LogEntryError);
+    const dup = Buffer.from(bytes.toString('utf8').replace('{"action":"record.read",', '{"action":"record.list","action":"record.read",'));
+    assert.throws(() => decodeLogEntry(dup), LogEntryError);
   });
 
   test('decode refuses non-canonical bytes and oversize entries', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { EMPTY_ROOT, HASH_BYTES, MemoryTree, RFC6962_LEAF_PREFIX, RFC6962_NODE_PREFIX, leafHash, nodeHash, rootOfLeafHashes } from '../../src/ledger/index.js';
+import { EMPTY_ROOT, HASH_BYTES, MemoryTree, RFC6962_LEAF_PREFIX, RFC6962_NODE_PREFIX, leafHash, leafHashInto, nodeHash, rootOfLeafHashes } from '../../src/ledger/index.js';
 
 const sha256 = (...parts: Uint8Array[]): Buffer => {
   const h = createHash('sha256');
@@ -54,6 +54,13 @@ describe('RFC 6962 §2.1 hashing', () => {
     const d = Buffer.from('kuraban access #1');
     assert.deepEqual(leafHash(d), sha256(Buffer.of(0x00), d));
     assert.notDeepEqual(leafHash(d), sha256(d));
+    const into = Buffer.alloc(40, 0xaa);
+    leafHashInto(d, into, 5);
+    assert.deepEqual(into.subarray(5, 37), sha256(Buffer.of(0x00), d));
+    assert.deepEqual([...into.subarray(0, 5), ...into.subarray(37)], new Array(8).fill(0xaa), 'nothing written outside its 32 bytes');
+    const big = Buffer.alloc(100_000, 7); // longer than the reused input buffer
+    assert.deepEqual(leafHash(big), sha256(Buffer.of(0x00), big));
+    assert.deepEqual(leafHash(d), sha256(Buffer.of(0x00), d), 'and shorter again after it grew');
     const [l, r] = [sha256(Buffer.from('l')), sha256(Buffer.from('r'))];
     assert.deepEqual(nodeHash(l, r), sha256(Buffer.of(0x01), l, r));
     assert.notDeepEqual(nodeHash(l, r), nodeHash(r, l));

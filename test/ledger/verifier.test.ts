@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   EMPTY_ROOT,
+  MemoryTree,
   TILE_WIDTH,
   VerifyError,
   directoryTileSource,
@@ -214,9 +215,10 @@ describe('verifyLog on larger logs built with the ledger core', () => {
   const entries = makeEntries(70_000);
   const files = buildLogFiles(entries, signer, TESSERA_ORIGIN);
 
-  test('70,000 entries (the tlog-tiles example): reads exactly every tile and bundle of the tree, once', async () => {
+  for (const hashThreads of [0, 2]) {
+  test(`70,000 entries (the tlog-tiles example), hashThreads ${hashThreads}: reads exactly every tile and bundle of the tree, once`, async () => {
     const source = memorySource(files);
-    const r = await verifyLog({ source, verifier });
+    const r = await verifyLog({ source, verifier, hashThreads });
     assert.equal(r.size, 70_000);
     assert.deepEqual(r.root, rootOfLeafHashes(entries.map((e) => leafHash(e))));
     const expected = ['checkpoint', ...[...tilesOfTree(70_000)].map((t) => formatHashTilePath(t))];
@@ -225,13 +227,13 @@ describe('verifyLog on larger logs built with the ledger core', () => {
     assert.ok(source.reads.includes('tile/2/000.p/1') && source.reads.includes('tile/1/001.p/17') && source.reads.includes('tile/0/273.p/112'));
   });
 
-  test('tampering with a higher-level tile, the last entry or a middle bundle names the right index', async () => {
+  test(`tampering with a higher-level tile, the last entry or a middle bundle names the right index (hashThreads ${hashThreads})`, async () => {
     const flip = (path: string, at: number, reason: VerifyErrorReason, index: number) => {
       const copy = new Map(files);
       const bad = Buffer.from(copy.get(path) as Buffer);
       bad[at] = (bad[at] as number) ^ 0x01;
       copy.set(path, bad);
-      return rejectsWith(verifyLog({ source: memorySource(copy), verifier }), reason, index);
+      return rejectsWith(verifyLog({ source: memorySource(copy), verifier, hashThreads }), reason, index);
     };
     await flip('tile/1/000', 5 * 32, 'TILE_MISMATCH', 5 * 256);
     await flip('tile/1/001.p/17', 16 * 32, 'TILE_MISMATCH', (256 + 16) * 256);
@@ -240,8 +242,24 @@ describe('verifyLog on larger logs built with the ledger core', () => {
     await flip('tile/0/100', 77 * 32 + 31, 'TILE_MISMATCH', 100 * 256 + 77);
     const copy = new Map(files);
     copy.delete('tile/1/001.p/17');
-    await rejectsWith(verifyLog({ source: memorySource(copy), verifier }), 'TILE_MISSING', 256 * 256);
+    await rejectsWith(verifyLog({ source: memorySource(copy), verifier, hashThreads }), 'TILE_MISSING', 256 * 256);
+    const cut = new Map(files);
+    cut.set('tile/entries/100', (files.get('tile/entries/100') as Buffer).subarray(0, 1000));
+    await rejectsWith(verifyLog({ source: memorySource(cut), verifier, hashThreads }), 'BUNDLE_INVALID');
   });
+
+  test(`consistency with previous trees ending inside, at and after tile boundaries (hashThreads ${hashThreads})`, async () => {
+    const tree = new MemoryTree();
+    for (const e of entries) tree.append(leafHash(e));
+    for (const size of [1, 255, 256, 257, 512, 600, 65_535, 65_536, 65_537, 69_999, 70_000]) {
+      const r = await verifyLog({ source: memorySource(files), verifier, hashThreads, previous: { size, root: tree.rootAt(size) } });
+      assert.equal(r.size, 70_000, `previous size ${size}`);
+      const wrong = Buffer.from(tree.rootAt(size));
+      wrong[0] = (wrong[0] as number) ^ 0x01;
+      await rejectsWith(verifyLog({ source: memorySource(files), verifier, hashThreads, previous: { size, root: wrong } }), 'INCONSISTENT_WITH_STATE');
+    }
+  });
+  }
 
   test('consistency with a previous tree of 600 entries: same entries pass, one changed entry is a fork', async () => {
     const same = await verifyLog({ source: memorySource(buildLogFiles(entries.slice(0, 600), signer, TESSERA_ORIGIN)), verifier });

@@ -5,6 +5,7 @@ import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
 import { postgresBulkInsertTokens } from './bulk-tokens.js';
 import { postgresBulkInsert, postgresBulkInsertKeys, postgresBulkReencrypt } from './bulk-insert.js';
+import { postgresLogBulk } from './log-bulk.js';
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database */
@@ -23,6 +24,7 @@ export function openPostgresStore(options: PostgresOptions): Store {
     bulkInsertWrappedKeys: postgresBulkInsertKeys,
     bulkReencrypt: postgresBulkReencrypt,
     bulkInsertTokens: postgresBulkInsertTokens,
+    logBulk: postgresLogBulk,
     withMigrationLock: (fn) => fn(), // Kysely's migrator holds pg_advisory_lock while it migrates
     uniqueViolation(e) {
       const err = e as { code?: unknown; constraint?: unknown } | null;

@@ -17,6 +17,7 @@ import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
 import { sqliteBulkInsertTokens } from './bulk-tokens.js';
 import { sqliteBulkInsert, sqliteBulkInsertKeys, sqliteBulkReencrypt } from './bulk-insert.js';
+import { sqliteLogBulk } from './log-bulk.js';
 
 /**
  * BEGIN IMMEDIATE takes SQLite's write lock when a transaction starts, so two processes on one file
@@ -64,6 +65,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     bulkInsertWrappedKeys: sqliteBulkInsertKeys(raw),
     bulkReencrypt: sqliteBulkReencrypt(raw),
     bulkInsertTokens: sqliteBulkInsertTokens(raw),
+    logBulk: sqliteLogBulk(raw),
     // Kysely takes no lock on SQLite (no transactional DDL there, it says); SQLite has it. BEGIN
     // IMMEDIATE holds the database's write lock across the whole migration, so a second process
     // waits (busy_timeout) and then finds the migrations applied. Runs at open, before any request.
