@@ -18,7 +18,9 @@ export function sqliteBulkInsertTokens(raw: BetterSqlite3.Database) {
   return async (_db: Kysely<Database>, rows: readonly TokenRow[]): Promise<number> => {
     if (!raw.inTransaction) throw new Error('token insert must run inside a store transaction');
     statements ??= { many: raw.prepare(tokenSql(TOKENS_PER_STATEMENT)), one: raw.prepare(tokenSql(1)) };
-    return runChunked(rows, TOKENS_PER_STATEMENT, statements.many, statements.one, TOKEN_COLUMNS, (r, out, at) => {
+    // In key order: one left-to-right walk of the primary-key B-tree instead of a random page per row.
+    const sorted = [...rows].sort((a, b) => Buffer.compare(a.tokenHash, b.tokenHash));
+    return runChunked(sorted, TOKENS_PER_STATEMENT, statements.many, statements.one, TOKEN_COLUMNS, (r, out, at) => {
       out[at] = r.collectionId;
       out[at + 1] = r.field;
       out[at + 2] = r.tokenHash;
