@@ -14,6 +14,7 @@ import { openRawDb } from '../helpers/raw-db.js';
 import { rejectsWithCode, reasons } from '../helpers/errors.js';
 import { once } from '../helpers/once.js';
 import { syntheticMyNumber, wrongLastDigit } from '../helpers/japanese-ids.js';
+import { openOther } from '../helpers/key-rotation.js';
 
 const T = 'token-town';
 const OTHER = 'other-town';
@@ -245,6 +246,23 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await raw.all("SELECT * FROM tokens WHERE subject_id = 'erase-me'"), []);
       } finally {
         await raw.close();
+      }
+    });
+
+    test('two vault instances tokenising a new collection at once make one token key: the same tokens, each resolvable by the other', async () => {
+      const tv0 = await setup();
+      await tv0.vault.collections.create(T, 'race', { fields: [{ name: 'code', type: 'string', token: 'deterministic' }, { name: 'mn', type: 'my-number', token: 'format-preserving' }] });
+      const other = await openOther(tv0.location);
+      try {
+        const values = Array.from({ length: 50 }, (_v, i) => syntheticMyNumber(1000 + i));
+        const [a, b] = await Promise.all([tv0.vault.tokens.tokenize(T, 'race', 'mn', values), other.vault.tokens.tokenize(T, 'race', 'mn', values)]);
+        assert.deepEqual(a, b, 'one token key, so the same format-preserving tokens');
+        assert.deepEqual((await other.vault.tokens.detokenize(T, 'race', 'mn', a)).values, values);
+        assert.deepEqual((await tv0.vault.tokens.detokenize(T, 'race', 'mn', b)).values, values);
+        const collection = await tv0.vault.collections.get(T, 'race');
+        assert.equal((await tv0.store.listWrappedKeys({ tenantId: T, kind: 'token', scopeId: collection.id })).length, 1);
+      } finally {
+        await other.close();
       }
     });
 
