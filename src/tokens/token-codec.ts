@@ -34,7 +34,7 @@ export interface FieldTokenKeys {
   readonly detEnc?: KeyObject;
   /** The deterministic tokens' AAD for the scope the keys were made for, and that scope (computed once per call). */
   readonly detAad?: { readonly scope: TokenScope; readonly aad: Buffer };
-  readonly value?: Buffer;
+  readonly value?: KeyObject;
 }
 
 export class TokenValueError extends Error {
@@ -47,8 +47,14 @@ export class TokenValueError extends Error {
 export function fieldTokenKeys(scope: TokenScope, tokenKey: { readonly version: number; readonly key: Uint8Array }): FieldTokenKeys {
   const { collectionId, field } = scope;
   switch (field.token) {
-    case 'format-preserving':
-      return { version: tokenKey.version, ff1: new Ff1(deriveTokenKey(tokenKey.key, 'ff1', collectionId, field.name), fpeLayout(field).radix) };
+    case 'format-preserving': {
+      const key = deriveTokenKey(tokenKey.key, 'ff1', collectionId, field.name);
+      try {
+        return { version: tokenKey.version, ff1: new Ff1(key, fpeLayout(field).radix) }; // the cipher holds its own copy
+      } finally {
+        key.fill(0);
+      }
+    }
     case 'deterministic':
       return {
         version: tokenKey.version,
@@ -57,7 +63,7 @@ export function fieldTokenKeys(scope: TokenScope, tokenKey: { readonly version: 
         detAad: { scope, aad: detAad(scope, tokenKey.version) },
       };
     default:
-      return { version: tokenKey.version, value: deriveTokenKey(tokenKey.key, 'value', collectionId, field.name) };
+      return { version: tokenKey.version, value: keyObject(deriveTokenKey(tokenKey.key, 'value', collectionId, field.name)) };
   }
 }
 
