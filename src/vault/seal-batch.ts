@@ -76,7 +76,7 @@ interface Accepted {
  * Plaintext scratch: every accepted record's canonical JSON, side by side, between the two passes.
  * Reused from batch to batch (one per thread) and zeroed before sealBatch returns.
  */
-let scratch = Buffer.alloc(1 << 20);
+let scratch = Buffer.alloc(64 * 1024);
 
 function ensureScratch(used: number, need: number): void {
   if (used + need <= scratch.length) return;
