@@ -12,6 +12,29 @@ export function encodeAad(label: string, parts: readonly (string | number)[]): B
   return out;
 }
 
+/**
+ * The same encoding as encodeAad(label, [...fixed, ...rest]), for many AADs that share their leading
+ * components (a batch: one tenant and collection, many records). The fixed part is encoded once; each
+ * call writes only `rest`, into a buffer reused from call to call, and returns a view of it that is
+ * valid until the next call. Safe for Cipher#setAAD, which consumes the bytes at once.
+ */
+export function aadEncoder(label: string, fixed: readonly (string | number)[]): (...rest: (string | number)[]) => Buffer {
+  const prefix = encodeAad(label, fixed);
+  let scratch = Buffer.allocUnsafeSlow(prefix.length + 512);
+  prefix.copy(scratch, 0);
+  return (...rest) => {
+    let max = prefix.length;
+    for (const p of rest) max += 2 + (typeof p === 'number' ? 24 : p.length * 3);
+    if (max > scratch.length) {
+      scratch = Buffer.allocUnsafeSlow(max * 2);
+      prefix.copy(scratch, 0);
+    }
+    let at = prefix.length;
+    for (const p of rest) at = writeSegment(scratch, at, typeof p === 'number' ? integerText(p) : p);
+    return scratch.subarray(0, at);
+  };
+}
+
 function writeSegment(out: Buffer, at: number, s: string): number {
   const n = out.write(s, at + 2, 'utf8');
   if (n > 0xffff) throw new RangeError('AAD component too long');

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
 import { decryptionFailed } from '../errors/index.js';
-import { randomBytesPooled } from './random.js';
+import { randomFillPooled } from './random.js';
 
 /** AES-256-GCM with a 96-bit random nonce: NIST SP 800-38D §5.2.1.1 (IV length 96 bits recommended), §8.2.2 (RBG-based IV). */
 export const AES_256_GCM = 'aes-256-gcm';
@@ -24,19 +24,31 @@ export const CIPHERTEXT_OVERHEAD = HEADER_BYTES + GCM_TAG_BYTES;
 export type AeadKey = KeyObject | Buffer;
 
 export function seal(key: AeadKey, plaintext: Uint8Array, aad: Uint8Array): Buffer {
-  const nonce = randomBytesPooled(GCM_NONCE_BYTES);
-  const cipher = createCipheriv(AES_256_GCM, key, nonce, { authTagLength: GCM_TAG_BYTES });
-  cipher.setAAD(aad);
-  const out = Buffer.allocUnsafe(HEADER_BYTES + plaintext.length + GCM_TAG_BYTES);
-  out[0] = CIPHERTEXT_FORMAT_V1;
-  nonce.copy(out, 1);
-  const body = cipher.update(plaintext);
-  body.copy(out, HEADER_BYTES);
-  const fin = cipher.final();
-  // GCM is a stream mode: final() yields no bytes, but copy defensively if it ever does.
-  if (fin.length > 0) throw new Error('unexpected GCM final block');
-  cipher.getAuthTag().copy(out, HEADER_BYTES + body.length);
+  const out = Buffer.allocUnsafe(CIPHERTEXT_OVERHEAD + plaintext.length);
+  sealInto(key, plaintext, aad, out, 0);
   return out;
+}
+
+/**
+ * seal(), writing the v1 blob (CIPHERTEXT_OVERHEAD + plaintext.length bytes) into `out` at `at`
+ * instead of allocating it: batch sealing puts a batch's ciphertexts side by side in one buffer.
+ * Returns the number of bytes written. The nonce is fresh from the CSPRNG for every call.
+ */
+export function sealInto(key: AeadKey, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, at: number): number {
+  const total = CIPHERTEXT_OVERHEAD + plaintext.length;
+  if (at < 0 || at + total > out.length) throw new RangeError('sealInto: output too small');
+  out[at] = CIPHERTEXT_FORMAT_V1;
+  randomFillPooled(out, at + 1, GCM_NONCE_BYTES);
+  const cipher = createCipheriv(AES_256_GCM, key, out.subarray(at + 1, at + HEADER_BYTES), { authTagLength: GCM_TAG_BYTES });
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  if (body.length !== plaintext.length) throw new Error('unexpected GCM output length');
+  out.set(body, at + HEADER_BYTES);
+  const fin = cipher.final();
+  // GCM is a stream mode: final() yields no bytes.
+  if (fin.length > 0) throw new Error('unexpected GCM final block');
+  out.set(cipher.getAuthTag(), at + HEADER_BYTES + plaintext.length);
+  return total;
 }
 
 /** Opens a v1 blob. Every failure (format, length, tag, key) is the same indistinguishable error. */

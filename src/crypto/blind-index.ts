@@ -11,6 +11,12 @@ export function blindIndex(fieldKey: KeyObject | Buffer, normalised: string): Bu
   return createHmac('sha256', fieldKey).update(normalised, 'utf8').digest().subarray(0, BLIND_INDEX_BYTES);
 }
 
+/** blindIndex, written into `out` at `at` (BLIND_INDEX_BYTES bytes) instead of returned. */
+export function blindIndexInto(fieldKey: KeyObject | Buffer, normalised: string, out: Uint8Array, at: number): void {
+  if (at < 0 || at + BLIND_INDEX_BYTES > out.length) throw new RangeError('blindIndexInto: out of range');
+  out.set(createHmac('sha256', fieldKey).update(normalised, 'utf8').digest().subarray(0, BLIND_INDEX_BYTES), at);
+}
+
 /** Constant-time equality for secrets and MACs; unequal lengths compare false without early exit on content. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) {

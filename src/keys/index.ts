@@ -1,4 +1,4 @@
-export { Keyring, wrappedKeyAad, isTombstone } from './keyring.js';
+export { Keyring, wrappedKeyAad, wrappedKeyAadEncoder, isTombstone } from './keyring.js';
 export type { KeyringOptions, DataKey, KeyStoreOps } from './keyring.js';
 export type { RootKeyProvider } from './root-key-provider.js';
 export { createKeyFile, openKeyFileProvider, rootKeyId, keyFileProblemOf, KEY_FILE_FORMAT } from './key-file.js';

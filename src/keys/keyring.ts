@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AES_256_KEY_BYTES, encodeAad, hkdfSha256, open, seal } from '../crypto/index.js';
+import { aadEncoder, AES_256_KEY_BYTES, encodeAad, hkdfSha256, open, seal } from '../crypto/index.js';
 import { KurabanError } from '../errors/index.js';
 import { ED25519_KEY_BYTES, formatVerifierKey, isValidKeyName, noteSignerFromSeed, type NoteSigner } from '../ledger/index.js';
 import { KeyCache } from './key-cache.js';
@@ -418,6 +418,15 @@ export class Keyring {
 /** The AAD of a wrapped key: its tenant, kind, scope and version. Exported for batch sealing off-thread. */
 export function wrappedKeyAad(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number): Buffer {
   return wrapAad(tenantId, kind, scopeId, version);
+}
+
+/**
+ * wrappedKeyAad for many keys of one tenant and kind (a batch's new subject keys): `(scopeId, version) => AAD`,
+ * byte for byte the same as wrappedKeyAad; each returned view is valid until the next call.
+ */
+export function wrappedKeyAadEncoder(tenantId: string, kind: WrappedKeyKind): (scopeId: string, version: number) => Buffer {
+  const encode = aadEncoder(WRAPPED_KEY_AAD, [tenantId, kind]);
+  return (scopeId, version) => encode(scopeId, version);
 }
 
 function wrapAad(tenantId: string, kind: WrappedKeyKind, scopeId: string, version: number): Buffer {

@@ -1,4 +1,4 @@
-import { encodeAad, open, seal, type AeadKey } from '../crypto/index.js';
+import { aadEncoder, encodeAad, open, seal, type AeadKey } from '../crypto/index.js';
 import { decryptionFailed } from '../errors/index.js';
 import type { RecordValues } from '../schema/index.js';
 
@@ -18,6 +18,15 @@ export interface RecordBinding {
 export function recordAad(b: RecordBinding): Buffer {
   const scope = b.subjectId === null ? 'collection' : `subject:${b.subjectId}`;
   return encodeAad(RECORD_AAD_LABEL, [b.tenantId, b.collectionId, b.recordId, b.version, scope, b.keyVersion]);
+}
+
+/**
+ * recordAad for many records of one tenant and collection (a batch), byte for byte the same; each
+ * returned view is valid until the next call.
+ */
+export function recordAadEncoder(tenantId: string, collectionId: string): (recordId: string, version: number, subjectId: string | null, keyVersion: number) => Buffer {
+  const encode = aadEncoder(RECORD_AAD_LABEL, [tenantId, collectionId]);
+  return (recordId, version, subjectId, keyVersion) => encode(recordId, version, subjectId === null ? 'collection' : `subject:${subjectId}`, keyVersion);
 }
 
 /** Encrypts a record's canonical JSON (values, or the already serialised bytes). */

@@ -1,11 +1,12 @@
-import { AES_256_KEY_BYTES, blindIndex, randomBytesPooled, seal } from '../crypto/index.js';
+import { randomFillSync } from 'node:crypto';
+import { AES_256_KEY_BYTES, BLIND_INDEX_BYTES, blindIndexInto, CIPHERTEXT_OVERHEAD, sealInto } from '../crypto/index.js';
 import type { ErrorDetail } from '../errors/index.js';
-import { wrappedKeyAad, type DataKey } from '../keys/index.js';
+import { wrappedKeyAadEncoder, type DataKey } from '../keys/index.js';
 import { normaliseForIndex, validateRecord, LIMITS, type FieldDef, type RecordValues } from '../schema/index.js';
-import { encodeIndexDigests, type IndexRow, type RecordRow, type WrappedKeyRow } from '../store/index.js';
+import type { IndexRow, RecordRow, WrappedKeyRow } from '../store/index.js';
 import { fpeValueProblem } from '../tokens/index.js';
 import { SUBJECT_ID_PATTERN } from './identifiers.js';
-import { encryptRecord } from './record-crypto.js';
+import { recordAadEncoder } from './record-crypto.js';
 
 export interface RecordInput {
   readonly subjectId?: string | null | undefined;
@@ -65,8 +66,46 @@ export interface SealOutput {
 }
 
 const FIRST_KEY_VERSION = 1;
+const WRAPPED_KEY_BYTES = CIPHERTEXT_OVERHEAD + AES_256_KEY_BYTES;
 
-/** Validate → blind-index → choose or create the subject key → encrypt. Pure: same inputs, same checks. */
+/** A record that passed validation, waiting for the second pass. */
+interface Accepted {
+  readonly index: number;
+  readonly subjectId: string | null;
+  readonly values: RecordValues;
+  readonly plainAt: number;
+  readonly plainLength: number;
+  readonly tokenValues?: RecordValues;
+}
+
+/**
+ * Plaintext scratch: every accepted record's canonical JSON, side by side, between the two passes.
+ * Reused from batch to batch (one per thread) and zeroed before sealBatch returns.
+ */
+let scratch = Buffer.alloc(64 * 1024);
+
+function ensureScratch(used: number, need: number): void {
+  if (used + need <= scratch.length) return;
+  const bigger = Buffer.alloc(Math.max(scratch.length * 2, used + need));
+  scratch.copy(bigger, 0, 0, used);
+  scratch.fill(0, 0, used);
+  scratch = bigger;
+}
+
+/** A buffer with an ArrayBuffer of exactly its own size (transferable as it is; never Node's shared pool). */
+function ownBuffer(n: number): Buffer {
+  return Buffer.from(new ArrayBuffer(n));
+}
+
+/**
+ * Validate → blind-index → choose or create the subject key → encrypt. Pure: same inputs, same checks.
+ *
+ * Two passes: the first validates and serialises every record, so that the second can write all
+ * ciphertexts, digests, encoded index entries, wrapped keys and new key material into one buffer
+ * each, of exactly the size needed (each row holds a view into it; a worker transfers the five
+ * buffers as they are). Per record this saves several small allocations and the copies a
+ * concatenation would make.
+ */
 export function sealBatch(job: SealJob): SealOutput {
   const indexKeys = new Map(job.indexKeys);
   const subjectKeys = new Map<string, DataKey>(job.subjectKeys);
@@ -77,89 +116,137 @@ export function sealBatch(job: SealJob): SealOutput {
     ...(job.returnValues ? { values: [] } : {}),
     ...(tokenFields ? { tokenValues: [] } : {}),
   };
-  for (let i = 0; i < job.inputs.length; i++) {
-    const input = job.inputs[i];
-    const problems: ErrorDetail[] = [];
-    if (typeof input !== 'object' || input === null) {
-      out.rejected.push({ index: i, problems: [{ reason: 'record_not_object' }] });
-      continue;
-    }
-    const subjectId = input.subjectId ?? null;
-    if (subjectId !== null && (typeof subjectId !== 'string' || !SUBJECT_ID_PATTERN.test(subjectId))) {
-      problems.push({ field: 'subjectId', reason: 'invalid_subject_id' });
-    }
-    const { values, problems: fieldProblems } = validateRecord({ fields: job.fields }, input.fields);
-    problems.push(...fieldProblems);
-    let tokenValues: Record<string, RecordValues[string]> | undefined;
-    if (tokenFields && fieldProblems.length === 0) {
-      tokenValues = {};
-      for (const f of tokenFields) {
-        const v = values[f.name];
-        if (v === undefined) continue;
-        const problem = f.token === 'format-preserving' ? fpeValueProblem(f, v) : undefined;
-        if (problem) problems.push({ field: f.name, reason: problem });
-        else tokenValues[f.name] = v;
+  const indexed = job.fields.filter((f) => indexKeys.has(f.name));
+  const accepted: Accepted[] = [];
+  const newSubjects = new Set<string>();
+  let plainUsed = 0;
+  let ciphertextBytes = 0;
+  let entryCount = 0;
+  let encodedBytes = 0;
+  try {
+    // ── Pass 1: validate and serialise ────────────────────────────────────────────────────────
+    for (let i = 0; i < job.inputs.length; i++) {
+      const input = job.inputs[i];
+      const problems: ErrorDetail[] = [];
+      if (typeof input !== 'object' || input === null) {
+        out.rejected.push({ index: i, problems: [{ reason: 'record_not_object' }] });
+        continue;
       }
+      const subjectId = input.subjectId ?? null;
+      if (subjectId !== null && (typeof subjectId !== 'string' || !SUBJECT_ID_PATTERN.test(subjectId))) {
+        problems.push({ field: 'subjectId', reason: 'invalid_subject_id' });
+      }
+      const { values, problems: fieldProblems } = validateRecord({ fields: job.fields }, input.fields);
+      problems.push(...fieldProblems);
+      // Tokenised fields: their values go back to the main thread, which makes the tokens; a
+      // format-preserving value outside its alphabet or FF1 domain is the record's problem.
+      let tokenValues: Record<string, RecordValues[string]> | undefined;
+      if (tokenFields && fieldProblems.length === 0) {
+        tokenValues = {};
+        for (const f of tokenFields) {
+          const v = values[f.name];
+          if (v === undefined) continue;
+          const problem = f.token === 'format-preserving' ? fpeValueProblem(f, v) : undefined;
+          if (problem) problems.push({ field: f.name, reason: problem });
+          else tokenValues[f.name] = v;
+        }
+      }
+      let plainLength = -1;
+      if (problems.length === 0) {
+        const json = JSON.stringify(values);
+        ensureScratch(plainUsed, json.length * 3); // UTF-16 code unit → at most 3 UTF-8 bytes
+        plainLength = scratch.write(json, plainUsed, 'utf8');
+        if (plainLength > LIMITS.recordBytes) {
+          scratch.fill(0, plainUsed, plainUsed + plainLength);
+          problems.push({ reason: 'record_too_large' });
+        }
+      }
+      if (problems.length > 0) {
+        out.rejected.push({ index: i, problems });
+        continue;
+      }
+      accepted.push({ index: i, subjectId, values, plainAt: plainUsed, plainLength, ...(tokenValues ? { tokenValues } : {}) });
+      plainUsed += plainLength;
+      ciphertextBytes += CIPHERTEXT_OVERHEAD + plainLength;
+      for (const f of indexed) {
+        if (values[f.name] === undefined) continue;
+        entryCount++;
+        encodedBytes += 3 + f.name.length + BLIND_INDEX_BYTES;
+      }
+      if (subjectId !== null && !subjectKeys.has(subjectId)) newSubjects.add(subjectId);
     }
-    let plain: Buffer | undefined;
-    if (problems.length === 0) {
-      plain = Buffer.from(JSON.stringify(values), 'utf8');
-      if (plain.length > LIMITS.recordBytes) problems.push({ reason: 'record_too_large' });
-    }
-    if (problems.length > 0 || plain === undefined) {
-      out.rejected.push({ index: i, problems });
-      continue;
-    }
-    const id = job.ids[i] as string;
-    const entries: IndexRow[] = [];
-    for (const f of job.fields) {
-      const key = indexKeys.get(f.name);
-      const v = values[f.name];
-      if (key === undefined || v === undefined) continue;
-      entries.push({ collectionId: job.collectionId, field: f.name, digest: blindIndex(key, normaliseForIndex(f, v)), recordId: id, unique: f.unique });
-    }
-    for (const e of entries) out.index.push(e);
-    let key: DataKey;
-    if (subjectId === null) {
-      if (job.collectionKey === null) throw new Error('sealBatch: collection key missing');
-      key = job.collectionKey;
-    } else {
-      key = subjectKeys.get(subjectId) ?? createSubjectKey(job, subjectId, nextVersions.get(subjectId) ?? FIRST_KEY_VERSION, subjectKeys, out);
-    }
-    const ciphertext = encryptRecord(key.key, plain, {
-      tenantId: job.tenantId,
-      collectionId: job.collectionId,
-      recordId: id,
-      version: job.version,
-      subjectId,
-      keyVersion: key.version,
-    });
-    plain.fill(0);
-    out.records.push({
-      collectionId: job.collectionId,
-      id,
-      tenantId: job.tenantId,
-      subjectId,
-      version: job.version,
-      keyVersion: key.version,
-      ciphertext,
-      indexDigests: encodeIndexDigests(entries),
-      createdAt: job.now,
-      updatedAt: job.now,
-    });
-    out.positions.push(i);
-    out.values?.push(values);
-    if (tokenValues) out.tokenValues?.push(tokenValues);
-  }
-  return out;
-}
 
-function createSubjectKey(job: SealJob, subjectId: string, version: number, subjectKeys: Map<string, DataKey>, out: SealOutput): DataKey {
-  const key = randomBytesPooled(AES_256_KEY_BYTES);
-  const wrapped = seal(job.tenantKey.key, key, wrappedKeyAad(job.tenantId, 'subject', subjectId, version));
-  const dk = { version, key };
-  subjectKeys.set(subjectId, dk);
-  out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version, wrapped, createdAt: job.now, wrappedBy: job.tenantKey.version });
-  out.newKeyMaterial.push({ subjectId, version, key });
-  return dk;
+    // ── Pass 2: index, create subject keys, encrypt — into buffers of exactly the right size ──
+    const ciphertexts = ownBuffer(ciphertextBytes);
+    const digests = ownBuffer(entryCount * BLIND_INDEX_BYTES);
+    const encoded = ownBuffer(encodedBytes);
+    const wrapped = ownBuffer(newSubjects.size * WRAPPED_KEY_BYTES);
+    const keyMaterial = randomFillSync(ownBuffer(newSubjects.size * AES_256_KEY_BYTES));
+    const recordAad = recordAadEncoder(job.tenantId, job.collectionId);
+    const wrapAad = newSubjects.size > 0 ? wrappedKeyAadEncoder(job.tenantId, 'subject') : undefined;
+    let ctAt = 0;
+    let digestAt = 0;
+    let encodedAt = 0;
+    let newKeyCount = 0;
+    for (const a of accepted) {
+      const id = job.ids[a.index] as string;
+      const encodedStart = encodedAt;
+      for (const f of indexed) {
+        const v = a.values[f.name];
+        if (v === undefined) continue;
+        blindIndexInto(indexKeys.get(f.name) as Buffer, normaliseForIndex(f, v), digests, digestAt);
+        const digest = digests.subarray(digestAt, digestAt + BLIND_INDEX_BYTES);
+        digestAt += BLIND_INDEX_BYTES;
+        out.index.push({ collectionId: job.collectionId, field: f.name, digest, recordId: id, unique: f.unique });
+        // The record's own copy of its entries (store/index-digests.ts encoding).
+        encoded[encodedAt++] = f.name.length;
+        encodedAt += encoded.write(f.name, encodedAt, 'latin1');
+        encoded[encodedAt++] = BLIND_INDEX_BYTES;
+        encodedAt += digest.copy(encoded, encodedAt);
+        encoded[encodedAt++] = f.unique ? 1 : 0;
+      }
+      let key: DataKey;
+      if (a.subjectId === null) {
+        if (job.collectionKey === null) throw new Error('sealBatch: collection key missing');
+        key = job.collectionKey;
+      } else {
+        let found = subjectKeys.get(a.subjectId);
+        if (found === undefined) {
+          // A new subject key: random (drawn above), wrapped by the tenant key, AAD binding its row.
+          const version = nextVersions.get(a.subjectId) ?? FIRST_KEY_VERSION;
+          const material = keyMaterial.subarray(newKeyCount * AES_256_KEY_BYTES, (newKeyCount + 1) * AES_256_KEY_BYTES);
+          const w = wrapped.subarray(newKeyCount * WRAPPED_KEY_BYTES, (newKeyCount + 1) * WRAPPED_KEY_BYTES);
+          sealInto(job.tenantKey.key, material, (wrapAad as NonNullable<typeof wrapAad>)(a.subjectId, version), w, 0);
+          newKeyCount++;
+          found = { version, key: material };
+          subjectKeys.set(a.subjectId, found);
+          out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: a.subjectId, version, wrapped: w, createdAt: job.now, wrappedBy: job.tenantKey.version });
+          out.newKeyMaterial.push({ subjectId: a.subjectId, version, key: material });
+        }
+        key = found;
+      }
+      const plain = scratch.subarray(a.plainAt, a.plainAt + a.plainLength);
+      const length = sealInto(key.key, plain, recordAad(id, job.version, a.subjectId, key.version), ciphertexts, ctAt);
+      plain.fill(0);
+      out.records.push({
+        collectionId: job.collectionId,
+        id,
+        tenantId: job.tenantId,
+        subjectId: a.subjectId,
+        version: job.version,
+        keyVersion: key.version,
+        ciphertext: ciphertexts.subarray(ctAt, ctAt + length),
+        indexDigests: encoded.subarray(encodedStart, encodedAt),
+        createdAt: job.now,
+        updatedAt: job.now,
+      });
+      ctAt += length;
+      out.positions.push(a.index);
+      out.values?.push(a.values);
+      if (a.tokenValues) out.tokenValues?.push(a.tokenValues);
+    }
+    return out;
+  } finally {
+    scratch.fill(0, 0, plainUsed);
+  }
 }

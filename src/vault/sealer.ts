@@ -80,32 +80,62 @@ export function workerSealer(threads: number): Sealer {
 }
 
 /**
- * The output with its many small buffers packed into a few large ones, transferred rather than
- * copied; the receiving side gets views into them.
+ * The output as the worker sends it: the bytes in five buffers that are transferred, not copied
+ * (sealBatch already writes each kind of bytes into one buffer; other outputs are concatenated),
+ * and the rows' other columns as arrays, with what every row of a batch shares sent once. Structured
+ * cloning thousands of small row objects cost more, on both threads, than rebuilding them.
  */
 export interface PackedSealOutput {
-  readonly records: Array<Omit<RecordRow, 'ciphertext' | 'indexDigests'>>;
+  /** Shared by every record row (null when there is none). */
+  readonly recordCommon: Pick<RecordRow, 'collectionId' | 'tenantId' | 'version' | 'createdAt' | 'updatedAt'> | null;
+  readonly recordIds: string[];
+  readonly subjectIds: Array<string | null>;
+  readonly keyVersions: Float64Array;
   readonly ciphertexts: Uint8Array;
   readonly ciphertextLengths: Uint32Array;
   readonly indexDigests: Uint8Array;
   readonly indexDigestLengths: Uint32Array;
-  readonly index: Array<Omit<IndexRow, 'digest'>>;
+  /** Index rows: field name (from `indexFields`), record (position in recordIds), unique flag. */
+  readonly indexFields: string[];
+  readonly indexFieldOf: Uint16Array;
+  readonly indexRecordOf: Uint32Array;
+  readonly indexUnique: Uint8Array;
   readonly digests: Uint8Array;
   readonly digestLength: number;
-  readonly newKeys: Array<Omit<WrappedKeyRow, 'wrapped'>>;
+  readonly newKeyCommon: Pick<WrappedKeyRow, 'tenantId' | 'kind' | 'createdAt' | 'wrappedBy'> | null;
+  readonly newKeyScopes: string[];
+  readonly newKeyVersions: Float64Array;
   readonly wrapped: Uint8Array;
   readonly wrappedLengths: Uint32Array;
-  readonly newKeyMaterial: Array<Omit<NewSubjectKey, 'key'>>;
+  /** Material of the new keys, in the order of newKeys (32 bytes each). */
   readonly keyMaterial: Uint8Array;
   readonly rejected: SealOutput['rejected'];
   readonly positions: number[];
   readonly values?: SealOutput['values'];
+  readonly tokenValues?: SealOutput['tokenValues'];
 }
 
-/** Concatenates into a fresh ArrayBuffer of its own (never Node's shared Buffer pool, which must not be transferred). */
-function concatOwned(parts: readonly Uint8Array[]): Uint8Array {
+/**
+ * The parts as one Uint8Array over an ArrayBuffer of its own and of exactly its size: the parts'
+ * own buffer when they already lie side by side in it, filling it (sealBatch's output), else a
+ * concatenation (never Node's shared Buffer pool, which must not be transferred).
+ */
+function contiguousOwned(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;
   for (const p of parts) total += p.length;
+  const first = parts[0];
+  if (first !== undefined && first.byteOffset === 0 && first.buffer.byteLength === total) {
+    let at = 0;
+    let whole = true;
+    for (const p of parts) {
+      if (p.buffer !== first.buffer || p.byteOffset !== at) {
+        whole = false;
+        break;
+      }
+      at += p.length;
+    }
+    if (whole) return new Uint8Array(first.buffer, 0, total);
+  }
   const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) {
@@ -115,31 +145,73 @@ function concatOwned(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+function same<T>(rows: readonly T[], pick: (r: T) => unknown, what: string): void {
+  const first = rows[0];
+  if (first === undefined) return;
+  const v = pick(first);
+  for (const r of rows) if (pick(r) !== v) throw new Error(`pack: rows differ in ${what}`);
+}
+
 export function pack(out: SealOutput): { packed: PackedSealOutput; transfer: ArrayBuffer[] } {
-  const ciphertexts = concatOwned(out.records.map((r) => r.ciphertext));
-  const indexDigests = concatOwned(out.records.map((r) => r.indexDigests ?? new Uint8Array(0)));
-  const digestLength = out.index[0]?.digest.length ?? 0;
-  const digests = concatOwned(out.index.map((r) => r.digest));
-  const wrapped = concatOwned(out.newKeys.map((r) => r.wrapped));
-  const keyMaterial = concatOwned(out.newKeyMaterial.map((k) => k.key));
-  for (const k of out.newKeyMaterial) k.key.fill(0);
+  const { records, index, newKeys, newKeyMaterial } = out;
+  for (const k of ['collectionId', 'tenantId', 'version', 'createdAt', 'updatedAt'] as const) same(records, (r) => r[k], k);
+  for (const k of ['tenantId', 'kind', 'createdAt', 'wrappedBy'] as const) same(newKeys, (r) => r[k], k);
+  if (newKeyMaterial.length !== newKeys.length || newKeyMaterial.some((m, i) => m.subjectId !== newKeys[i]?.scopeId || m.version !== newKeys[i]?.version || m.key.length !== 32)) {
+    throw new Error('pack: key material does not match the new keys');
+  }
+  const position = new Map(records.map((r, i) => [r.id, i]));
+  const fieldNumbers = new Map<string, number>();
+  const indexFieldOf = new Uint16Array(index.length);
+  const indexRecordOf = new Uint32Array(index.length);
+  const indexUnique = new Uint8Array(index.length);
+  index.forEach((r, i) => {
+    let f = fieldNumbers.get(r.field);
+    if (f === undefined) fieldNumbers.set(r.field, (f = fieldNumbers.size));
+    const at = position.get(r.recordId);
+    if (at === undefined || r.collectionId !== records[at]?.collectionId) throw new Error('pack: index row without its record');
+    indexFieldOf[i] = f;
+    indexRecordOf[i] = at;
+    indexUnique[i] = r.unique ? 1 : 0;
+  });
+  const digestLength = index[0]?.digest.length ?? 0;
+  if (index.some((r) => r.digest.length !== digestLength)) throw new Error('pack: digests of different lengths');
+  const ciphertexts = contiguousOwned(records.map((r) => r.ciphertext));
+  const indexDigests = contiguousOwned(records.map((r) => r.indexDigests ?? new Uint8Array(0)));
+  const digests = contiguousOwned(index.map((r) => r.digest));
+  const wrapped = contiguousOwned(newKeys.map((r) => r.wrapped));
+  // Key material is always copied and the originals zeroed, so the worker keeps no copy of new keys.
+  const keyMaterial = new Uint8Array(newKeyMaterial.length * 32);
+  newKeyMaterial.forEach((k, i) => {
+    keyMaterial.set(k.key, i * 32);
+    k.key.fill(0);
+  });
+  const first = records[0];
+  const firstKey = newKeys[0];
   const packed: PackedSealOutput = {
-    records: out.records.map(({ ciphertext: _c, indexDigests: _d, ...rest }) => rest),
+    recordCommon: first ? { collectionId: first.collectionId, tenantId: first.tenantId, version: first.version, createdAt: first.createdAt, updatedAt: first.updatedAt } : null,
+    recordIds: records.map((r) => r.id),
+    subjectIds: records.map((r) => r.subjectId),
+    keyVersions: Float64Array.from(records, (r) => r.keyVersion),
     ciphertexts,
-    ciphertextLengths: Uint32Array.from(out.records, (r) => r.ciphertext.length),
+    ciphertextLengths: Uint32Array.from(records, (r) => r.ciphertext.length),
     indexDigests,
-    indexDigestLengths: Uint32Array.from(out.records, (r) => r.indexDigests?.length ?? 0),
-    index: out.index.map(({ digest: _d, ...rest }) => rest),
+    indexDigestLengths: Uint32Array.from(records, (r) => r.indexDigests?.length ?? 0),
+    indexFields: [...fieldNumbers.keys()],
+    indexFieldOf,
+    indexRecordOf,
+    indexUnique,
     digests,
     digestLength,
-    newKeys: out.newKeys.map(({ wrapped: _w, ...rest }) => rest),
+    newKeyCommon: firstKey ? { tenantId: firstKey.tenantId, kind: firstKey.kind, createdAt: firstKey.createdAt, wrappedBy: firstKey.wrappedBy } : null,
+    newKeyScopes: newKeys.map((k) => k.scopeId),
+    newKeyVersions: Float64Array.from(newKeys, (k) => k.version),
     wrapped,
-    wrappedLengths: Uint32Array.from(out.newKeys, (r) => r.wrapped.length),
-    newKeyMaterial: out.newKeyMaterial.map(({ key: _k, ...rest }) => rest),
+    wrappedLengths: Uint32Array.from(newKeys, (r) => r.wrapped.length),
     keyMaterial,
     rejected: out.rejected,
     positions: out.positions,
     ...(out.values ? { values: out.values } : {}),
+    ...(out.tokenValues ? { tokenValues: out.tokenValues } : {}),
   };
   const transfer = [ciphertexts, indexDigests, digests, wrapped, keyMaterial].map((b) => b.buffer as ArrayBuffer);
   return { packed, transfer };
@@ -149,46 +221,61 @@ export function unpack(p: PackedSealOutput): SealOutput {
   const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
   const ct = view(p.ciphertexts);
   const id = view(p.indexDigests);
+  const c = p.recordCommon;
+  const records: RecordRow[] = new Array(p.recordIds.length);
   let at = 0;
   let idAt = 0;
-  const records: RecordRow[] = p.records.map((r, i) => {
+  for (let i = 0; i < records.length; i++) {
+    if (c === null) throw new Error('unpack: records without their common columns');
     const len = p.ciphertextLengths[i] as number;
     const idLen = p.indexDigestLengths[i] as number;
-    const row: RecordRow = {
-      collectionId: r.collectionId,
-      id: r.id,
-      tenantId: r.tenantId,
-      subjectId: r.subjectId,
-      version: r.version,
-      keyVersion: r.keyVersion,
+    records[i] = {
+      collectionId: c.collectionId,
+      id: p.recordIds[i] as string,
+      tenantId: c.tenantId,
+      subjectId: p.subjectIds[i] as string | null,
+      version: c.version,
+      keyVersion: p.keyVersions[i] as number,
       ciphertext: ct.subarray(at, at + len),
       indexDigests: id.subarray(idAt, idAt + idLen),
-      createdAt: r.createdAt,
-      updatedAt: r.updatedAt,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
     };
     at += len;
     idAt += idLen;
-    return row;
-  });
+  }
   const dg = view(p.digests);
-  const index: IndexRow[] = p.index.map((r, i) => ({
-    collectionId: r.collectionId,
-    field: r.field,
-    digest: dg.subarray(i * p.digestLength, (i + 1) * p.digestLength),
-    recordId: r.recordId,
-    unique: r.unique,
-  }));
+  const index: IndexRow[] = new Array(p.indexFieldOf.length);
+  for (let i = 0; i < index.length; i++) {
+    const record = records[p.indexRecordOf[i] as number] as RecordRow;
+    index[i] = {
+      collectionId: record.collectionId,
+      field: p.indexFields[p.indexFieldOf[i] as number] as string,
+      digest: dg.subarray(i * p.digestLength, (i + 1) * p.digestLength),
+      recordId: record.id,
+      unique: p.indexUnique[i] === 1,
+    };
+  }
   const wr = view(p.wrapped);
-  at = 0;
-  const newKeys: WrappedKeyRow[] = p.newKeys.map((r, i) => {
-    const len = p.wrappedLengths[i] as number;
-    const row = { ...r, wrapped: wr.subarray(at, at + len) };
-    at += len;
-    return row;
-  });
   const km = view(p.keyMaterial);
-  const newKeyMaterial = p.newKeyMaterial.map((k, i) => ({ ...k, key: km.subarray(i * 32, (i + 1) * 32) }));
-  return { records, index, newKeys, newKeyMaterial, rejected: p.rejected, positions: p.positions, ...(p.values ? { values: p.values } : {}) };
+  const k = p.newKeyCommon;
+  const newKeys: WrappedKeyRow[] = new Array(p.newKeyScopes.length);
+  const newKeyMaterial: NewSubjectKey[] = new Array(p.newKeyScopes.length);
+  at = 0;
+  for (let i = 0; i < newKeys.length; i++) {
+    if (k === null) throw new Error('unpack: keys without their common columns');
+    const len = p.wrappedLengths[i] as number;
+    const scopeId = p.newKeyScopes[i] as string;
+    const version = p.newKeyVersions[i] as number;
+    newKeys[i] = { tenantId: k.tenantId, kind: k.kind, scopeId, version, wrapped: wr.subarray(at, at + len), createdAt: k.createdAt, wrappedBy: k.wrappedBy };
+    newKeyMaterial[i] = { subjectId: scopeId, version, key: km.subarray(i * 32, (i + 1) * 32) };
+    at += len;
+  }
+  return {
+    records, index, newKeys, newKeyMaterial, rejected: p.rejected, positions: p.positions,
+    ...(p.values ? { values: p.values } : {}),
+    ...(p.tokenValues ? { tokenValues: p.tokenValues } : {}),
+  };
 }
 
 /** Structured clone turns Buffers into Uint8Arrays; the worker turns them back into Buffers. */

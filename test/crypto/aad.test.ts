@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeAad } from '../../src/crypto/index.js';
+import { aadEncoder, encodeAad } from '../../src/crypto/index.js';
 
 describe('encodeAad', () => {
   test('encodes a label and components as uint16-length-prefixed UTF-8, integers as "#<decimal>"', () => {
@@ -43,5 +43,27 @@ describe('encodeAad', () => {
     assert.equal(encodeAad('l', ['a'.repeat(0xffff)]).length, 2 + 1 + 2 + 0xffff);
     assert.throws(() => encodeAad('l', ['a'.repeat(0x10000)]), RangeError);
     assert.throws(() => encodeAad('l', ['あ'.repeat(21846)]), RangeError); // 65538 bytes
+  });
+});
+
+describe('aadEncoder (batch AADs that share their leading components)', () => {
+  const part = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.nat({ max: 2 ** 40 }));
+  test('gives byte for byte encodeAad(label, [...fixed, ...rest]), call after call', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), fc.array(part, { maxLength: 3 }), fc.array(fc.array(part, { maxLength: 4 }), { minLength: 1, maxLength: 6 }), (label, fixed, rests) => {
+        const encode = aadEncoder(label, fixed);
+        for (const rest of rests) assert.deepEqual(encode(...rest), encodeAad(label, [...fixed, ...rest]));
+      }),
+    );
+  });
+
+  test('grows for long components, and each view is overwritten by the next call', () => {
+    const encode = aadEncoder('l', ['t']);
+    const long = '𠮷'.repeat(1000);
+    assert.deepEqual(encode(long, 3), encodeAad('l', ['t', long, 3]));
+    const first = encode('a');
+    const copy = Buffer.from(first);
+    encode('b');
+    assert.notDeepEqual(first, copy, 'the view is reused: callers must consume it at once');
   });
 });

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { CIPHERTEXT_FORMAT_V1, CIPHERTEXT_OVERHEAD, GCM_NONCE_BYTES, open, seal } from '../../src/crypto/index.js';
+import { CIPHERTEXT_FORMAT_V1, CIPHERTEXT_OVERHEAD, GCM_NONCE_BYTES, open, seal, sealInto } from '../../src/crypto/index.js';
 import { KurabanError } from '../../src/errors/index.js';
 import { DECRYPTION_FAILURE_SHAPE, decryptionFailureShape } from '../helpers/errors.js';
 import { BLOB_REGIONS, flipByte } from '../helpers/tamper.js';
@@ -128,5 +128,34 @@ describe('AES-256-GCM envelope (seal/open)', () => {
     }
     assertDecryptionFailed(() => open(key, Buffer.alloc(0), Buffer.alloc(0)));
     assertDecryptionFailed(() => open(key, Buffer.alloc(CIPHERTEXT_OVERHEAD - 1, 1), Buffer.alloc(0)));
+  });
+});
+
+describe('sealInto (batch sealing into one buffer)', () => {
+  test('writes a v1 blob at the offset that open() opens, touching nothing else', () => {
+    fc.assert(
+      fc.property(key32, bytes(300), bytes(40), fc.nat({ max: 50 }), (key, plain, aad, at) => {
+        const out = Buffer.alloc(at + CIPHERTEXT_OVERHEAD + plain.length + 7, 0xee);
+        const n = sealInto(key, plain, aad, out, at);
+        assert.equal(n, CIPHERTEXT_OVERHEAD + plain.length);
+        assert.equal(out[at], CIPHERTEXT_FORMAT_V1);
+        assert.ok(out.subarray(0, at).every((b) => b === 0xee) && out.subarray(at + n).every((b) => b === 0xee));
+        assert.deepEqual(open(key, out.subarray(at, at + n), aad), plain);
+      }),
+    );
+  });
+
+  test('a fresh random nonce for every blob; refuses an output too small', () => {
+    const key = randomBytes(32);
+    const out = Buffer.alloc(1000 * (CIPHERTEXT_OVERHEAD + 4));
+    const nonces = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const at = i * (CIPHERTEXT_OVERHEAD + 4);
+      sealInto(key, Buffer.from('abcd'), Buffer.alloc(0), out, at);
+      nonces.add(out.subarray(at + 1, at + 1 + GCM_NONCE_BYTES).toString('hex'));
+    }
+    assert.equal(nonces.size, 1000);
+    assert.throws(() => sealInto(key, Buffer.alloc(10), Buffer.alloc(0), Buffer.alloc(CIPHERTEXT_OVERHEAD + 9), 0), RangeError);
+    assert.throws(() => sealInto(key, Buffer.alloc(1), Buffer.alloc(0), Buffer.alloc(CIPHERTEXT_OVERHEAD + 1), 1), RangeError);
   });
 });

@@ -152,6 +152,19 @@ describe('record encryption binds the ciphertext to where it belongs (AAD)', () 
   });
 });
 
+describe('batch AAD encoders', () => {
+  test('recordAadEncoder and wrappedKeyAadEncoder give byte for byte recordAad and wrappedKeyAad', async () => {
+    const { recordAad, recordAadEncoder } = await import('../../src/vault/record-crypto.js');
+    const { wrappedKeyAad, wrappedKeyAadEncoder } = await import('../../src/keys/index.js');
+    const rec = recordAadEncoder('131016', 'col-1');
+    const wrap = wrappedKeyAadEncoder('131016', 'subject');
+    for (const [recordId, version, subjectId, keyVersion] of [['r1', 1, null, 1], ['r2', 7, 'P-𠮷', 3], ['r3', 2, 'collection', 12]] as const) {
+      assert.deepEqual(rec(recordId, version, subjectId, keyVersion), recordAad({ tenantId: '131016', collectionId: 'col-1', recordId, version, subjectId, keyVersion }));
+      if (subjectId !== null) assert.deepEqual(wrap(subjectId, keyVersion), wrappedKeyAad('131016', 'subject', subjectId, keyVersion));
+    }
+  });
+});
+
 for (const backend of BACKENDS) {
   describe(`records at rest (${backend})`, () => {
     let tv: TempVault | undefined;

@@ -106,6 +106,16 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await vault.tokens.detokenize(T, C, 'family_name', [few.tokens?.family_name]), { values: ['稀少姓'], records: [few.id], subjects: ['rare-1'] });
     });
 
+    test('a batch large enough for the sealing worker thread answers with its tokens too', async () => {
+      const vault = await v();
+      const inputs = Array.from({ length: 600 }, (_v, i) => ({ subjectId: `w-${i}`, fields: { family_name: `姓${i}`, my_number: syntheticMyNumber(5000 + i) } }));
+      const res = await vault.records.createMany(T, C, inputs, { mode: 'atomic' });
+      assert.equal(res.created.length, 600);
+      const tokens = res.created.map((c) => c.tokens?.my_number as string);
+      assert.ok(tokens.every((t) => /^\d{12}$/.test(t)));
+      assert.deepEqual((await vault.tokens.detokenize(T, C, 'my_number', tokens)).values, inputs.map((i) => i.fields.my_number));
+    });
+
     test('property: detokenise(tokenise(x)) = x for My Numbers, card numbers and free text', async () => {
       const vault = await v();
       const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((a) => a.join(''));
