@@ -218,14 +218,16 @@ export class KyselyStoreOps implements StoreOps {
 
   async getLatestWrappedKeys(tenantId: string, kind: WrappedKeyKind, scopeIds: readonly string[]): Promise<WrappedKeyRow[]> {
     const latest = new Map<string, WrappedKeyRow>();
-    for (let i = 0; i < scopeIds.length; i += 500) {
-      const rows = await this.read
-        .selectFrom('wrapped_keys')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('kind', '=', kind)
-        .where('scope_id', 'in', scopeIds.slice(i, i + 500))
-        .execute();
+    // The ids travel as one parameter (a JSON array for SQLite, a text[] for PostgreSQL), so a
+    // batch's look-up is one short statement instead of 500-placeholder ones compiled and prepared
+    // per call; both plans are primary-key look-ups per id.
+    for (let i = 0; i < scopeIds.length; i += 5000) {
+      const chunk = scopeIds.slice(i, i + 5000);
+      const inChunk =
+        this.backend.dialect === 'postgres'
+          ? sql<boolean>`scope_id = any(${chunk}::text[])`
+          : sql<boolean>`scope_id in (select value from json_each(${JSON.stringify(chunk)}))`;
+      const rows = await this.read.selectFrom('wrapped_keys').selectAll().where('tenant_id', '=', tenantId).where('kind', '=', kind).where(inChunk).execute();
       for (const r of rows) {
         const have = latest.get(r.scope_id);
         if (!have || have.version < Number(r.version)) latest.set(r.scope_id, toWrappedKey(r));

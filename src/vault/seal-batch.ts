@@ -82,7 +82,9 @@ interface Accepted {
  * Plaintext scratch: every accepted record's canonical JSON, side by side, between the two passes.
  * Reused from batch to batch (one per thread) and zeroed before sealBatch returns.
  */
-let scratch = Buffer.alloc(64 * 1024);
+const SCRATCH_INITIAL_BYTES = 64 * 1024;
+const SCRATCH_KEEP_BYTES = 8 * 1024 * 1024;
+let scratch = Buffer.alloc(SCRATCH_INITIAL_BYTES);
 
 function ensureScratch(used: number, need: number): void {
   if (used + need <= scratch.length) return;
@@ -248,5 +250,6 @@ export function sealBatch(job: SealJob): SealOutput {
     return out;
   } finally {
     scratch.fill(0, 0, plainUsed);
+    if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.alloc(SCRATCH_INITIAL_BYTES); // an unusually large batch's scratch is not kept
   }
 }

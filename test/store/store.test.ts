@@ -152,6 +152,16 @@ for (const backend of BACKENDS) {
       const many = Array.from({ length: 400 }, (_, i) => keyRow(t, 'subject', `B-${i}`));
       assert.equal(await store.insertWrappedKeys(many, true), 400);
       assert.equal(await store.insertWrappedKeys([...many.slice(0, 200), keyRow(t, 'subject', 'B-new')], true), 1);
+      // rows sharing tenant, kind, time and wrapping version (bound once per statement on SQLite),
+      // existing and new ones mixed, past two statements' worth: every column lands as given
+      const mixed = Array.from({ length: 700 }, (_, i) => (i % 10 === 3 ? keyRow(t, 'subject', `C-${i}`, 1 + (i % 3)) : (many[i % 400] as WrappedKeyRow)));
+      assert.equal(await store.insertWrappedKeys(mixed, true), 70);
+      const added = mixed.filter((r) => r.scopeId.startsWith('C-'));
+      const stored = await store.getLatestWrappedKeys(t, 'subject', added.map((r) => r.scopeId));
+      assert.deepEqual(
+        stored.sort((a, b) => a.scopeId.localeCompare(b.scopeId)),
+        [...added].sort((a, b) => a.scopeId.localeCompare(b.scopeId)),
+      );
     });
 
     test('wrapped keys: the latest version of each of many scopes, absent ones left out', async () => {

@@ -10,6 +10,7 @@ const RECORDS_PER_STATEMENT = 100; // 1000 parameters, under SQLITE_MAX_VARIABLE
 const INDEX_ROWS_PER_STATEMENT = 300; // 900 parameters
 const KEY_COLUMNS = 7;
 const KEYS_PER_STATEMENT = 150; // 900 parameters
+const SHARED_KEYS_PER_STATEMENT = 300; // 900 positional parameters and 4 named ones
 
 /**
  * The ingest hot path. Runs only inside a store transaction: Kysely's SQLite driver holds its single
@@ -117,9 +118,36 @@ export function sqliteBulkInsertKeys(raw: BetterSqlite3.Database) {
     if (!st) prepared.set(id, (st = raw.prepare(keySql(n, ignore))));
     return st;
   };
+  // A batch's new subject keys share tenant, kind, creation time and wrapping version: bound once
+  // per statement as named parameters, so each row binds 3 values instead of 7.
+  const sharedSql = (ignore: boolean) =>
+    `insert ${ignore ? 'or ignore ' : ''}into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at, wrapped_by) values ${new Array(SHARED_KEYS_PER_STATEMENT).fill('(:tenant, :kind, ?, ?, ?, :created, :wrappedBy)').join(',')}`;
+  const shared = new Map<boolean, BetterSqlite3.Statement>();
   return async (_db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number> => {
     if (!raw.inTransaction) throw new Error('bulk insert must run inside a store transaction');
-    return runChunked(rows, KEYS_PER_STATEMENT, statement(KEYS_PER_STATEMENT, ignoreExisting), statement(1, ignoreExisting), KEY_COLUMNS, (r, out, at) => {
+    let changes = 0;
+    let from = 0;
+    const first = rows[0];
+    if (
+      first !== undefined &&
+      rows.length >= SHARED_KEYS_PER_STATEMENT &&
+      rows.every((r) => r.tenantId === first.tenantId && r.kind === first.kind && r.createdAt === first.createdAt && r.wrappedBy === first.wrappedBy)
+    ) {
+      let st = shared.get(ignoreExisting);
+      if (!st) shared.set(ignoreExisting, (st = raw.prepare(sharedSql(ignoreExisting))));
+      const named = { tenant: first.tenantId, kind: first.kind, created: first.createdAt, wrappedBy: first.wrappedBy };
+      const params = new Array<unknown>(SHARED_KEYS_PER_STATEMENT * 3);
+      for (; from + SHARED_KEYS_PER_STATEMENT <= rows.length; from += SHARED_KEYS_PER_STATEMENT) {
+        for (let j = 0; j < SHARED_KEYS_PER_STATEMENT; j++) {
+          const r = rows[from + j] as WrappedKeyRow;
+          params[j * 3] = r.scopeId;
+          params[j * 3 + 1] = r.version;
+          params[j * 3 + 2] = r.wrapped;
+        }
+        changes += st.run(params, named).changes;
+      }
+    }
+    return changes + runChunked(from === 0 ? rows : rows.slice(from), KEYS_PER_STATEMENT, statement(KEYS_PER_STATEMENT, ignoreExisting), statement(1, ignoreExisting), KEY_COLUMNS, (r, out, at) => {
       out[at] = r.tenantId;
       out[at + 1] = r.kind;
       out[at + 2] = r.scopeId;
