@@ -296,6 +296,7 @@ export class Records {
 
   private async sealJob(collection: Collection, inputs: readonly RecordInput[], ids: readonly string[], version: number, now: string, returnValues: boolean): Promise<SealJob> {
     const { keyring, store } = this.deps;
+    const tokenised = tokenFields(collection);
     const subjects: string[] = [];
     let needsCollectionKey = false;
     for (const input of inputs) {
@@ -323,7 +324,7 @@ export class Records {
       version,
       now,
       returnValues,
-      ...(tokenFields(collection).length > 0 ? { tokenFields: tokenFields(collection) } : {}),
+      ...(tokenised.length > 0 ? { tokenFields: tokenised } : {}),
     };
   }
 

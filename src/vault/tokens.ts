@@ -192,8 +192,10 @@ export class Tokens {
       const refused: ErrorDetail[] = [];
       attributed.forEach((list, index) => {
         for (const r of list) {
-          const v = r.recordId === null ? undefined : recordValues.get(r.recordId);
-          if (v !== undefined && !options.rowAllowed?.(v)) {
+          if (r.recordId === null || !needRecords) continue;
+          // Fail closed: a record that cannot be opened cannot be shown to be outside a row condition.
+          const v = recordValues.get(r.recordId);
+          if (v === undefined || !options.rowAllowed?.(v)) {
             refused.push({ index, reason: 'row_condition' });
             return;
           }

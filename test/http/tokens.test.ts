@@ -173,4 +173,17 @@ describe('tokens over HTTP', () => {
     const fresh = await expectStatus(h.call({ method: 'POST', url: tokensUrl('tokenize'), key: admin, body: { field: 'family_name', values: ['山田'] } }), 200);
     assert.match((fresh.json() as { tokens: string[] }).tokens[0] as string, /^tkd2_/);
   });
+
+  test('fail closed: a token whose record cannot be opened is refused, not answered past its row condition', async () => {
+    const raw = await openRawDb(h.tv.location);
+    try {
+      const changed = await raw.run("UPDATE records SET ciphertext = X'01' || substr(ciphertext, 2, 12) || X'00000000000000000000000000000000' WHERE id = ?", [created.id]);
+      assert.equal(changed, 1);
+    } finally {
+      await raw.close();
+    }
+    const res = await h.call({ method: 'POST', url: tokensUrl('detokenize'), key: admin, body: { field: 'card_no', tokens: [created.tokens.card_no] } });
+    assertDetail(assertProblem(res, 'POLICY_DENIED'), { index: 0, reason: 'row_condition' });
+    assertNoLeak(res, 'AB12CD');
+  });
 });
