@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import type { HmacSha256 } from './hmac.js';
 
 /**
  * Blind index: HMAC-SHA-256 (RFC 2104, FIPS 198-1) of a normalised value under a per-field key,
@@ -11,10 +12,13 @@ export function blindIndex(fieldKey: KeyObject | Buffer, normalised: string): Bu
   return createHmac('sha256', fieldKey).update(normalised, 'utf8').digest().subarray(0, BLIND_INDEX_BYTES);
 }
 
-/** blindIndex, written into `out` at `at` (BLIND_INDEX_BYTES bytes) instead of returned. */
-export function blindIndexInto(fieldKey: KeyObject | Buffer, normalised: string, out: Uint8Array, at: number): void {
+/**
+ * blindIndex, written into `out` at `at` (BLIND_INDEX_BYTES bytes) instead of returned, under a field
+ * key whose HMAC pads are computed once (the ingest path: three digests per record).
+ */
+export function blindIndexInto(fieldKey: HmacSha256, normalised: string, out: Buffer, at: number): void {
   if (at < 0 || at + BLIND_INDEX_BYTES > out.length) throw new RangeError('blindIndexInto: out of range');
-  out.set(createHmac('sha256', fieldKey).update(normalised, 'utf8').digest().subarray(0, BLIND_INDEX_BYTES), at);
+  fieldKey.macInto(normalised, out, at, BLIND_INDEX_BYTES);
 }
 
 /** Constant-time equality for secrets and MACs; unequal lengths compare false without early exit on content. */

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { AES_256_KEY_BYTES, BLIND_INDEX_BYTES, blindIndexInto, CIPHERTEXT_OVERHEAD, sealInto } from '../crypto/index.js';
+import { AES_256_KEY_BYTES, BLIND_INDEX_BYTES, blindIndexInto, CIPHERTEXT_OVERHEAD, HmacSha256, sealInto } from '../crypto/index.js';
 import type { ErrorDetail } from '../errors/index.js';
 import { wrappedKeyAadEncoder, type DataKey } from '../keys/index.js';
 import { normaliseForIndex, validateRecord, LIMITS, type FieldDef, type RecordValues } from '../schema/index.js';
@@ -109,7 +109,7 @@ function ownBuffer(n: number): Buffer {
  * concatenation would make.
  */
 export function sealBatch(job: SealJob): SealOutput {
-  const indexKeys = new Map(job.indexKeys);
+  const indexKeys = new Map(job.indexKeys.map(([name, key]) => [name, new HmacSha256(key)] as const));
   const subjectKeys = new Map<string, DataKey>(job.subjectKeys);
   const nextVersions = new Map(job.subjectNextVersions ?? []);
   const tokenFields = job.tokenFields !== undefined && job.tokenFields.length > 0 ? job.tokenFields : undefined;
@@ -196,7 +196,7 @@ export function sealBatch(job: SealJob): SealOutput {
       for (const f of indexed) {
         const v = a.values[f.name];
         if (v === undefined) continue;
-        blindIndexInto(indexKeys.get(f.name) as Buffer, normaliseForIndex(f, v), digests, digestAt);
+        blindIndexInto(indexKeys.get(f.name) as HmacSha256, normaliseForIndex(f, v), digests, digestAt);
         const digest = digests.subarray(digestAt, digestAt + BLIND_INDEX_BYTES);
         digestAt += BLIND_INDEX_BYTES;
         out.index.push({ collectionId: job.collectionId, field: f.name, digest, recordId: id, unique: f.unique });
@@ -249,6 +249,7 @@ export function sealBatch(job: SealJob): SealOutput {
     }
     return out;
   } finally {
+    for (const k of indexKeys.values()) k.destroy();
     scratch.fill(0, 0, plainUsed);
     if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.alloc(SCRATCH_INITIAL_BYTES); // an unusually large batch's scratch is not kept
   }
