@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { aadEncoder, AES_256_KEY_BYTES, encodeAad, hkdfSha256, open, seal } from '../crypto/index.js';
+import { aadEncoder, AES_256_KEY_BYTES, encodeAad, hkdfSha256, openWrappedKey, seal } from '../crypto/index.js';
 import { KurabanError } from '../errors/index.js';
 import { ED25519_KEY_BYTES, formatVerifierKey, isValidKeyName, noteSignerFromSeed, type NoteSigner } from '../ledger/index.js';
 import { KeyCache } from './key-cache.js';
@@ -175,7 +175,7 @@ export class Keyring {
       }
       let tenantKey = tenantKeys.get(row.wrappedBy);
       if (!tenantKey) tenantKeys.set(row.wrappedBy, (tenantKey = await this.tenantKey(ops, tenantId, row.wrappedBy)));
-      const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
+      const key = openWrappedKey(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
       out.set(row.scopeId, { version: row.version, key });
       this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
     }
@@ -296,7 +296,7 @@ export class Keyring {
       }
       const parent = await this.tenantKey(ops, tenantId, row.wrappedBy);
       const aad = wrapAad(tenantId, row.kind, row.scopeId, row.version);
-      const key = open(parent.key, row.wrapped, aad);
+      const key = openWrappedKey(parent.key, row.wrapped, aad);
       changed.push({ row: { ...row, wrapped: seal(target.key, key, aad), wrappedBy: target.version }, fromWrappedBy: row.wrappedBy });
       key.fill(0);
     }
@@ -390,7 +390,7 @@ export class Keyring {
     // A missing key (never created, or destroyed by erasure) is indistinguishable from a bad one.
     if (!row) throw new KurabanError('DECRYPTION_FAILED', 'decryption operation failed');
     const tenantKey = await this.tenantKey(ops, tenantId, row.wrappedBy);
-    const key = open(tenantKey.key, row.wrapped, wrapAad(tenantId, kind, scopeId, row.version));
+    const key = openWrappedKey(tenantKey.key, row.wrapped, wrapAad(tenantId, kind, scopeId, row.version));
     this.remember(ops, tenantId, kind, scopeId, row.version, key, version === undefined);
     return { version: row.version, key };
   }

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { AES_256_KEY_BYTES, BLIND_INDEX_BYTES, blindIndexInto, CIPHERTEXT_OVERHEAD, HmacSha256, sealInto } from '../crypto/index.js';
+import { AES_256_KEY_BYTES, BLIND_INDEX_BYTES, blindIndexInto, CIPHERTEXT_OVERHEAD, HmacSha256, sealInto, wrapKeysInto, WRAPPED_KEY_KW_BYTES } from '../crypto/index.js';
 import type { ErrorDetail } from '../errors/index.js';
 import { wrappedKeyAadEncoder, type DataKey } from '../keys/index.js';
 import { normaliseForIndex, validateRecord, LIMITS, type FieldDef, type RecordValues } from '../schema/index.js';
@@ -66,7 +66,6 @@ export interface SealOutput {
 }
 
 const FIRST_KEY_VERSION = 1;
-const WRAPPED_KEY_BYTES = CIPHERTEXT_OVERHEAD + AES_256_KEY_BYTES;
 
 /** A record that passed validation, waiting for the second pass. */
 interface Accepted {
@@ -182,14 +181,28 @@ export function sealBatch(job: SealJob): SealOutput {
     const ciphertexts = ownBuffer(ciphertextBytes);
     const digests = ownBuffer(entryCount * BLIND_INDEX_BYTES);
     const encoded = ownBuffer(encodedBytes);
-    const wrapped = ownBuffer(newSubjects.size * WRAPPED_KEY_BYTES);
-    const keyMaterial = randomFillSync(ownBuffer(newSubjects.size * AES_256_KEY_BYTES));
     const recordAad = recordAadEncoder(job.tenantId, job.collectionId);
-    const wrapAad = newSubjects.size > 0 ? wrappedKeyAadEncoder(job.tenantId, 'subject') : undefined;
+    // New subject keys: random (one draw for the batch), wrapped by the tenant key all at once
+    // (wrapped-key format 2, AES-KW with the row's AAD digest inside: crypto/key-wrap.ts).
+    const newList = [...newSubjects];
+    const newVersions = newList.map((s) => nextVersions.get(s) ?? FIRST_KEY_VERSION);
+    const wrapped = ownBuffer(newList.length * WRAPPED_KEY_KW_BYTES);
+    const keyMaterial = randomFillSync(ownBuffer(newList.length * AES_256_KEY_BYTES));
+    if (newList.length > 0) {
+      const wrapAad = wrappedKeyAadEncoder(job.tenantId, 'subject');
+      wrapKeysInto(job.tenantKey.key, keyMaterial, newList.length, (k) => wrapAad(newList[k] as string, newVersions[k] as number), wrapped, 0);
+    }
+    for (let k = 0; k < newList.length; k++) {
+      const subjectId = newList[k] as string;
+      const version = newVersions[k] as number;
+      const material = keyMaterial.subarray(k * AES_256_KEY_BYTES, (k + 1) * AES_256_KEY_BYTES);
+      subjectKeys.set(subjectId, { version, key: material });
+      out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version, wrapped: wrapped.subarray(k * WRAPPED_KEY_KW_BYTES, (k + 1) * WRAPPED_KEY_KW_BYTES), createdAt: job.now, wrappedBy: job.tenantKey.version });
+      out.newKeyMaterial.push({ subjectId, version, key: material });
+    }
     let ctAt = 0;
     let digestAt = 0;
     let encodedAt = 0;
-    let newKeyCount = 0;
     for (const a of accepted) {
       const id = job.ids[a.index] as string;
       const encodedStart = encodedAt;
@@ -212,20 +225,7 @@ export function sealBatch(job: SealJob): SealOutput {
         if (job.collectionKey === null) throw new Error('sealBatch: collection key missing');
         key = job.collectionKey;
       } else {
-        let found = subjectKeys.get(a.subjectId);
-        if (found === undefined) {
-          // A new subject key: random (drawn above), wrapped by the tenant key, AAD binding its row.
-          const version = nextVersions.get(a.subjectId) ?? FIRST_KEY_VERSION;
-          const material = keyMaterial.subarray(newKeyCount * AES_256_KEY_BYTES, (newKeyCount + 1) * AES_256_KEY_BYTES);
-          const w = wrapped.subarray(newKeyCount * WRAPPED_KEY_BYTES, (newKeyCount + 1) * WRAPPED_KEY_BYTES);
-          sealInto(job.tenantKey.key, material, (wrapAad as NonNullable<typeof wrapAad>)(a.subjectId, version), w, 0);
-          newKeyCount++;
-          found = { version, key: material };
-          subjectKeys.set(a.subjectId, found);
-          out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: a.subjectId, version, wrapped: w, createdAt: job.now, wrappedBy: job.tenantKey.version });
-          out.newKeyMaterial.push({ subjectId: a.subjectId, version, key: material });
-        }
-        key = found;
+        key = subjectKeys.get(a.subjectId) as DataKey; // existing, or created above
       }
       const plain = scratch.subarray(a.plainAt, a.plainAt + a.plainLength);
       const length = sealInto(key.key, plain, recordAad(id, job.version, a.subjectId, key.version), ciphertexts, ctAt);

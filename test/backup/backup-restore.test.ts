@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { setImmediate } from 'node:timers/promises';
 import { basename, dirname, join } from 'node:path';
 import { readArchiveHeader, restoreBackup, type BackupResult } from '../../src/backup/index.js';
-import { open, seal } from '../../src/crypto/index.js';
+import { open, openWrappedKey, seal } from '../../src/crypto/index.js';
 import { openKeyFileProvider, wrappedKeyAad, type RootKeyProvider } from '../../src/keys/index.js';
 import { decodeLogEntry, parseVerifierKey, verifyCheckpoint } from '../../src/ledger/index.js';
 import { auditEntries, localAudit, type Vault, type VaultRecord } from '../../src/vault/index.js';
@@ -271,7 +271,7 @@ for (const backend of BACKENDS) {
           if (row.kind === 'tenant' || row.wrapped.length === 0) continue; // an erased subject's tombstone holds no key
           if (row.kind === 'subject' && !/^P-|^S-(0|4|8|2096)$/.test(row.scopeId)) continue; // a sample of the many subject keys
           assert.equal(row.wrappedBy, tk.version);
-          keys.push([`${tenant} ${row.kind} key ${row.scopeId}`, open(tk.key, row.wrapped, wrappedKeyAad(tenant, row.kind, row.scopeId, row.version))]);
+          keys.push([`${tenant} ${row.kind} key ${row.scopeId}`, openWrappedKey(tk.key, row.wrapped, wrappedKeyAad(tenant, row.kind, row.scopeId, row.version))]);
         }
         for (const c of await vault.collections.list(tenant)) {
           for (const f of c.schema.fields) if (f.searchable || f.unique) keys.push([`${tenant} ${c.name}.${f.name} index key`, await vault.keyring.fieldIndexKey(store, tenant, c.id, f.name)]);

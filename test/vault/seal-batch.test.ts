@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { blindIndex, open } from '../../src/crypto/index.js';
+import { blindIndex, openWrappedKey, KEY_WRAP_FORMAT_KW } from '../../src/crypto/index.js';
 import { wrappedKeyAad, type DataKey } from '../../src/keys/index.js';
 import { normaliseForIndex, parseCollectionSchema, type FieldDef, type RecordValues } from '../../src/schema/index.js';
 import { decodeIndexDigests } from '../../src/store/index-digests.js';
@@ -228,11 +228,12 @@ describe('sealBatch', () => {
     for (const [n, row] of out.newKeys.entries()) {
       const material = out.newKeyMaterial[n];
       assert.ok(material);
-      const unwrapped = open(keys.tenantKey.key, row.wrapped, wrappedKeyAad(TENANT, 'subject', row.scopeId, 1));
+      assert.equal(row.wrapped[0], KEY_WRAP_FORMAT_KW, 'new subject keys are wrapped in format 2 (batched AES-KW)');
+      const unwrapped = openWrappedKey(keys.tenantKey.key, row.wrapped, wrappedKeyAad(TENANT, 'subject', row.scopeId, 1));
       assert.ok(unwrapped.equals(material.key));
       // Bound to the subject: the other subject's AAD does not open it.
       const other = out.newKeys[1 - n]?.scopeId as string;
-      assert.throws(() => open(keys.tenantKey.key, row.wrapped, wrappedKeyAad(TENANT, 'subject', other, 1)));
+      assert.throws(() => openWrappedKey(keys.tenantKey.key, row.wrapped, wrappedKeyAad(TENANT, 'subject', other, 1)));
     }
   });
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { open } from '../../src/crypto/index.js';
+import { openWrappedKey } from '../../src/crypto/index.js';
 import { wrappedKeyAad, type DataKey } from '../../src/keys/index.js';
 import { parseCollectionSchema } from '../../src/schema/index.js';
 import { decryptRecord } from '../../src/vault/record-crypto.js';
@@ -88,7 +88,7 @@ function decryptAll(o: SealOutput): unknown[] {
   for (const k of o.newKeys) {
     const m = material.get(k.scopeId);
     assert.ok(m);
-    assert.ok(open(KEYS.tenantKey.key, k.wrapped, wrappedKeyAad(TENANT, 'subject', k.scopeId, k.version)).equals(m.key), 'wrapped key matches its material');
+    assert.ok(openWrappedKey(KEYS.tenantKey.key, k.wrapped, wrappedKeyAad(TENANT, 'subject', k.scopeId, k.version)).equals(m.key), 'wrapped key matches its material');
   }
   return o.records.map((r) => {
     const key = r.subjectId === null ? KEYS.collectionKey : r.subjectId === 'P-existing' ? KEYS.existing : material.get(r.subjectId);

@@ -1,0 +1,146 @@
+import { createCipheriv, createDecipheriv, hash } from 'node:crypto';
+import { decryptionFailed } from '../errors/index.js';
+import { CIPHERTEXT_FORMAT_V1, open, type AeadKey } from './aead.js';
+import { constantTimeEqual } from './blind-index.js';
+
+/**
+ * Wrapped-key format 2: AES Key Wrap (NIST SP 800-38F §6.2 "KW"; RFC 3394 §2.2) of the key followed
+ * by a 128-bit digest of its context:
+ *
+ *   [0]      format (0x02)
+ *   [1..57]  KW(KEK, key ‖ SHA-256(AAD)[0..16])          (8 bytes longer than its 48-byte input)
+ *
+ * KW is a deterministic authenticated encryption of its whole input (any change to the 56 bytes
+ * unwraps to noise that fails its 64-bit integrity check, RFC 3394 §2.2.3), so the context digest
+ * carried inside binds the key to its row (tenant, kind, scope, version) as format 1's GCM AAD does:
+ * a wrapped key moved to another row, or another version, is refused. Deterministic is harmless
+ * here: what is wrapped is a fresh random key.
+ *
+ * Why a second format: it can be computed for a whole batch of keys with one AES-ECB cipher object
+ * (each of KW's 6n steps is one ECB call over every key's block), where format 1 costs one GCM
+ * cipher object per key — as much as encrypting the record itself. New subject keys (one per new
+ * person in an import) are wrapped this way; format 1 keys keep opening (openWrappedKey).
+ */
+export const KEY_WRAP_FORMAT_KW = 0x02;
+const KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex'); // RFC 3394 §2.2.3.1 default initial value
+const SEMIBLOCK = 8; // RFC 3394 §2: 64-bit blocks
+const CONTEXT_BYTES = 16;
+const KEY_BYTES = 32; // AES-256 data keys (FIPS 197 §5)
+const PLAIN_SEMIBLOCKS = (KEY_BYTES + CONTEXT_BYTES) / SEMIBLOCK; // n = 6
+const WRAP_STEPS = 6; // RFC 3394 §2.2.1: j = 0..5
+/** Bytes of one format-2 wrapped AES-256 key. */
+export const WRAPPED_KEY_KW_BYTES = 1 + (PLAIN_SEMIBLOCKS + 1) * SEMIBLOCK;
+
+/**
+ * Wraps `count` AES-256 keys (32 bytes each, side by side in `keys`) under `kek`, each with its own
+ * AAD from `aadOf(i)`, into `out` from `at` (WRAPPED_KEY_KW_BYTES each, side by side).
+ */
+export function wrapKeysInto(kek: AeadKey, keys: Uint8Array, count: number, aadOf: (i: number) => Uint8Array, out: Buffer, at: number): void {
+  if (count === 0) return;
+  if (keys.length < count * KEY_BYTES || at < 0 || at + count * WRAPPED_KEY_KW_BYTES > out.length) throw new RangeError('wrapKeysInto: out of range');
+  const n = PLAIN_SEMIBLOCKS;
+  const plain = Buffer.alloc(count * n * SEMIBLOCK);
+  try {
+    for (let k = 0; k < count; k++) {
+      plain.set(keys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), k * n * SEMIBLOCK);
+      plain.write(hash('sha256', aadOf(k), 'binary'), k * n * SEMIBLOCK + KEY_BYTES, CONTEXT_BYTES, 'latin1');
+    }
+    const wrapped = kwWrapMany(kek, plain, n, count);
+    for (let k = 0; k < count; k++) {
+      out[at + k * WRAPPED_KEY_KW_BYTES] = KEY_WRAP_FORMAT_KW;
+      wrapped.copy(out, at + k * WRAPPED_KEY_KW_BYTES + 1, k * (n + 1) * SEMIBLOCK, (k + 1) * (n + 1) * SEMIBLOCK);
+    }
+  } finally {
+    plain.fill(0);
+  }
+}
+
+/**
+ * RFC 3394 §2.2.1 (SP 800-38F Algorithm 6, W) for `count` inputs of `n` semiblocks each (side by side
+ * in `plain`), returning their `count` outputs of n + 1 semiblocks side by side. Step 2 runs for all
+ * inputs at once: each of its 6n steps is one AES-ECB call over every input's A ‖ R[i].
+ */
+export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: number): Buffer {
+  if (n < 2 || n > 40 || plain.length !== count * n * SEMIBLOCK) throw new RangeError('kwWrapMany: bad length'); // n ≥ 2: RFC 3394 §2; t = 6n must fit one byte
+  // R: every input's n semiblocks; blocks: every input's A ‖ R[i]; b: the step's ECB output.
+  // Moved as 32-bit words (two per semiblock): a native copy per semiblock would cost more than the AES.
+  const r = new Uint32Array(count * n * 2);
+  const blocks = new Uint32Array(count * 4);
+  const b = new Uint32Array(count * 4);
+  const r8 = Buffer.from(r.buffer);
+  const blocks8 = Buffer.from(blocks.buffer);
+  const b8 = Buffer.from(b.buffer);
+  const ecb = createCipheriv('aes-256-ecb', kek, null);
+  ecb.setAutoPadding(false);
+  try {
+    r8.set(plain); // step 1: R[i] = P[i]
+    for (let k = 0; k < count; k++) KW_IV.copy(blocks8, k * 2 * SEMIBLOCK); // step 1: A = IV
+    for (let j = 0; j < WRAP_STEPS; j++) {
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < count; k++) {
+          const ri = (k * n + i) * 2;
+          blocks[k * 4 + 2] = r[ri] as number;
+          blocks[k * 4 + 3] = r[ri + 1] as number;
+        }
+        const step = ecb.update(blocks8); // B = AES(K, A | R[i]) for every input
+        step.copy(b8);
+        step.fill(0);
+        const t = n * j + i + 1; // RFC 3394 §2.2.1: t = (n*j)+i with i from 1; t ≤ 6n < 256 is A's last byte
+        for (let k = 0; k < count; k++) {
+          const ri = (k * n + i) * 2;
+          blocks[k * 4] = b[k * 4] as number; // A = MSB(64, B) ^ t
+          blocks[k * 4 + 1] = b[k * 4 + 1] as number;
+          blocks8[k * 16 + SEMIBLOCK - 1] = (blocks8[k * 16 + SEMIBLOCK - 1] as number) ^ t;
+          r[ri] = b[k * 4 + 2] as number; // R[i] = LSB(64, B)
+          r[ri + 1] = b[k * 4 + 3] as number;
+        }
+      }
+    }
+    // Step 3: C[0] = A, C[i] = R[i].
+    const out = Buffer.alloc(count * (n + 1) * SEMIBLOCK);
+    for (let k = 0; k < count; k++) {
+      blocks8.copy(out, k * (n + 1) * SEMIBLOCK, k * 16, k * 16 + SEMIBLOCK);
+      r8.copy(out, (k * (n + 1) + 1) * SEMIBLOCK, k * n * SEMIBLOCK, (k + 1) * n * SEMIBLOCK);
+    }
+    return out;
+  } finally {
+    ecb.final();
+    r.fill(0);
+    blocks.fill(0);
+    b.fill(0);
+  }
+}
+
+/** One key in format 2 (a new Buffer of WRAPPED_KEY_KW_BYTES). */
+export function wrapKey(kek: AeadKey, key: Uint8Array, aad: Uint8Array): Buffer {
+  if (key.length !== KEY_BYTES) throw new RangeError('wrapKey: AES-256 keys only');
+  const out = Buffer.alloc(WRAPPED_KEY_KW_BYTES);
+  wrapKeysInto(kek, key, 1, () => aad, out, 0);
+  return out;
+}
+
+/**
+ * Opens a wrapped key of either format: 1 (AES-256-GCM, AAD bound) or 2 (KW with the AAD's digest
+ * inside). Every failure — format, length, integrity, context — is the same indistinguishable error.
+ */
+export function openWrappedKey(kek: AeadKey, blob: Uint8Array, aad: Uint8Array): Buffer {
+  if (blob[0] === CIPHERTEXT_FORMAT_V1) return open(kek, blob, aad);
+  if (blob.length !== WRAPPED_KEY_KW_BYTES || blob[0] !== KEY_WRAP_FORMAT_KW) throw decryptionFailed();
+  let plain: Buffer | undefined;
+  try {
+    // node:crypto's own KW (OpenSSL's RFC 3394 unwrap, which checks the initial value).
+    const d = createDecipheriv('id-aes256-wrap', kek, KW_IV);
+    plain = Buffer.concat([d.update(blob.subarray(1)), d.final()]);
+  } catch (e) {
+    throw decryptionFailed(e);
+  }
+  const context = Buffer.from(hash('sha256', aad, 'binary'), 'latin1').subarray(0, CONTEXT_BYTES);
+  const ok = plain.length === KEY_BYTES + CONTEXT_BYTES && constantTimeEqual(plain.subarray(KEY_BYTES), context);
+  if (!ok) {
+    plain.fill(0);
+    throw decryptionFailed();
+  }
+  const key = Buffer.from(plain.subarray(0, KEY_BYTES));
+  plain.fill(0);
+  return key;
+}
