@@ -13,6 +13,8 @@ const INDEX_ROWS_PER_STATEMENT = 300; // 900 parameters
 const KEY_COLUMNS = 7;
 const KEYS_PER_STATEMENT = 150; // 900 parameters
 const SHARED_KEYS_PER_STATEMENT = 300; // 900 positional parameters and 4 named ones
+/** Below this many rows, the shared-column statements are not worth preparing. */
+const SHARED_MIN_ROWS = 16;
 
 /**
  * The ingest hot path. Runs only inside a store transaction: Kysely's SQLite driver holds its single
@@ -30,8 +32,9 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
   // A batch's record rows share collection, tenant, version and timestamps: bound once per statement
   // as named parameters, so each row binds 5 values instead of 10 (binding costs as much as SQLite's
   // own B-tree work on this path).
-  const sharedRecordSql = `insert into records (collection_id, id, tenant_id, subject_id, version, key_version, ciphertext, index_digests, created_at, updated_at) values ${new Array(SHARED_RECORDS_PER_STATEMENT).fill('(:collection, ?, :tenant, ?, :version, ?, ?, ?, :created, :updated)').join(',')}`;
-  let shared: BetterSqlite3.Statement | undefined;
+  const sharedRecords = preparedBySize(raw, (n) =>
+    `insert into records (collection_id, id, tenant_id, subject_id, version, key_version, ciphertext, index_digests, created_at, updated_at) values ${new Array(n).fill('(:collection, ?, :tenant, ?, :version, ?, ?, ?, :created, :updated)').join(',')}`,
+  );
 
   return async (_db: Kysely<Database>, records: readonly RecordRow[], index: readonly IndexRow[]): Promise<void> => {
     if (!raw.inTransaction) throw new Error('bulk insert must run inside a store transaction');
@@ -43,42 +46,35 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
     };
     const { manyRecords, oneRecord, manyIndex, oneIndex } = statements;
     const digests = indexDigestsOf(records, index);
-    let from = 0;
     const first = records[0];
     if (
       first !== undefined &&
-      records.length >= SHARED_RECORDS_PER_STATEMENT &&
+      records.length >= SHARED_MIN_ROWS &&
       records.every((r) => r.collectionId === first.collectionId && r.tenantId === first.tenantId && r.version === first.version && r.createdAt === first.createdAt && r.updatedAt === first.updatedAt)
     ) {
-      shared ??= raw.prepare(sharedRecordSql);
       const named = { collection: first.collectionId, tenant: first.tenantId, version: first.version, created: first.createdAt, updated: first.updatedAt };
-      const params = new Array<unknown>(SHARED_RECORDS_PER_STATEMENT * SHARED_RECORD_COLUMNS);
-      for (; from + SHARED_RECORDS_PER_STATEMENT <= records.length; from += SHARED_RECORDS_PER_STATEMENT) {
-        for (let j = 0; j < SHARED_RECORDS_PER_STATEMENT; j++) {
-          const r = records[from + j] as RecordRow;
-          const at = j * SHARED_RECORD_COLUMNS;
-          params[at] = r.id;
-          params[at + 1] = r.subjectId;
-          params[at + 2] = r.keyVersion;
-          params[at + 3] = r.ciphertext;
-          params[at + 4] = digests[from + j];
-        }
-        shared.run(params, named);
-      }
+      runShared(records, SHARED_RECORDS_PER_STATEMENT, sharedRecords, SHARED_RECORD_COLUMNS, named, (r, out, at, i) => {
+        out[at] = r.id;
+        out[at + 1] = r.subjectId;
+        out[at + 2] = r.keyVersion;
+        out[at + 3] = r.ciphertext;
+        out[at + 4] = digests[i];
+      });
+    } else {
+      let n = 0;
+      runChunked(records, RECORDS_PER_STATEMENT, manyRecords, oneRecord, RECORD_COLUMNS, (r, out, at) => {
+        out[at] = r.collectionId;
+        out[at + 1] = r.id;
+        out[at + 2] = r.tenantId;
+        out[at + 3] = r.subjectId;
+        out[at + 4] = r.version;
+        out[at + 5] = r.keyVersion;
+        out[at + 6] = r.ciphertext;
+        out[at + 7] = digests[n++];
+        out[at + 8] = r.createdAt;
+        out[at + 9] = r.updatedAt;
+      });
     }
-    let n = from;
-    runChunked(from === 0 ? records : records.slice(from), RECORDS_PER_STATEMENT, manyRecords, oneRecord, RECORD_COLUMNS, (r, out, at) => {
-      out[at] = r.collectionId;
-      out[at + 1] = r.id;
-      out[at + 2] = r.tenantId;
-      out[at + 3] = r.subjectId;
-      out[at + 4] = r.version;
-      out[at + 5] = r.keyVersion;
-      out[at + 6] = r.ciphertext;
-      out[at + 7] = digests[n++];
-      out[at + 8] = r.createdAt;
-      out[at + 9] = r.updatedAt;
-    });
     runChunked(byDigest(index), INDEX_ROWS_PER_STATEMENT, manyIndex, oneIndex, INDEX_COLUMNS, (r, out, at) => {
       out[at] = r.digest;
       out[at + 1] = r.recordId;
@@ -133,6 +129,38 @@ export function runChunked<T>(
   return changes;
 }
 
+/**
+ * Rows that share some columns (bound once per statement as named parameters): full statements of
+ * `perStatement` rows, then one statement sized to the remainder — never a row at a time.
+ */
+function runShared<T>(
+  rows: readonly T[],
+  perStatement: number,
+  statementFor: (n: number) => BetterSqlite3.Statement,
+  columns: number,
+  named: Record<string, unknown>,
+  fill: (row: T, out: unknown[], at: number, index: number) => void,
+): number {
+  let changes = 0;
+  for (let from = 0; from < rows.length; from += perStatement) {
+    const n = Math.min(perStatement, rows.length - from);
+    const params = new Array<unknown>(n * columns);
+    for (let j = 0; j < n; j++) fill(rows[from + j] as T, params, j * columns, from + j);
+    changes += statementFor(n).run(params, named).changes;
+  }
+  return changes;
+}
+
+/** Statements prepared on first use for each row count (at most one per count up to a statement's maximum). */
+function preparedBySize(raw: BetterSqlite3.Database, sqlFor: (n: number) => string): (n: number) => BetterSqlite3.Statement {
+  const prepared = new Map<number, BetterSqlite3.Statement>();
+  return (n) => {
+    let st = prepared.get(n);
+    if (!st) prepared.set(n, (st = raw.prepare(sqlFor(n))));
+    return st;
+  };
+}
+
 export function placeholders(rows: number, columns: number): string {
   const row = `(${new Array(columns).fill('?').join(',')})`;
   return new Array(rows).fill(row).join(',');
@@ -151,34 +179,25 @@ export function sqliteBulkInsertKeys(raw: BetterSqlite3.Database) {
   };
   // A batch's new subject keys share tenant, kind, creation time and wrapping version: bound once
   // per statement as named parameters, so each row binds 3 values instead of 7.
-  const sharedSql = (ignore: boolean) =>
-    `insert ${ignore ? 'or ignore ' : ''}into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at, wrapped_by) values ${new Array(SHARED_KEYS_PER_STATEMENT).fill('(:tenant, :kind, ?, ?, ?, :created, :wrappedBy)').join(',')}`;
-  const shared = new Map<boolean, BetterSqlite3.Statement>();
+  const sharedKeys = [false, true].map((ignore) =>
+    preparedBySize(raw, (n) => `insert ${ignore ? 'or ignore ' : ''}into wrapped_keys (tenant_id, kind, scope_id, version, wrapped, created_at, wrapped_by) values ${new Array(n).fill('(:tenant, :kind, ?, ?, ?, :created, :wrappedBy)').join(',')}`),
+  );
   return async (_db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number> => {
     if (!raw.inTransaction) throw new Error('bulk insert must run inside a store transaction');
-    let changes = 0;
-    let from = 0;
     const first = rows[0];
     if (
       first !== undefined &&
-      rows.length >= SHARED_KEYS_PER_STATEMENT &&
+      rows.length >= SHARED_MIN_ROWS &&
       rows.every((r) => r.tenantId === first.tenantId && r.kind === first.kind && r.createdAt === first.createdAt && r.wrappedBy === first.wrappedBy)
     ) {
-      let st = shared.get(ignoreExisting);
-      if (!st) shared.set(ignoreExisting, (st = raw.prepare(sharedSql(ignoreExisting))));
       const named = { tenant: first.tenantId, kind: first.kind, created: first.createdAt, wrappedBy: first.wrappedBy };
-      const params = new Array<unknown>(SHARED_KEYS_PER_STATEMENT * 3);
-      for (; from + SHARED_KEYS_PER_STATEMENT <= rows.length; from += SHARED_KEYS_PER_STATEMENT) {
-        for (let j = 0; j < SHARED_KEYS_PER_STATEMENT; j++) {
-          const r = rows[from + j] as WrappedKeyRow;
-          params[j * 3] = r.scopeId;
-          params[j * 3 + 1] = r.version;
-          params[j * 3 + 2] = r.wrapped;
-        }
-        changes += st.run(params, named).changes;
-      }
+      return runShared(rows, SHARED_KEYS_PER_STATEMENT, sharedKeys[ignoreExisting ? 1 : 0] as (n: number) => BetterSqlite3.Statement, 3, named, (r, out, at) => {
+        out[at] = r.scopeId;
+        out[at + 1] = r.version;
+        out[at + 2] = r.wrapped;
+      });
     }
-    return changes + runChunked(from === 0 ? rows : rows.slice(from), KEYS_PER_STATEMENT, statement(KEYS_PER_STATEMENT, ignoreExisting), statement(1, ignoreExisting), KEY_COLUMNS, (r, out, at) => {
+    return runChunked(rows, KEYS_PER_STATEMENT, statement(KEYS_PER_STATEMENT, ignoreExisting), statement(1, ignoreExisting), KEY_COLUMNS, (r, out, at) => {
       out[at] = r.tenantId;
       out[at + 1] = r.kind;
       out[at + 2] = r.scopeId;
