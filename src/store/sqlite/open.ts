@@ -91,6 +91,6 @@ export function openSqliteStore(options: SqliteOptions): Store {
 async function openReader(path: string): Promise<BetterSqlite3.Database> {
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 10000');
-  db.pragma('cache_size = -8192'); // 8 MiB (an import's key look-ups would otherwise fill a larger one and raise its resident memory)
+  db.pragma('cache_size = -4096'); // 4 MiB (an import's key look-ups would otherwise fill a larger one and raise its resident memory)
   return db;
 }
