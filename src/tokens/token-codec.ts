@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { encodeAad, Ff1, ff1MinLength, open, seal } from '../crypto/index.js';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
+import { encodeAad, Ff1, ff1MinLength, hkdfSha256, HmacSha256, open, seal, SIV_BYTES, SivCtr } from '../crypto/index.js';
 import type { FieldDef, FieldValue } from '../schema/index.js';
 import { fpeLayout, wrongCheckDigit, type FpeLayout } from './fpe-layout.js';
 import { deriveTokenKey, ff1Tweak } from './token-keys.js';
@@ -7,17 +7,26 @@ import { deriveTokenKey, ff1Tweak } from './token-keys.js';
 /**
  * Token formats (docs/tokens.md), pure functions over keys the vault hands in:
  *   random             tkr_<22 base64url chars>     128 random bits; the vault keeps what it stands for
- *   deterministic      tkd<v>_<base64url>          a synthetic-IV AES-256-GCM encryption of the value
+ *   deterministic      tks<v>_<base64url>          SIV ‖ C: HMAC-SHA-256 synthetic IV, AES-256-CTR (crypto/siv.ts)
+ *                      tkd<v>_<base64url>          issued before tks (SIV AES-256-GCM): still opened, no longer made
  *   format-preserving  the value's own format        FF1 (NIST SP 800-38G) under the field's key
  */
 export const RANDOM_TOKEN_PREFIX = 'tkr_';
 export const RANDOM_TOKEN_BYTES = 16;
 const RANDOM_TOKEN = /^tkr_[A-Za-z0-9_-]{22}$/;
-const DETERMINISTIC_TOKEN = /^tkd([1-9][0-9]{0,8})_([A-Za-z0-9_-]{38,})$/;
-/** Token look-up hashes: HMAC-SHA-256 truncated to 128 bits, like blind indexes. */
+/** Deterministic tokens made now: SIV (16 bytes) ‖ C (at least 1 byte: the JSON of a value) — at least 23 base64url characters. */
+export const DETERMINISTIC_TOKEN_PREFIX = 'tks';
+const DETERMINISTIC_TOKEN = /^tks([1-9][0-9]{0,8})_([A-Za-z0-9_-]{23,})$/;
+/** Deterministic tokens of the first format (12-byte SIV ‖ GCM ciphertext ‖ 16-byte tag). */
+const LEGACY_DETERMINISTIC_TOKEN = /^tkd([1-9][0-9]{0,8})_([A-Za-z0-9_-]{38,})$/;
+/** Token look-up hashes: 128 bits, like blind indexes. */
 export const TOKEN_HASH_BYTES = 16;
-const SIV_BYTES = 12; // the GCM nonce (NIST SP 800-38D §8.2: 96 bits)
+const LEGACY_SIV_BYTES = 12; // the GCM nonce (NIST SP 800-38D §8.2: 96 bits)
 const TAG_BYTES = 16;
+/** base64url characters that carry a tks token's 16-byte SIV (⌈128 / 6⌉). */
+const SIV_CHARS = 22;
+/** The look-up key's child that maps a tks token's SIV to its registry hash (HKDF info; src/tokens/NOTES.md). */
+const LOOKUP_SIV_INFO = 'kuraban/token-lookup/v1\0siv-prp';
 
 /** Where a token lives: tenant, collection, field (the FF1 tweak and every AAD bind them). */
 export interface TokenScope {
@@ -30,9 +39,12 @@ export interface TokenScope {
 export interface FieldTokenKeys {
   readonly version: number;
   readonly ff1?: Ff1;
+  /** Deterministic tokens (tks): the SIV-CTR cipher, and the header (AAD) of the scope the keys were made for. */
+  readonly det?: { readonly scope: TokenScope; readonly header: Buffer; readonly siv: SivCtr };
+  /** Deterministic tokens of the first format (tkd), opened only. */
   readonly detMac?: KeyObject;
   readonly detEnc?: KeyObject;
-  /** The deterministic tokens' AAD for the scope the keys were made for, and that scope (computed once per call). */
+  /** The tkd tokens' AAD for the scope the keys were made for, and that scope (computed once per call). */
   readonly detAad?: { readonly scope: TokenScope; readonly aad: Buffer };
   readonly value?: KeyObject;
 }
@@ -55,13 +67,22 @@ export function fieldTokenKeys(scope: TokenScope, tokenKey: { readonly version: 
         key.fill(0);
       }
     }
-    case 'deterministic':
-      return {
-        version: tokenKey.version,
-        detMac: keyObject(deriveTokenKey(tokenKey.key, 'det-mac', collectionId, field.name)),
-        detEnc: keyObject(deriveTokenKey(tokenKey.key, 'det-enc', collectionId, field.name)),
-        detAad: { scope, aad: detAad(scope, tokenKey.version) },
-      };
+    case 'deterministic': {
+      const macKey = deriveTokenKey(tokenKey.key, 'det-siv', collectionId, field.name);
+      const encKey = deriveTokenKey(tokenKey.key, 'det-ctr', collectionId, field.name);
+      try {
+        return {
+          version: tokenKey.version,
+          det: { scope, header: sivHeader(scope, tokenKey.version), siv: new SivCtr(macKey, encKey) }, // the cipher holds its own copies
+          detMac: keyObject(deriveTokenKey(tokenKey.key, 'det-mac', collectionId, field.name)),
+          detEnc: keyObject(deriveTokenKey(tokenKey.key, 'det-enc', collectionId, field.name)),
+          detAad: { scope, aad: detAad(scope, tokenKey.version) },
+        };
+      } finally {
+        macKey.fill(0);
+        encKey.fill(0);
+      }
+    }
     default:
       return { version: tokenKey.version, value: keyObject(deriveTokenKey(tokenKey.key, 'value', collectionId, field.name)) };
   }
@@ -77,9 +98,63 @@ export function keyObject(bytes: Buffer): KeyObject {
   return k;
 }
 
-/** The look-up hash of a token (the store never holds a token, only this). */
-export function tokenHash(lookupKey: Uint8Array | KeyObject, token: string): Buffer {
-  return createHmac('sha256', lookupKey).update(token, 'utf8').digest().subarray(0, TOKEN_HASH_BYTES);
+/**
+ * A field's look-up keys, from its look-up key (made per call; the bytes are zeroed): HMAC-SHA-256
+ * for format-preserving, random and tkd tokens, and AES-256 (one ECB call per batch) for the SIV
+ * of tks tokens.
+ */
+export interface TokenLookupKeys {
+  readonly hmac: HmacSha256;
+  readonly siv: Cipher;
+}
+
+export function tokenLookupKeys(lookupKey: Buffer): TokenLookupKeys {
+  const sivKey = hkdfSha256(lookupKey, Buffer.alloc(0), LOOKUP_SIV_INFO);
+  try {
+    const siv = createCipheriv('aes-256-ecb', sivKey, null);
+    siv.setAutoPadding(false);
+    return { hmac: new HmacSha256(lookupKey), siv };
+  } finally {
+    sivKey.fill(0);
+    lookupKey.fill(0);
+  }
+}
+
+/**
+ * The registry look-up hashes of tokens of one field (the store never holds a token, only these),
+ * TOKEN_HASH_BYTES each, views of one buffer:
+ *
+ * - tks tokens: AES-256(lookup SIV key, SIV). The SIV is a 128-bit PRF output that determines the
+ *   token (same scope and version: same value, same ciphertext), so a keyed permutation of it is
+ *   as good a keyed hash as an HMAC of the whole token, for one AES call per batch instead of one
+ *   HMAC per token. A forged token that copies a real SIV finds that row, then fails to open.
+ * - every other token: HMAC-SHA-256(lookup key, token) truncated to 128 bits. Format-preserving
+ *   tokens are low-entropy (a 12-digit number), so only a keyed hash of the whole token will do.
+ *
+ * Tokens must have passed parseToken for the field (or have been made for it).
+ */
+export function tokenHashes(field: FieldDef, keys: TokenLookupKeys, tokens: readonly string[]): Buffer[] {
+  const out = Buffer.alloc(tokens.length * TOKEN_HASH_BYTES);
+  const views = new Array<Buffer>(tokens.length);
+  const sivAt: number[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as string;
+    views[i] = out.subarray(i * TOKEN_HASH_BYTES, (i + 1) * TOKEN_HASH_BYTES);
+    if (field.token === 'deterministic' && t.startsWith(DETERMINISTIC_TOKEN_PREFIX)) sivAt.push(i);
+    else keys.hmac.macInto(t, out, i * TOKEN_HASH_BYTES, TOKEN_HASH_BYTES);
+  }
+  if (sivAt.length > 0) {
+    const sivs = Buffer.alloc(sivAt.length * SIV_BYTES);
+    sivAt.forEach((i, j) => {
+      const t = tokens[i] as string;
+      const body = t.indexOf('_') + 1;
+      // 22 characters carry 132 bits: the 16 bytes written are the SIV.
+      if (sivs.write(t.slice(body, body + SIV_CHARS), j * SIV_BYTES, SIV_BYTES, 'base64url') !== SIV_BYTES) throw new Error('tokenHashes: malformed deterministic token');
+    });
+    const hashed = keys.siv.update(sivs);
+    sivAt.forEach((i, j) => hashed.copy(out, i * TOKEN_HASH_BYTES, j * SIV_BYTES, (j + 1) * SIV_BYTES));
+  }
+  return views;
 }
 
 export function randomToken(): string {
@@ -94,7 +169,7 @@ export function parseToken(field: FieldDef, token: string): ParsedToken {
     case 'random':
       return { ok: RANDOM_TOKEN.test(token) };
     case 'deterministic': {
-      const m = DETERMINISTIC_TOKEN.exec(token);
+      const m = DETERMINISTIC_TOKEN.exec(token) ?? LEGACY_DETERMINISTIC_TOKEN.exec(token);
       return m ? { ok: true, version: Number(m[1]) } : { ok: false };
     }
     case 'format-preserving':
@@ -104,46 +179,99 @@ export function parseToken(field: FieldDef, token: string): ParsedToken {
   }
 }
 
-// ── Deterministic: SIV = HMAC-SHA-256(mac key, AAD ‖ value)[:12]; AES-256-GCM(enc key, SIV, value, AAD).
-// The nonce is a PRF of the value, so equal values give equal tokens and different values different
-// nonces (a collision needs ~2^48 values per field and key version); decryption recomputes the SIV
-// and compares, so a token is authenticated twice (GCM tag, SIV).
+// ── Deterministic (tks): SivCtr (crypto/siv.ts) over the value's JSON, with a header binding tenant,
+// collection, field and key version. Equal values give equal tokens; opening recomputes the SIV.
+// A batch costs one HMAC per value and one AES-ECB call (src/tokens/NOTES.md §5).
 
 function sameScope(a: TokenScope | undefined, b: TokenScope): boolean {
   return a !== undefined && (a === b || (a.tenantId === b.tenantId && a.collectionId === b.collectionId && a.field.name === b.field.name));
+}
+
+function sivHeader(scope: TokenScope, version: number): Buffer {
+  return encodeAad('kuraban/token/deterministic/v2', [scope.tenantId, scope.collectionId, scope.field.name, version]);
 }
 
 function detAad(scope: TokenScope, version: number): Buffer {
   return encodeAad('kuraban/token/deterministic/v1', [scope.tenantId, scope.collectionId, scope.field.name, version]);
 }
 
-export function deterministicToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldValue): string {
-  if (!keys.detMac || !keys.detEnc) throw new Error('deterministicToken: keys for another kind');
-  const aad = sameScope(keys.detAad?.scope, scope) ? (keys.detAad?.aad as Buffer) : detAad(scope, keys.version);
-  const plain = Buffer.from(JSON.stringify(value), 'utf8');
-  const siv = createHmac('sha256', keys.detMac).update(aad).update(plain).digest().subarray(0, SIV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keys.detEnc, siv);
-  cipher.setAAD(aad);
-  const body = Buffer.concat([siv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-  plain.fill(0);
-  return `tkd${keys.version}_${body.toString('base64url')}`;
+/** Deterministic tokens for many values of one field (tks, the current format). */
+export function deterministicTokens(scope: TokenScope, keys: FieldTokenKeys, values: readonly FieldValue[]): string[] {
+  const det = keys.det;
+  if (!det) throw new Error('deterministicTokens: keys for another kind');
+  const header = sameScope(det.scope, scope) ? det.header : sivHeader(scope, keys.version);
+  const plains = values.map((v) => Buffer.from(JSON.stringify(v), 'utf8'));
+  try {
+    const prefix = `${DETERMINISTIC_TOKEN_PREFIX}${keys.version}_`;
+    return det.siv.sealMany(header, plains).map((sealed) => prefix + sealed.toString('base64url'));
+  } finally {
+    for (const p of plains) p.fill(0);
+  }
 }
 
-/** The value of a deterministic token, or undefined when it does not open under these keys. */
+export function deterministicToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldValue): string {
+  return deterministicTokens(scope, keys, [value])[0] as string;
+}
+
+/**
+ * The values of deterministic tokens of one field and key version (either format), undefined for
+ * each that does not open under these keys (another version, field, tenant or key; any change).
+ */
+export function openDeterministicTokens(scope: TokenScope, keys: FieldTokenKeys, tokens: readonly string[]): Array<FieldValue | undefined> {
+  const out = new Array<FieldValue | undefined>(tokens.length).fill(undefined);
+  const det = keys.det;
+  if (!det) return out;
+  const at: number[] = [];
+  const sealed: Buffer[] = [];
+  tokens.forEach((token, i) => {
+    const m = DETERMINISTIC_TOKEN.exec(token);
+    if (!m) {
+      out[i] = openLegacyDeterministicToken(scope, keys, token);
+      return;
+    }
+    if (Number(m[1]) !== keys.version) return;
+    const body = Buffer.from(m[2] as string, 'base64url');
+    if (body.length < SIV_BYTES || body.toString('base64url') !== m[2]) return; // one spelling per token
+    at.push(i);
+    sealed.push(body);
+  });
+  if (sealed.length === 0) return out;
+  const header = sameScope(det.scope, scope) ? det.header : sivHeader(scope, keys.version);
+  const plains = det.siv.openMany(header, sealed);
+  plains.forEach((plain, j) => {
+    if (plain === undefined) return;
+    try {
+      out[at[j] as number] = JSON.parse(plain.toString('utf8')) as FieldValue;
+    } catch {
+      // cannot happen for an authentic token (it was made from JSON); refused all the same
+    }
+    plain.fill(0);
+  });
+  return out;
+}
+
 export function openDeterministicToken(scope: TokenScope, keys: FieldTokenKeys, token: string): FieldValue | undefined {
+  return openDeterministicTokens(scope, keys, [token])[0];
+}
+
+/**
+ * A tkd token (the first format: SIV = HMAC-SHA-256(mac key, AAD ‖ value)[:12], AES-256-GCM with
+ * that nonce), authenticated twice: the GCM tag, and the SIV recomputed and compared.
+ */
+function openLegacyDeterministicToken(scope: TokenScope, keys: FieldTokenKeys, token: string): FieldValue | undefined {
   if (!keys.detMac || !keys.detEnc) return undefined;
-  const m = DETERMINISTIC_TOKEN.exec(token);
+  const m = LEGACY_DETERMINISTIC_TOKEN.exec(token);
   if (!m || Number(m[1]) !== keys.version) return undefined;
   const body = Buffer.from(m[2] as string, 'base64url');
-  if (body.length < SIV_BYTES + TAG_BYTES || body.toString('base64url') !== m[2]) return undefined;
-  const aad = detAad(scope, keys.version);
-  const siv = body.subarray(0, SIV_BYTES);
+  if (body.length < LEGACY_SIV_BYTES + TAG_BYTES || body.toString('base64url') !== m[2]) return undefined;
+  const aad = sameScope(keys.detAad?.scope, scope) ? (keys.detAad?.aad as Buffer) : detAad(scope, keys.version);
+  const siv = body.subarray(0, LEGACY_SIV_BYTES);
   try {
     const decipher = createDecipheriv('aes-256-gcm', keys.detEnc, siv);
     decipher.setAAD(aad);
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    const plain = Buffer.concat([decipher.update(body.subarray(SIV_BYTES, body.length - TAG_BYTES)), decipher.final()]);
-    const expected = createHmac('sha256', keys.detMac).update(aad).update(plain).digest().subarray(0, SIV_BYTES);
+    const plain = Buffer.concat([decipher.update(body.subarray(LEGACY_SIV_BYTES, body.length - TAG_BYTES)), decipher.final()]);
+    const expected = createHmac('sha256', keys.detMac).update(aad).update(plain).digest().subarray(0, LEGACY_SIV_BYTES);
     if (!timingSafeEqual(expected, siv)) return undefined;
     return JSON.parse(plain.toString('utf8')) as FieldValue;
   } catch {
@@ -253,9 +381,16 @@ export function openFpeTokens(scope: TokenScope, keys: FieldTokenKeys, tokens: r
   });
 }
 
-/** Tokens for many values of one field: batched FF1 for format-preserving fields, one by one otherwise. */
+/** Tokens for many values of one field: batched for format-preserving and deterministic fields. */
 export function makeTokens(scope: TokenScope, keys: FieldTokenKeys, values: readonly FieldValue[]): string[] {
-  return scope.field.token === 'format-preserving' ? fpeTokens(scope, keys, values) : values.map((v) => makeToken(scope, keys, v));
+  switch (scope.field.token) {
+    case 'format-preserving':
+      return fpeTokens(scope, keys, values);
+    case 'deterministic':
+      return deterministicTokens(scope, keys, values);
+    default:
+      return values.map(() => randomToken());
+  }
 }
 
 /** A token for a value under the field's kind (random tokens are fresh each time). */
