@@ -7,14 +7,15 @@ import { HmacSha256 } from './hmac.js';
  * "A Provable-Security Treatment of the Key-Wrap Problem", EUROCRYPT 2006, §4; the construction
  * RFC 5297 instantiates with CMAC), batched:
  *
- *   SIV = HMAC-SHA-256(K1, header ‖ M)[0..16)          the synthetic IV: a PRF of everything
+ *   SIV = HMAC-SHA-256(K1, header ‖ T ‖ M)[0..16)      the synthetic IV: a PRF of everything
  *   C   = M ⊕ AES-256-CTR keystream(K2, SIV)             counter blocks SIV, SIV+1, … (128-bit, big-endian)
  *   out = SIV ‖ C
  *
  * Opening recomputes the SIV from the decrypted M and compares it in constant time; that is the
  * authentication (a changed bit anywhere changes M or the SIV, and the PRF check fails). The header
- * is authenticated, not encrypted; callers pass an injective encoding (encodeAad) so header ‖ M
- * splits one way. K1 and K2 are independent keys.
+ * (one per batch) and T (optional, one per message, all of one length: a record's or token's own
+ * context) are authenticated, not encrypted; callers pass an injective encoding of the header
+ * (encodeAad), so header ‖ T ‖ M splits one way. K1 and K2 are independent keys.
  *
  * The counter increment is the standard one of NIST SP 800-38A Appendix B.1 over the whole block
  * (m = 128), which is what OpenSSL's aes-256-ctr does: the tests check the ciphertext against it.
@@ -30,7 +31,6 @@ const AES_256_KEY_BYTES = 32;
 export class SivCtr {
   readonly #mac: HmacSha256;
   readonly #ecb: Cipher;
-  #scratch = Buffer.alloc(256); // header ‖ M for the MAC; zeroed after each batch
 
   /** `macKey`: the HMAC key (K1); `encKey`: the AES-256 key (K2). Both are copied. */
   constructor(macKey: Uint8Array, encKey: Uint8Array) {
@@ -40,8 +40,9 @@ export class SivCtr {
     this.#ecb.setAutoPadding(false);
   }
 
-  /** SIV ‖ C for each message, in order (views of one buffer). */
-  sealMany(header: Uint8Array, messages: readonly Uint8Array[]): Buffer[] {
+  /** SIV ‖ C for each message, in order (views of one buffer); `tweaks[i]` is message i's T. */
+  sealMany(header: Uint8Array, messages: readonly Uint8Array[], tweaks?: readonly Uint8Array[]): Buffer[] {
+    checkTweaks(messages.length, tweaks);
     let blocks = 0;
     let bytes = 0;
     for (const m of messages) {
@@ -51,37 +52,37 @@ export class SivCtr {
     const out = Buffer.alloc(bytes);
     const counters = Buffer.allocUnsafe(blocks * BLOCK);
     const views = new Array<Buffer>(messages.length);
+    const parts: Uint8Array[] = tweaks ? [header, EMPTY, EMPTY] : [header, EMPTY];
     let at = 0;
     let block = 0;
-    try {
-      for (let i = 0; i < messages.length; i++) {
-        const m = messages[i] as Uint8Array;
-        this.#macInto(header, m, out, at);
-        block = fillCounters(out, at, m.length, counters, block);
-        views[i] = out.subarray(at, at + SIV_BYTES + m.length);
-        at += SIV_BYTES + m.length;
-      }
-      const keystream = this.#ecb.update(counters);
-      at = 0;
-      let k = 0;
-      for (const m of messages) {
-        const c = at + SIV_BYTES;
-        for (let j = 0; j < m.length; j++) out[c + j] = (m[j] as number) ^ (keystream[k + j] as number);
-        k += Math.ceil(m.length / BLOCK) * BLOCK;
-        at = c + m.length;
-      }
-      keystream.fill(0);
-      return views;
-    } finally {
-      this.#scratch.fill(0);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as Uint8Array;
+      if (tweaks) parts[1] = tweaks[i] as Uint8Array;
+      parts[parts.length - 1] = m;
+      this.#mac.macPartsInto(parts, out, at, SIV_BYTES);
+      block = fillCounters(out, at, m.length, counters, block);
+      views[i] = out.subarray(at, at + SIV_BYTES + m.length);
+      at += SIV_BYTES + m.length;
     }
+    const keystream = this.#ecb.update(counters);
+    at = 0;
+    let k = 0;
+    for (const m of messages) {
+      const c = at + SIV_BYTES;
+      for (let j = 0; j < m.length; j++) out[c + j] = (m[j] as number) ^ (keystream[k + j] as number);
+      k += Math.ceil(m.length / BLOCK) * BLOCK;
+      at = c + m.length;
+    }
+    keystream.fill(0);
+    return views;
   }
 
   /**
    * M for each SIV ‖ C, or undefined where it does not open (too short, or the SIV does not match:
-   * any change, another key or another header). Plaintexts are views of one buffer.
+   * any change, another key, header or T). Plaintexts are views of one buffer.
    */
-  openMany(header: Uint8Array, sealed: readonly Uint8Array[]): Array<Buffer | undefined> {
+  openMany(header: Uint8Array, sealed: readonly Uint8Array[], tweaks?: readonly Uint8Array[]): Array<Buffer | undefined> {
+    checkTweaks(sealed.length, tweaks);
     let blocks = 0;
     let bytes = 0;
     for (const s of sealed) {
@@ -92,7 +93,8 @@ export class SivCtr {
     const plain = Buffer.alloc(bytes);
     const counters = Buffer.allocUnsafe(blocks * BLOCK);
     const expected = Buffer.alloc(SIV_BYTES);
-    const out = new Array<Buffer | undefined>(sealed.length);
+    const out = new Array<Buffer | undefined>(sealed.length).fill(undefined);
+    const parts: Uint8Array[] = tweaks ? [header, EMPTY, EMPTY] : [header, EMPTY];
     let block = 0;
     for (const s of sealed) if (s.length >= SIV_BYTES) block = fillCounters(s, 0, s.length - SIV_BYTES, counters, block);
     const keystream = this.#ecb.update(counters);
@@ -105,7 +107,9 @@ export class SivCtr {
         const n = s.length - SIV_BYTES;
         const m = plain.subarray(at, at + n);
         for (let j = 0; j < n; j++) m[j] = (s[SIV_BYTES + j] as number) ^ (keystream[k + j] as number);
-        this.#macInto(header, m, expected, 0);
+        if (tweaks) parts[1] = tweaks[i] as Uint8Array;
+        parts[parts.length - 1] = m;
+        this.#mac.macPartsInto(parts, expected, 0, SIV_BYTES);
         if (constantTimeEqual(expected, s.subarray(0, SIV_BYTES))) out[i] = m;
         else m.fill(0);
         k += Math.ceil(n / BLOCK) * BLOCK;
@@ -114,26 +118,23 @@ export class SivCtr {
       return out;
     } finally {
       keystream.fill(0);
-      this.#scratch.fill(0);
     }
   }
 
   /** Zeroes the MAC key pads; the instance must not be used afterwards. */
   destroy(): void {
     this.#mac.destroy();
-    this.#scratch.fill(0);
   }
+}
 
-  #macInto(header: Uint8Array, m: Uint8Array, out: Buffer, at: number): void {
-    const n = header.length + m.length;
-    if (n > this.#scratch.length) {
-      this.#scratch.fill(0);
-      this.#scratch = Buffer.alloc(Math.max(n, this.#scratch.length * 2));
-    }
-    this.#scratch.set(header, 0);
-    this.#scratch.set(m, header.length);
-    this.#mac.macInto(this.#scratch.subarray(0, n), out, at, SIV_BYTES);
-  }
+const EMPTY = new Uint8Array(0);
+
+/** One T per message, all of one length (so header ‖ T ‖ M splits one way), or none. */
+function checkTweaks(count: number, tweaks: readonly Uint8Array[] | undefined): void {
+  if (!tweaks) return;
+  if (tweaks.length !== count) throw new RangeError('SivCtr: one tweak per message');
+  const n = tweaks[0]?.length;
+  for (const t of tweaks) if (t.length !== n) throw new RangeError('SivCtr: tweaks of one length');
 }
 
 /**

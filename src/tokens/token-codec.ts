@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
-import { encodeAad, Ff1, ff1MinLength, hkdfSha256, HmacSha256, open, seal, SIV_BYTES, SivCtr } from '../crypto/index.js';
+import { encodeAad, Ff1, ff1MinLength, hkdfSha256, HmacSha256, open, SIV_BYTES, SivCtr } from '../crypto/index.js';
 import type { FieldDef, FieldValue } from '../schema/index.js';
 import { fpeLayout, wrongCheckDigit, type FpeLayout } from './fpe-layout.js';
 import { deriveTokenKey, ff1Tweak } from './token-keys.js';
@@ -46,6 +46,9 @@ export interface FieldTokenKeys {
   readonly detEnc?: KeyObject;
   /** The tkd tokens' AAD for the scope the keys were made for, and that scope (computed once per call). */
   readonly detAad?: { readonly scope: TokenScope; readonly aad: Buffer };
+  /** Values of random tokens made outside a record, sealed now (format 2): SIV-CTR and its header. */
+  readonly values?: { readonly scope: TokenScope; readonly header: Buffer; readonly siv: SivCtr };
+  /** Values sealed in the first format (AES-256-GCM), opened only. */
   readonly value?: KeyObject;
 }
 
@@ -83,8 +86,20 @@ export function fieldTokenKeys(scope: TokenScope, tokenKey: { readonly version: 
         encKey.fill(0);
       }
     }
-    default:
-      return { version: tokenKey.version, value: keyObject(deriveTokenKey(tokenKey.key, 'value', collectionId, field.name)) };
+    default: {
+      const macKey = deriveTokenKey(tokenKey.key, 'value-siv', collectionId, field.name);
+      const encKey = deriveTokenKey(tokenKey.key, 'value-ctr', collectionId, field.name);
+      try {
+        return {
+          version: tokenKey.version,
+          values: { scope, header: valueHeader(scope, tokenKey.version), siv: new SivCtr(macKey, encKey) },
+          value: keyObject(deriveTokenKey(tokenKey.key, 'value', collectionId, field.name)),
+        };
+      } finally {
+        macKey.fill(0);
+        encKey.fill(0);
+      }
+    }
   }
 }
 
@@ -200,14 +215,56 @@ export function deterministicTokens(scope: TokenScope, keys: FieldTokenKeys, val
   const det = keys.det;
   if (!det) throw new Error('deterministicTokens: keys for another kind');
   const header = sameScope(det.scope, scope) ? det.header : sivHeader(scope, keys.version);
-  const plains = values.map((v) => Buffer.from(JSON.stringify(v), 'utf8'));
+  const plains = jsonBytes(values);
   try {
     const prefix = `${DETERMINISTIC_TOKEN_PREFIX}${keys.version}_`;
-    return det.siv.sealMany(header, plains).map((sealed) => prefix + sealed.toString('base64url'));
+    return det.siv.sealMany(header, plains.views).map((sealed) => prefix + sealed.toString('base64url'));
   } finally {
-    for (const p of plains) p.fill(0);
+    plains.buffer.fill(0);
   }
 }
+
+/** The UTF-8 JSON of each value, as views of one buffer (zero it after use). */
+function jsonBytes(values: readonly FieldValue[]): { buffer: Buffer; views: Buffer[] } {
+  const texts = values.map((v) => JSON.stringify(v));
+  let most = 0;
+  for (const t of texts) most += t.length * 3; // a UTF-16 unit is at most 3 UTF-8 bytes
+  const buffer = Buffer.alloc(most);
+  const views = new Array<Buffer>(texts.length);
+  let at = 0;
+  texts.forEach((t, i) => {
+    const n = buffer.write(t, at, 'utf8');
+    views[i] = buffer.subarray(at, at + n);
+    at += n;
+  });
+  return { buffer, views };
+}
+
+/**
+ * Decodes base64url texts side by side into one buffer (views), or undefined for a text that is not
+ * the one canonical spelling of its bytes (a length of 4k+1, or unused low bits set in the last
+ * character): a token has exactly one spelling. The alphabet is checked by the caller's pattern.
+ */
+function base64urlBodies(texts: readonly string[]): Array<Buffer | undefined> {
+  let most = 0;
+  for (const t of texts) most += Math.floor((t.length * 3) / 4);
+  const buffer = Buffer.alloc(most);
+  const out = new Array<Buffer | undefined>(texts.length);
+  let at = 0;
+  texts.forEach((t, i) => {
+    const rest = t.length % 4;
+    if (rest === 1) return;
+    if (rest !== 0) {
+      const last = BASE64URL.indexOf(t.charAt(t.length - 1));
+      if (last < 0 || (last & (rest === 2 ? 0x0f : 0x03)) !== 0) return;
+    }
+    const n = buffer.write(t, at, 'base64url');
+    out[i] = buffer.subarray(at, at + n);
+    at += n;
+  });
+  return out;
+}
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 export function deterministicToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldValue): string {
   return deterministicTokens(scope, keys, [value])[0] as string;
@@ -222,26 +279,32 @@ export function openDeterministicTokens(scope: TokenScope, keys: FieldTokenKeys,
   const det = keys.det;
   if (!det) return out;
   const at: number[] = [];
-  const sealed: Buffer[] = [];
+  const texts: string[] = [];
+  const prefix = `${DETERMINISTIC_TOKEN_PREFIX}${keys.version}_`;
   tokens.forEach((token, i) => {
-    const m = DETERMINISTIC_TOKEN.exec(token);
-    if (!m) {
+    if (!token.startsWith(DETERMINISTIC_TOKEN_PREFIX)) {
       out[i] = openLegacyDeterministicToken(scope, keys, token);
       return;
     }
-    if (Number(m[1]) !== keys.version) return;
-    const body = Buffer.from(m[2] as string, 'base64url');
-    if (body.length < SIV_BYTES || body.toString('base64url') !== m[2]) return; // one spelling per token
+    if (!token.startsWith(prefix) || !DETERMINISTIC_TOKEN.test(token)) return; // another version, or not a token
     at.push(i);
-    sealed.push(body);
+    texts.push(token.slice(prefix.length));
   });
-  if (sealed.length === 0) return out;
+  if (texts.length === 0) return out;
+  const bodies = base64urlBodies(texts);
+  const sealed: Buffer[] = [];
+  const sealedAt: number[] = [];
+  bodies.forEach((body, j) => {
+    if (body === undefined || body.length < SIV_BYTES) return;
+    sealed.push(body);
+    sealedAt.push(at[j] as number);
+  });
   const header = sameScope(det.scope, scope) ? det.header : sivHeader(scope, keys.version);
   const plains = det.siv.openMany(header, sealed);
   plains.forEach((plain, j) => {
     if (plain === undefined) return;
     try {
-      out[at[j] as number] = JSON.parse(plain.toString('utf8')) as FieldValue;
+      out[sealedAt[j] as number] = JSON.parse(plain.toString('utf8')) as FieldValue;
     } catch {
       // cannot happen for an authentic token (it was made from JSON); refused all the same
     }
@@ -405,18 +468,83 @@ export function makeToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldV
   }
 }
 
-// ── Vaulted values of random tokens made outside a record (AES-256-GCM, AAD binds where and which token).
+// ── Vaulted values of random tokens made outside a record. Format 2 (now): 0x02 ‖ SIV ‖ C, SivCtr
+// under the field's value keys with a header binding where (tenant, collection, field, version) and
+// the token's look-up hash as T — batched like deterministic tokens. Format 1 (before): the AES-256-GCM
+// envelope of crypto/aead.ts (0x01 ‖ nonce ‖ C ‖ tag) with an AAD binding the same; still opened.
 
-function valueAad(scope: TokenScope, hash: Uint8Array, version: number): Buffer {
+/** The first byte of a format-2 sealed token value. */
+export const TOKEN_VALUE_FORMAT_SIV = 0x02;
+
+function valueHeader(scope: TokenScope, version: number): Buffer {
+  return encodeAad('kuraban/token/value/v2', [scope.tenantId, scope.collectionId, scope.field.name, version]);
+}
+
+function legacyValueAad(scope: TokenScope, hash: Uint8Array, version: number): Buffer {
   return encodeAad('kuraban/token/value/v1', [scope.tenantId, scope.collectionId, scope.field.name, Buffer.from(hash).toString('hex'), version]);
 }
 
-export function sealTokenValue(scope: TokenScope, keys: FieldTokenKeys, hash: Uint8Array, value: FieldValue): Buffer {
-  if (!keys.value) throw new Error('sealTokenValue: keys for another kind');
-  return seal(keys.value, Buffer.from(JSON.stringify(value), 'utf8'), valueAad(scope, hash, keys.version));
+/** The sealed values of random tokens (one per look-up hash), format 2. */
+export function sealTokenValues(scope: TokenScope, keys: FieldTokenKeys, hashes: readonly Uint8Array[], values: readonly FieldValue[]): Buffer[] {
+  const v = keys.values;
+  if (!v) throw new Error('sealTokenValues: keys for another kind');
+  if (hashes.length !== values.length) throw new RangeError('sealTokenValues: one hash per value');
+  const header = sameScope(v.scope, scope) ? v.header : valueHeader(scope, keys.version);
+  const plains = jsonBytes(values);
+  try {
+    return v.siv.sealMany(header, plains.views, hashes).map((sealed) => {
+      const blob = Buffer.allocUnsafe(1 + sealed.length);
+      blob[0] = TOKEN_VALUE_FORMAT_SIV;
+      sealed.copy(blob, 1);
+      return blob;
+    });
+  } finally {
+    plains.buffer.fill(0);
+  }
 }
 
-export function openTokenValue(scope: TokenScope, keys: FieldTokenKeys, hash: Uint8Array, blob: Uint8Array): FieldValue {
-  if (!keys.value) throw new Error('openTokenValue: keys for another kind');
-  return JSON.parse(open(keys.value, blob, valueAad(scope, hash, keys.version)).toString('utf8')) as FieldValue;
+export function sealTokenValue(scope: TokenScope, keys: FieldTokenKeys, hash: Uint8Array, value: FieldValue): Buffer {
+  return sealTokenValues(scope, keys, [hash], [value])[0] as Buffer;
+}
+
+/** The values of sealed token values (either format), undefined for each that does not open under these keys. */
+export function openTokenValues(scope: TokenScope, keys: FieldTokenKeys, hashes: readonly Uint8Array[], blobs: readonly Uint8Array[]): Array<FieldValue | undefined> {
+  const v = keys.values;
+  if (!v || !keys.value) throw new Error('openTokenValues: keys for another kind');
+  if (hashes.length !== blobs.length) throw new RangeError('openTokenValues: one hash per value');
+  const out = new Array<FieldValue | undefined>(blobs.length).fill(undefined);
+  const at: number[] = [];
+  const sealed: Uint8Array[] = [];
+  const tweaks: Uint8Array[] = [];
+  blobs.forEach((blob, i) => {
+    const hash = hashes[i] as Uint8Array;
+    if (blob[0] === TOKEN_VALUE_FORMAT_SIV) {
+      if (hash.length !== TOKEN_HASH_BYTES) return;
+      at.push(i);
+      sealed.push(blob.subarray(1));
+      tweaks.push(hash);
+      return;
+    }
+    try {
+      out[i] = JSON.parse(open(keys.value as KeyObject, blob, legacyValueAad(scope, hash, keys.version)).toString('utf8')) as FieldValue;
+    } catch {
+      // does not open: undefined
+    }
+  });
+  if (sealed.length === 0) return out;
+  const header = sameScope(v.scope, scope) ? v.header : valueHeader(scope, keys.version);
+  v.siv.openMany(header, sealed, tweaks).forEach((plain, j) => {
+    if (plain === undefined) return;
+    try {
+      out[at[j] as number] = JSON.parse(plain.toString('utf8')) as FieldValue;
+    } catch {
+      // cannot happen for an authentic value (it was sealed from JSON); refused all the same
+    }
+    plain.fill(0);
+  });
+  return out;
+}
+
+export function openTokenValue(scope: TokenScope, keys: FieldTokenKeys, hash: Uint8Array, blob: Uint8Array): FieldValue | undefined {
+  return openTokenValues(scope, keys, [hash], [blob])[0];
 }

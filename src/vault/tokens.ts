@@ -3,7 +3,7 @@ import type { DataKey, Keyring } from '../keys/index.js';
 import { validateRecord, type FieldDef, type FieldValue, type RecordValues } from '../schema/index.js';
 import type { FoundTokenRow, Store, StoreOps, TokenRow } from '../store/index.js';
 import {
-  fieldTokenKeys, fpeValueProblem, makeTokens, openDeterministicTokens, openFpeTokens, openTokenValue, parseToken, sealTokenValue, tokenHashes, tokenLookupKeys,
+  fieldTokenKeys, fpeValueProblem, makeTokens, openDeterministicTokens, openFpeTokens, openTokenValues, parseToken, sealTokenValues, tokenHashes, tokenLookupKeys,
   type FieldTokenKeys, type TokenScope,
 } from '../tokens/index.js';
 import type { AccessLog } from './access-log.js';
@@ -131,11 +131,9 @@ export class Tokens {
     const now = this.deps.clock().toISOString();
     const tokens = makeTokens(k.scope, k.keys, canonical);
     const hashes = tokenHashes(field, k.lookup, tokens);
-    const rows = hashes.map((hash, i) => {
-      // Random tokens made here have no record to resolve through: the vault keeps the value, sealed.
-      const valueCt = field.token === 'random' ? sealTokenValue(k.scope, k.keys, hash, canonical[i] as FieldValue) : null;
-      return this.row(k, hash, null, subjectId, valueCt, now);
-    });
+    // Random tokens made here have no record to resolve through: the vault keeps the value, sealed.
+    const sealed = field.token === 'random' ? sealTokenValues(k.scope, k.keys, hashes, canonical) : undefined;
+    const rows = hashes.map((hash, i) => this.row(k, hash, null, subjectId, sealed?.[i] ?? null, now));
     await this.deps.store.transaction(async (tx) => {
       await tx.insertTokens(rows);
       if (options.audit) {
@@ -235,7 +233,25 @@ export class Tokens {
         });
       }
     } else {
-      for (let index = 0; index < texts.length; index++) opened[index] = await this.resolveRandom(scope, hashes[index] as Buffer, found[index] as FoundTokenRow[], recordValues, keysFor);
+      // Random tokens: the value sealed in a row (opened in batches per key version), or the record's.
+      const sealedValues = new Map<FoundTokenRow, FieldValue | undefined>();
+      const byVersion = new Map<number, Array<{ row: FoundTokenRow; hash: Buffer }>>();
+      found.forEach((list, index) => {
+        for (const row of list) {
+          if (row.valueCt === null) continue;
+          const at = byVersion.get(row.keyVersion);
+          const item = { row, hash: hashes[index] as Buffer };
+          if (at) at.push(item);
+          else byVersion.set(row.keyVersion, [item]);
+        }
+      });
+      for (const [version, items] of byVersion) {
+        const k = await keysFor(version);
+        openTokenValues(scope, k, items.map((i) => i.hash), items.map((i) => i.row.valueCt as Buffer)).forEach((value, j) => sealedValues.set((items[j] as { row: FoundTokenRow }).row, value));
+      }
+      found.forEach((list, index) => {
+        opened[index] = resolveRandom(field, list, sealedValues, recordValues);
+      });
     }
     const values: FieldValue[] = [];
     const usedRecords = new Set<string>();
@@ -255,29 +271,6 @@ export class Tokens {
     }
     if (notFound.length > 0) throw new KurabanError('TOKEN_NOT_FOUND', undefined, { details: notFound.slice(0, 100) });
     return { values, records: [...usedRecords], subjects: [...usedSubjects] };
-  }
-
-  /** A random token's value: sealed in its registry row (made outside a record), or its record's field. */
-  private async resolveRandom(
-    scope: TokenScope,
-    hash: Buffer,
-    rows: readonly FoundTokenRow[],
-    recordValues: ReadonlyMap<string, RecordValues>,
-    keysFor: (version: number) => Promise<FieldTokenKeys>,
-  ): Promise<{ value: FieldValue; rows: readonly FoundTokenRow[] } | undefined> {
-    for (const r of rows) {
-      if (r.valueCt !== null) {
-        const k = await keysFor(r.keyVersion);
-        try {
-          return { value: openTokenValue(scope, k, hash, r.valueCt), rows: [r] };
-        } catch {
-          continue;
-        }
-      }
-      const v = r.recordId === null ? undefined : recordValues.get(r.recordId)?.[scope.field.name];
-      if (v !== undefined) return { value: v, rows: [r] };
-    }
-    return undefined;
   }
 
   /** Decrypts the records tokens stand for (a record gone or unreadable is simply absent). */
@@ -322,6 +315,20 @@ export class Tokens {
       createdAt: now,
     };
   }
+}
+
+/** A random token's value: the first of its rows that has one — sealed in the row (made outside a record), or its record's field. */
+function resolveRandom(
+  field: FieldDef,
+  rows: readonly FoundTokenRow[],
+  sealedValues: ReadonlyMap<FoundTokenRow, FieldValue | undefined>,
+  recordValues: ReadonlyMap<string, RecordValues>,
+): { value: FieldValue; rows: readonly FoundTokenRow[] } | undefined {
+  for (const r of rows) {
+    const v = r.valueCt !== null ? sealedValues.get(r) : r.recordId === null ? undefined : recordValues.get(r.recordId)?.[field.name];
+    if (v !== undefined) return { value: v, rows: [r] };
+  }
+  return undefined;
 }
 
 function dedupe<T extends string | Buffer>(items: readonly T[]): T[] {

@@ -88,6 +88,22 @@ describe('SivCtr', () => {
     );
   });
 
+  test('a per-message T is authenticated with the header (HMAC over header ‖ T ‖ M); another T does not open', () => {
+    const macKey = randomBytes(32);
+    const encKey = randomBytes(32);
+    const s = new SivCtr(macKey, encKey);
+    const header = Buffer.from('kuraban/test');
+    const messages = [Buffer.from('a'), Buffer.from('b'.repeat(40)), Buffer.from('a')];
+    const tweaks = messages.map(() => randomBytes(16));
+    const sealed = s.sealMany(header, messages, tweaks);
+    sealed.forEach((c, i) => assert.deepEqual(c, reference(macKey, encKey, Buffer.concat([header, tweaks[i] as Buffer]), messages[i] as Buffer)));
+    assert.notDeepEqual(sealed[0], sealed[2], 'same message, another T');
+    assert.deepEqual(s.openMany(header, sealed, tweaks), messages);
+    assert.deepEqual(s.openMany(header, sealed, [tweaks[1], tweaks[0], tweaks[2]] as Buffer[]), [undefined, undefined, messages[2]]);
+    assert.throws(() => s.sealMany(header, messages, tweaks.slice(1)), RangeError);
+    assert.throws(() => s.sealMany(header, messages, [randomBytes(16), randomBytes(15), randomBytes(16)]), RangeError);
+  });
+
   test('refuses a key that is not AES-256', () => {
     assert.throws(() => new SivCtr(randomBytes(32), randomBytes(16)), RangeError);
   });

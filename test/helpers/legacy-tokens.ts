@@ -1,5 +1,5 @@
 import { createCipheriv, createHmac } from 'node:crypto';
-import { encodeAad } from '../../src/crypto/index.js';
+import { encodeAad, seal } from '../../src/crypto/index.js';
 import type { FieldValue } from '../../src/schema/index.js';
 import { deriveTokenKey, type TokenScope } from '../../src/tokens/index.js';
 
@@ -24,4 +24,15 @@ export function legacyDeterministicToken(scope: TokenScope, tokenKey: { readonly
 /** The registry hash of a token under the HMAC look-up (format-preserving, random and tkd tokens). */
 export function hmacTokenHash(lookupKey: Uint8Array, token: string): Buffer {
   return createHmac('sha256', lookupKey).update(token, 'utf8').digest().subarray(0, 16);
+}
+
+/**
+ * A random token's value sealed in the first format (the AES-256-GCM envelope of crypto/aead.ts under
+ * the field's `value` key, with an AAD binding tenant, collection, field, the look-up hash in hex and
+ * the key version), as registry rows held it before format 2.
+ */
+export function legacySealedTokenValue(scope: TokenScope, tokenKey: { readonly version: number; readonly key: Uint8Array }, hash: Uint8Array, value: FieldValue): Buffer {
+  const key = deriveTokenKey(tokenKey.key, 'value', scope.collectionId, scope.field.name);
+  const aad = encodeAad('kuraban/token/value/v1', [scope.tenantId, scope.collectionId, scope.field.name, Buffer.from(hash).toString('hex'), tokenKey.version]);
+  return seal(key, Buffer.from(JSON.stringify(value), 'utf8'), aad);
 }

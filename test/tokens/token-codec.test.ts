@@ -11,10 +11,10 @@ import {
   corporateNumberCheckDigit, insurerNumberCheckDigit, juminhyoCodeCheckDigit, myNumberCheckDigit, parseCollectionSchema, type FieldDef,
 } from '../../src/schema/index.js';
 import {
-  deterministicToken, deterministicTokens, fieldTokenKeys, fpeToken, fpeValueProblem, openDeterministicToken, openDeterministicTokens, openFpeToken, parseToken, randomToken,
-  tokenHashes, tokenLookupKeys, type TokenScope,
+  deterministicToken, deterministicTokens, fieldTokenKeys, fpeToken, fpeValueProblem, openDeterministicToken, openDeterministicTokens, openFpeToken, openTokenValues, parseToken,
+  randomToken, sealTokenValues, tokenHashes, tokenLookupKeys, TOKEN_VALUE_FORMAT_SIV, type TokenScope,
 } from '../../src/tokens/index.js';
-import { hmacTokenHash, legacyDeterministicToken } from '../helpers/legacy-tokens.js';
+import { hmacTokenHash, legacyDeterministicToken, legacySealedTokenValue } from '../helpers/legacy-tokens.js';
 
 const field = (def: Record<string, unknown>): FieldDef => parseCollectionSchema({ fields: [def] }).fields[0] as FieldDef;
 const MY_NUMBER = field({ name: 'my_number', type: 'my-number', token: 'format-preserving' });
@@ -244,6 +244,32 @@ describe('random tokens and look-up hashes', () => {
     // A tkd token in a deterministic field keeps its HMAC hash (its registry rows were written so).
     const legacy = legacyDeterministicToken(scope, key(1), '山田');
     assert.deepEqual(tokenHashes(f, tokenLookupKeys(Buffer.from(lookupKey)), [legacy])[0], hmacTokenHash(lookupKey, legacy));
+  });
+
+  test('values of random tokens made outside a record: sealed per token hash (format 2), batched; format 1 still opens', () => {
+    const f = field({ name: 'note', type: 'string', token: 'random' });
+    const scope = scopeOf(f);
+    const k = key(2);
+    const keys = fieldTokenKeys(scope, k);
+    const hashes = Array.from({ length: 5 }, () => randomBytes(16));
+    const values = ['メモ', 'メモ', '𠮷', 'x'.repeat(100), 'z'];
+    const sealed = sealTokenValues(scope, keys, hashes, values);
+    assert.ok(sealed.every((b) => b[0] === TOKEN_VALUE_FORMAT_SIV));
+    assert.notDeepEqual(sealed[0], sealed[1], 'the same value under two tokens: unrelated ciphertexts');
+    assert.deepEqual(openTokenValues(scope, keys, hashes, sealed), values);
+    // Bound to its token's hash, its field, tenant and key version; any change fails.
+    const swapped = [hashes[1], hashes[0]] as Buffer[];
+    assert.deepEqual(openTokenValues(scope, keys, swapped, sealed.slice(0, 2)), [undefined, undefined]);
+    assert.deepEqual(openTokenValues(scopeOf(f, 'other-town'), keys, hashes.slice(0, 1), sealed.slice(0, 1)), [undefined]);
+    assert.deepEqual(openTokenValues(scope, fieldTokenKeys(scope, { version: 3, key: k.key }), hashes.slice(0, 1), sealed.slice(0, 1)), [undefined]);
+    const bad = Buffer.from(sealed[2] as Buffer);
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0x40;
+    assert.deepEqual(openTokenValues(scope, keys, [hashes[2] as Buffer, hashes[3] as Buffer], [bad, sealed[3] as Buffer]), [undefined, values[3]]);
+    // Format 1 (AES-256-GCM, as stored before), side by side with format 2.
+    const legacy = legacySealedTokenValue(scope, k, hashes[4] as Buffer, '旧形式');
+    assert.equal(legacy[0], 0x01);
+    assert.deepEqual(openTokenValues(scope, keys, [hashes[4] as Buffer, hashes[0] as Buffer], [legacy, sealed[0] as Buffer]), ['旧形式', 'メモ']);
+    assert.deepEqual(openTokenValues(scope, keys, [hashes[3] as Buffer], [legacy]), [undefined], 'format 1 is bound to its hash too');
   });
 
   test('tokenLookupKeys zeroes the bytes it is given', () => {

@@ -16,7 +16,7 @@ import { rejectsWithCode, reasons } from '../helpers/errors.js';
 import { once } from '../helpers/once.js';
 import { syntheticMyNumber, wrongLastDigit } from '../helpers/japanese-ids.js';
 import { openOther } from '../helpers/key-rotation.js';
-import { hmacTokenHash, legacyDeterministicToken } from '../helpers/legacy-tokens.js';
+import { hmacTokenHash, legacyDeterministicToken, legacySealedTokenValue } from '../helpers/legacy-tokens.js';
 
 const T = 'token-town';
 const OTHER = 'other-town';
@@ -286,7 +286,7 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test('deterministic tokens of the first format (tkd), registered before tks: keep resolving, across rotation, until erasure', async () => {
+    test('tokens of the first formats (tkd; random values sealed with GCM), registered before: keep resolving, across rotation, until erasure', async () => {
       const tv0 = await setup();
       const vault = tv0.vault;
       const collection = await vault.collections.get(T, C);
@@ -304,7 +304,18 @@ for (const backend of BACKENDS) {
         collectionId: collection.id, field: 'family_name', tokenHash: hmacTokenHash(lookupKey, token), recordId, tenantId: T, kind: 'deterministic',
         keyVersion: tokenKey.version, subjectId, valueCt: null, createdAt: new Date().toISOString(),
       });
-      await tv0.store.transaction((tx) => tx.insertTokens([row(legacy, r.id, 'legacy-1'), row(legacyStandalone, null, null)]));
+      // And a random token made outside a record, its value sealed in the first format (GCM).
+      const noteField = collection.schema.fields.find((f) => f.name === 'note') as FieldDef;
+      const oldNote = 'tkr_AAAAAAAAAAAAAAAAAAAAAQ';
+      const noteLookup = await vault.keyring.tokenLookupKey(tv0.store, T, collection.id, 'note');
+      const noteHash = hmacTokenHash(noteLookup, oldNote);
+      const noteRow: TokenRow = {
+        ...row(oldNote, null, 'legacy-1'), field: 'note', kind: 'random', tokenHash: noteHash,
+        valueCt: legacySealedTokenValue({ tenantId: T, collectionId: collection.id, field: noteField }, tokenKey, noteHash, '旧メモ'),
+      };
+      await tv0.store.transaction((tx) => tx.insertTokens([row(legacy, r.id, 'legacy-1'), row(legacyStandalone, null, null), noteRow]));
+      const [newNote] = await vault.tokens.tokenize(T, C, 'note', ['新メモ']);
+      assert.deepEqual((await vault.tokens.detokenize(T, C, 'note', [oldNote, newNote])).values, ['旧メモ', '新メモ']);
       assert.match(r.tokens?.family_name as string, /^tks/);
       assert.match(standalone as string, /^tks/);
       const both = await vault.tokens.detokenize(T, C, 'family_name', [legacy, r.tokens?.family_name, legacyStandalone, standalone]);
@@ -318,6 +329,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await vault.tokens.detokenize(T, C, 'family_name', [legacy])).values, ['旧姓'], 'after rotation');
       await vault.erasure.erase(T, 'legacy-1', localAudit());
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [legacy]), 'TOKEN_NOT_FOUND');
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', [oldNote]), 'TOKEN_NOT_FOUND');
       tokenKey.key.fill(0);
     });
 
