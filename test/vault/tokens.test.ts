@@ -243,6 +243,10 @@ for (const backend of BACKENDS) {
       const gone = await vault.records.create(T, C, { subjectId: 'erase-me', fields: { family_name: '消去', my_number: syntheticMyNumber(10), note: '消える' } });
       const [alone] = await vault.tokens.tokenize(T, C, 'note', ['本人の値'], { subjectId: 'erase-me' });
       const [sameValueElsewhere] = await vault.tokens.tokenize(T, C, 'my_number', [syntheticMyNumber(10)]);
+      // A deterministic token registered on its own for a name only the erased person has (tks: the
+      // look-up hash comes from the SIV, the same for both registrations).
+      await vault.records.create(T, C, { subjectId: 'erase-me', fields: { family_name: '消去だけ' } });
+      const [nameAlone] = await vault.tokens.tokenize(T, C, 'family_name', ['消去だけ']);
       assert.equal(sameValueElsewhere, gone.tokens?.my_number);
       const stays = await vault.records.create(T, C, { subjectId: 'stay', fields: { family_name: '残る', my_number: syntheticMyNumber(11), note: '残る' } });
       // Another person with the same family name: the same deterministic token, which stands for their record too.
@@ -252,6 +256,7 @@ for (const backend of BACKENDS) {
       assert.ok(receipt.tokensRevoked >= 4, `tokensRevoked ${receipt.tokensRevoked}`);
       for (const f of ['my_number', 'note'] as const) await rejectsWithCode(() => vault.tokens.detokenize(T, C, f, [gone.tokens?.[f]]), 'TOKEN_NOT_FOUND');
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', [alone]), 'TOKEN_NOT_FOUND');
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [nameAlone]), 'TOKEN_NOT_FOUND');
       const shared = await vault.tokens.detokenize(T, C, 'family_name', [gone.tokens?.family_name]);
       assert.deepEqual(shared, { values: ['消去'], records: [namesake.id], subjects: ['namesake'] }, "the namesake's record, never the erased one");
       await vault.erasure.erase(T, 'namesake', localAudit());
