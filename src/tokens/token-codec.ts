@@ -1,19 +1,23 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
-import { encodeAad, Ff1, ff1MinLength, hkdfSha256, HmacSha256, open, SIV_BYTES, SivCtr } from '../crypto/index.js';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
+import { encodeAad, Ff1, ff1MinLength, hkdfSha256, HmacSha256, open, randomBytesPooled, SIV_BYTES, SivCtr } from '../crypto/index.js';
 import type { FieldDef, FieldValue } from '../schema/index.js';
 import { fpeLayout, wrongCheckDigit, type FpeLayout } from './fpe-layout.js';
 import { deriveTokenKey, ff1Tweak } from './token-keys.js';
 
 /**
  * Token formats (docs/tokens.md), pure functions over keys the vault hands in:
- *   random             tkr_<22 base64url chars>     128 random bits; the vault keeps what it stands for
+ *   random             tku_<22 base64url chars>     128 random bits; the vault keeps what it stands for
+ *                      tkr_<22 base64url chars>     issued before tku (HMAC registry hash): still resolved, no longer made
  *   deterministic      tks<v>_<base64url>          SIV ‖ C: HMAC-SHA-256 synthetic IV, AES-256-CTR (crypto/siv.ts)
  *                      tkd<v>_<base64url>          issued before tks (SIV AES-256-GCM): still opened, no longer made
  *   format-preserving  the value's own format        FF1 (NIST SP 800-38G) under the field's key
  */
-export const RANDOM_TOKEN_PREFIX = 'tkr_';
+export const RANDOM_TOKEN_PREFIX = 'tku_';
 export const RANDOM_TOKEN_BYTES = 16;
-const RANDOM_TOKEN = /^tkr_[A-Za-z0-9_-]{22}$/;
+/** 22 characters carry 132 bits: the last one's 4 low bits are unused, so it is one of A, Q, g, w (one spelling per token). */
+const RANDOM_TOKEN = /^tku_[A-Za-z0-9_-]{21}[AQgw]$/;
+/** Random tokens of the first format (their registry hash is an HMAC of the text, so any spelling is its own token). */
+const LEGACY_RANDOM_TOKEN = /^tkr_[A-Za-z0-9_-]{22}$/;
 /** Deterministic tokens made now: SIV (16 bytes) ‖ C (at least 1 byte: the JSON of a value) — at least 23 base64url characters. */
 export const DETERMINISTIC_TOKEN_PREFIX = 'tks';
 const DETERMINISTIC_TOKEN = /^tks([1-9][0-9]{0,8})_([A-Za-z0-9_-]{23,})$/;
@@ -23,10 +27,10 @@ const LEGACY_DETERMINISTIC_TOKEN = /^tkd([1-9][0-9]{0,8})_([A-Za-z0-9_-]{38,})$/
 export const TOKEN_HASH_BYTES = 16;
 const LEGACY_SIV_BYTES = 12; // the GCM nonce (NIST SP 800-38D §8.2: 96 bits)
 const TAG_BYTES = 16;
-/** base64url characters that carry a tks token's 16-byte SIV (⌈128 / 6⌉). */
-const SIV_CHARS = 22;
-/** The look-up key's child that maps a tks token's SIV to its registry hash (HKDF info; src/tokens/NOTES.md). */
-const LOOKUP_SIV_INFO = 'kuraban/token-lookup/v1\0siv-prp';
+/** base64url characters that carry 128 bits: a tks token's SIV, a tku token's random bytes (⌈128 / 6⌉). */
+const BLOCK_CHARS = 22;
+/** The look-up key's child that maps a tks token's SIV or a tku token's random bytes to a registry hash (HKDF info; src/tokens/NOTES.md). */
+const LOOKUP_PRP_INFO = 'kuraban/token-lookup/v1\0prp';
 
 /** Where a token lives: tenant, collection, field (the FF1 tweak and every AAD bind them). */
 export interface TokenScope {
@@ -115,22 +119,22 @@ export function keyObject(bytes: Buffer): KeyObject {
 
 /**
  * A field's look-up keys, from its look-up key (made per call; the bytes are zeroed): HMAC-SHA-256
- * for format-preserving, random and tkd tokens, and AES-256 (one ECB call per batch) for the SIV
- * of tks tokens.
+ * for format-preserving, tkd and tkr tokens, and AES-256 (one ECB call per batch) for the 128 bits
+ * that fix a tks or tku token.
  */
 export interface TokenLookupKeys {
   readonly hmac: HmacSha256;
-  readonly siv: Cipher;
+  readonly prp: Cipher;
 }
 
 export function tokenLookupKeys(lookupKey: Buffer): TokenLookupKeys {
-  const sivKey = hkdfSha256(lookupKey, Buffer.alloc(0), LOOKUP_SIV_INFO);
+  const prpKey = hkdfSha256(lookupKey, Buffer.alloc(0), LOOKUP_PRP_INFO);
   try {
-    const siv = createCipheriv('aes-256-ecb', sivKey, null);
-    siv.setAutoPadding(false);
-    return { hmac: new HmacSha256(lookupKey), siv };
+    const prp = createCipheriv('aes-256-ecb', prpKey, null);
+    prp.setAutoPadding(false);
+    return { hmac: new HmacSha256(lookupKey), prp };
   } finally {
-    sivKey.fill(0);
+    prpKey.fill(0);
     lookupKey.fill(0);
   }
 }
@@ -139,10 +143,12 @@ export function tokenLookupKeys(lookupKey: Buffer): TokenLookupKeys {
  * The registry look-up hashes of tokens of one field (the store never holds a token, only these),
  * TOKEN_HASH_BYTES each, views of one buffer:
  *
- * - tks tokens: AES-256(lookup SIV key, SIV). The SIV is a 128-bit PRF output that determines the
+ * - tks tokens: AES-256(lookup PRP key, SIV). The SIV is a 128-bit PRF output that determines the
  *   token (same scope and version: same value, same ciphertext), so a keyed permutation of it is
  *   as good a keyed hash as an HMAC of the whole token, for one AES call per batch instead of one
  *   HMAC per token. A forged token that copies a real SIV finds that row, then fails to open.
+ * - tku tokens: AES-256(lookup PRP key, the token's 16 random bytes), which are the whole token
+ *   (its pattern allows one spelling).
  * - every other token: HMAC-SHA-256(lookup key, token) truncated to 128 bits. Format-preserving
  *   tokens are low-entropy (a 12-digit number), so only a keyed hash of the whole token will do.
  *
@@ -151,29 +157,30 @@ export function tokenLookupKeys(lookupKey: Buffer): TokenLookupKeys {
 export function tokenHashes(field: FieldDef, keys: TokenLookupKeys, tokens: readonly string[]): Buffer[] {
   const out = Buffer.alloc(tokens.length * TOKEN_HASH_BYTES);
   const views = new Array<Buffer>(tokens.length);
-  const sivAt: number[] = [];
+  const prpAt: number[] = [];
+  const prpPrefix = field.token === 'deterministic' ? DETERMINISTIC_TOKEN_PREFIX : field.token === 'random' ? RANDOM_TOKEN_PREFIX : undefined;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     views[i] = out.subarray(i * TOKEN_HASH_BYTES, (i + 1) * TOKEN_HASH_BYTES);
-    if (field.token === 'deterministic' && t.startsWith(DETERMINISTIC_TOKEN_PREFIX)) sivAt.push(i);
+    if (prpPrefix !== undefined && t.startsWith(prpPrefix)) prpAt.push(i);
     else keys.hmac.macInto(t, out, i * TOKEN_HASH_BYTES, TOKEN_HASH_BYTES);
   }
-  if (sivAt.length > 0) {
-    const sivs = Buffer.alloc(sivAt.length * SIV_BYTES);
-    sivAt.forEach((i, j) => {
+  if (prpAt.length > 0) {
+    const blocks = Buffer.alloc(prpAt.length * SIV_BYTES);
+    prpAt.forEach((i, j) => {
       const t = tokens[i] as string;
       const body = t.indexOf('_') + 1;
-      // 22 characters carry 132 bits: the 16 bytes written are the SIV.
-      if (sivs.write(t.slice(body, body + SIV_CHARS), j * SIV_BYTES, SIV_BYTES, 'base64url') !== SIV_BYTES) throw new Error('tokenHashes: malformed deterministic token');
+      // 22 characters carry 132 bits: the 16 bytes written are the SIV, or the random bytes.
+      if (blocks.write(t.slice(body, body + BLOCK_CHARS), j * SIV_BYTES, SIV_BYTES, 'base64url') !== SIV_BYTES) throw new Error('tokenHashes: malformed token');
     });
-    const hashed = keys.siv.update(sivs);
-    sivAt.forEach((i, j) => hashed.copy(out, i * TOKEN_HASH_BYTES, j * SIV_BYTES, (j + 1) * SIV_BYTES));
+    const hashed = keys.prp.update(blocks);
+    prpAt.forEach((i, j) => hashed.copy(out, i * TOKEN_HASH_BYTES, j * SIV_BYTES, (j + 1) * SIV_BYTES));
   }
   return views;
 }
 
 export function randomToken(): string {
-  return RANDOM_TOKEN_PREFIX + randomBytes(RANDOM_TOKEN_BYTES).toString('base64url');
+  return RANDOM_TOKEN_PREFIX + randomBytesPooled(RANDOM_TOKEN_BYTES).toString('base64url');
 }
 
 /** What a token's text says about it, before any look-up: its kind and, for deterministic ones, its key version. */
@@ -182,7 +189,7 @@ export type ParsedToken = { readonly ok: true; readonly version?: number } | { r
 export function parseToken(field: FieldDef, token: string): ParsedToken {
   switch (field.token) {
     case 'random':
-      return { ok: RANDOM_TOKEN.test(token) };
+      return { ok: RANDOM_TOKEN.test(token) || LEGACY_RANDOM_TOKEN.test(token) };
     case 'deterministic': {
       const m = DETERMINISTIC_TOKEN.exec(token) ?? LEGACY_DETERMINISTIC_TOKEN.exec(token);
       return m ? { ok: true, version: Number(m[1]) } : { ok: false };

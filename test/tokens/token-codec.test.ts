@@ -198,28 +198,46 @@ describe('deterministic tokens', () => {
 });
 
 describe('random tokens and look-up hashes', () => {
-  test('random tokens are 128-bit, fresh and well-formed', () => {
+  test('random tokens are 128-bit, fresh and well-formed (one spelling each); tkr tokens of earlier releases still parse', () => {
     const f = field({ name: 'note', type: 'string', token: 'random' });
     const seen = new Set<string>();
     for (let i = 0; i < 5000; i++) {
       const t = randomToken();
+      assert.match(t, /^tku_[A-Za-z0-9_-]{22}$/);
       assert.equal(parseToken(f, t).ok, true);
       assert.ok(!seen.has(t));
       seen.add(t);
     }
-    for (const bad of ['tkr_', 'tkr_' + 'a'.repeat(21), 'tkr_' + 'a'.repeat(23), 'tkx_' + 'a'.repeat(22), 'tkr_' + '!'.repeat(22)]) assert.equal(parseToken(f, bad).ok, false);
+    for (const bad of ['tku_', 'tku_' + 'A'.repeat(21), 'tku_' + 'A'.repeat(23), 'tkx_' + 'A'.repeat(22), 'tku_' + '!'.repeat(22), 'tku_' + 'A'.repeat(21) + 'B', 'tkr_', 'tkr_' + 'a'.repeat(21), 'tkr_' + 'a'.repeat(23), 'tkr_' + '!'.repeat(22)]) {
+      assert.equal(parseToken(f, bad).ok, false, bad);
+    }
+    assert.equal(parseToken(f, 'tkr_' + 'a'.repeat(22)).ok, true, 'a tkr token (any last character: its hash is of the text)');
   });
 
-  test('format-preserving, random and tkd tokens: HMAC-SHA-256 of the token under the look-up key, 128 bits', () => {
+  test('format-preserving and tkr tokens: HMAC-SHA-256 of the token under the look-up key, 128 bits', () => {
     const lookupKey = randomBytes(32);
     const note = field({ name: 'note', type: 'string', token: 'random' });
-    const tokens = ['tkr_aaaaaaaaaaaaaaaaaaaaaa', 'tkr_aaaaaaaaaaaaaaaaaaaaab', randomToken()];
+    const tokens = ['tkr_aaaaaaaaaaaaaaaaaaaaaa', 'tkr_aaaaaaaaaaaaaaaaaaaaab'];
     const hashes = tokenHashes(note, tokenLookupKeys(Buffer.from(lookupKey)), tokens);
     tokens.forEach((t, i) => assert.deepEqual(hashes[i], hmacTokenHash(lookupKey, t)));
     assert.notDeepEqual(hashes[0], hashes[1]);
     const mnScope = scopeOf(MY_NUMBER);
     const mn = fpeToken(mnScope, fieldTokenKeys(mnScope, key()), '123456789018');
     assert.deepEqual(tokenHashes(MY_NUMBER, tokenLookupKeys(Buffer.from(lookupKey)), [mn])[0], hmacTokenHash(lookupKey, mn));
+    assert.notDeepEqual(tokenHashes(note, tokenLookupKeys(randomBytes(32)), tokens)[0], hashes[0], 'keyed');
+  });
+
+  test('tku tokens: AES-256 of their 16 random bytes under the key derived from the look-up key', () => {
+    const lookupKey = randomBytes(32);
+    const note = field({ name: 'note', type: 'string', token: 'random' });
+    const tokens = [randomToken(), randomToken(), 'tkr_aaaaaaaaaaaaaaaaaaaaaa'];
+    const hashes = tokenHashes(note, tokenLookupKeys(Buffer.from(lookupKey)), tokens);
+    const prpKey = Buffer.from(hkdfSync('sha256', lookupKey, Buffer.alloc(0), Buffer.from('kuraban/token-lookup/v1\0prp'), 32));
+    tokens.slice(0, 2).forEach((t, i) => {
+      const ecb = createCipheriv('aes-256-ecb', prpKey, null).setAutoPadding(false);
+      assert.deepEqual(hashes[i], ecb.update(Buffer.from(t.slice(4), 'base64url')), `token ${i}`);
+    });
+    assert.deepEqual(hashes[2], hmacTokenHash(lookupKey, tokens[2] as string), 'tkr keeps its HMAC hash in the same batch');
     assert.notDeepEqual(tokenHashes(note, tokenLookupKeys(randomBytes(32)), tokens)[0], hashes[0], 'keyed');
   });
 
@@ -230,8 +248,8 @@ describe('random tokens and look-up hashes', () => {
     const lookupKey = randomBytes(32);
     const tokens = deterministicTokens(scope, keys, ['山田', '佐藤', '山田']);
     const hashes = tokenHashes(f, tokenLookupKeys(Buffer.from(lookupKey)), tokens);
-    // Independently: HKDF-SHA-256(look-up key, info "kuraban/token-lookup/v1\0siv-prp"), AES-256-ECB of the token's first 16 bytes.
-    const prpKey = Buffer.from(hkdfSync('sha256', lookupKey, Buffer.alloc(0), Buffer.from('kuraban/token-lookup/v1\0siv-prp'), 32));
+    // Independently: HKDF-SHA-256(look-up key, info "kuraban/token-lookup/v1\0prp"), AES-256-ECB of the token's first 16 bytes.
+    const prpKey = Buffer.from(hkdfSync('sha256', lookupKey, Buffer.alloc(0), Buffer.from('kuraban/token-lookup/v1\0prp'), 32));
     tokens.forEach((t, i) => {
       const siv = Buffer.from(t.slice(5), 'base64url').subarray(0, 16);
       const ecb = createCipheriv('aes-256-ecb', prpKey, null).setAutoPadding(false);

@@ -67,7 +67,7 @@ for (const backend of BACKENDS) {
       assert.notEqual(r.tokens.my_number, mn);
       assert.notEqual(Number(r.tokens.my_number?.[11]), myNumberCheckDigit((r.tokens.my_number as string).slice(0, 11)));
       assert.match(r.tokens.card_no as string, /^[0-9A-Z]{8}$/);
-      assert.match(r.tokens.note as string, /^tkr_/);
+      assert.match(r.tokens.note as string, /^tku_/);
       assert.match(r.tokens.family_name as string, /^tks1_/);
       const back = async (field: string, token: string) => (await vault.tokens.detokenize(T, C, field, [token])).values[0];
       assert.equal(await back('my_number', r.tokens.my_number as string), mn);
@@ -164,6 +164,10 @@ for (const backend of BACKENDS) {
         await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'my_number', [bad]), 'TOKEN_INVALID');
       }
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', ['tkr_AAAAAAAAAAAAAAAAAAAAAA']), 'TOKEN_NOT_FOUND');
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', ['tku_AAAAAAAAAAAAAAAAAAAAAA']), 'TOKEN_NOT_FOUND');
+      // A changed last character: another spelling of the same bytes (malformed) or another token (unknown).
+      const note = r.tokens?.note as string;
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', [`${note.slice(0, -1)}${note.endsWith('A') ? 'B' : 'A'}`]), note.endsWith('A') ? 'TOKEN_INVALID' : 'TOKEN_NOT_FOUND');
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [`tkd1_${'A'.repeat(60)}`]), 'TOKEN_NOT_FOUND');
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [`tks1_${'A'.repeat(60)}`]), 'TOKEN_NOT_FOUND');
       // A deterministic token whose SIV is a real one but whose ciphertext is not: its SIV finds the
