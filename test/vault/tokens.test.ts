@@ -295,7 +295,7 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test('tokens of the first formats (tkd; random values sealed with GCM), registered before: keep resolving, across rotation, until erasure', async () => {
+    test('tokens of the first formats (tkd; tkr with its value sealed with GCM), registered before: keep resolving, across rotation, until erasure', async () => {
       const tv0 = await setup();
       const vault = tv0.vault;
       const collection = await vault.collections.get(T, C);
