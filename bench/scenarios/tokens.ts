@@ -1,12 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { loadConfig } from '../../src/config/index.js';
 import { buildApp } from '../../src/http/index.js';
 import { myNumberCheckDigit, parseCollectionSchema, type FieldDef } from '../../src/schema/index.js';
-import { deterministicToken, fieldTokenKeys, fpeToken } from '../../src/tokens/index.js';
+import { deterministicTokens, fieldTokenKeys, fpeToken } from '../../src/tokens/index.js';
 import { initVault, localAudit, openVault, type Vault } from '../../src/vault/index.js';
 import { latency, type Latency } from '../stats.js';
 import type { Figure, Ratio, ScenarioOptions, ScenarioResult } from '../types.js';
@@ -49,10 +49,13 @@ const myNumber = (i: number): string => {
 };
 const familyName = (i: number): string => `山田${i}`;
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+/** The result, wall seconds, and CPU µs of the whole process (all threads) over the call. */
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number, number]> {
+  const cpu = process.cpuUsage();
   const t = process.hrtime.bigint();
   const r = await fn();
-  return [r, Number(process.hrtime.bigint() - t) / 1e9];
+  const used = process.cpuUsage(cpu);
+  return [r, Number(process.hrtime.bigint() - t) / 1e9, used.user + used.system];
 }
 
 async function tokenizeAll(vault: Vault, field: string, values: readonly string[]): Promise<string[]> {
@@ -67,16 +70,22 @@ async function detokenizeAll(vault: Vault, field: string, tokens: readonly strin
   return n;
 }
 
-async function postLatency(url: string, headers: Record<string, string>, bodies: readonly string[]): Promise<Latency> {
+async function postLatency(url: string, headers: Record<string, string>, bodies: readonly string[]): Promise<Latency & { cpuMsPerRequest: number }> {
   const ms: number[] = [];
+  let cpuMicros = 0;
   for (let i = 0; i < bodies.length; i++) {
+    const cpu = process.cpuUsage();
     const t = process.hrtime.bigint();
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: bodies[i] as string });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`bench request failed: ${res.status} ${text.slice(0, 200)}`);
-    if (i >= HTTP_WARMUP) ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+    if (i >= HTTP_WARMUP) {
+      ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+      const used = process.cpuUsage(cpu);
+      cpuMicros += used.user + used.system;
+    }
   }
-  return latency(ms);
+  return { ...latency(ms), cpuMsPerRequest: cpuMicros / 1000 / Math.max(1, ms.length) };
 }
 
 export async function tokensScenario(o: ScenarioOptions): Promise<ScenarioResult> {
@@ -98,12 +107,15 @@ export async function tokensScenario(o: ScenarioOptions): Promise<ScenarioResult
   try {
     await vault.tenants.create(TENANT, 'bench', localAudit());
     await vault.collections.create(TENANT, COLLECTION, SCHEMA, localAudit());
-    const fig = (name: string, n: number, s: number) => {
+    const fig = (name: string, n: number, s: number, cpuMicros: number) => {
       const f = { name, records: n, seconds: s, perSecond: n / s };
       figures.push(f);
-      o.log(`  ${name}: ${Math.round(f.perSecond).toLocaleString('en')}/s`);
+      const cpu = `CPU ${(cpuMicros / n).toFixed(2)} µs per value (process, all threads)`;
+      notes.push(`${name}: ${cpu}`);
+      o.log(`  ${name}: ${Math.round(f.perSecond).toLocaleString('en')}/s; ${cpu}`);
       return f;
     };
+    notes.push(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
     // Baselines: the codec alone and a bare HMAC per value, on the same values.
     const fields = parseCollectionSchema(SCHEMA).fields;
@@ -115,33 +127,33 @@ export async function tokensScenario(o: ScenarioOptions): Promise<ScenarioResult
     const detValues = Array.from({ length: nDet }, (_v, i) => familyName(i));
     const ff1Values = Array.from({ length: nFf1 }, (_v, i) => myNumber(i));
     const hmacKey = randomBytes(32);
-    const [, sHmac] = await timed(async () => {
+    const [, sHmac, cHmac] = await timed(async () => {
       for (const v of detValues) createHmac('sha256', hmacKey).update(v).digest();
     });
-    const bareHmac = fig('baseline: bare HMAC-SHA-256 per value (no token, no storage)', nDet, sHmac);
-    const [, sDetCodec] = await timed(async () => {
-      for (const v of detValues) deterministicToken(detScope, detKeys, v);
+    const bareHmac = fig('baseline: bare HMAC-SHA-256 per value (no token, no storage)', nDet, sHmac, cHmac);
+    const [, sDetCodec, cDetCodec] = await timed(async () => {
+      for (let i = 0; i < detValues.length; i += CALL) deterministicTokens(detScope, detKeys, detValues.slice(i, i + CALL));
     });
-    const detCodec = fig('baseline: deterministic token codec alone (SIV AES-256-GCM, no registry)', nDet, sDetCodec);
-    const [, sFf1Codec] = await timed(async () => {
+    const detCodec = fig('baseline: deterministic token codec alone (tks: HMAC-SHA-256 SIV, AES-256-CTR; calls of 10,000; no registry)', nDet, sDetCodec, cDetCodec);
+    const [, sFf1Codec, cFf1Codec] = await timed(async () => {
       for (const v of ff1Values) fpeToken(ff1Scope, ff1Keys, v);
     });
-    const ff1Codec = fig('baseline: FF1 My Number codec alone (no registry)', nFf1, sFf1Codec);
+    const ff1Codec = fig('baseline: FF1 My Number codec alone (no registry)', nFf1, sFf1Codec, cFf1Codec);
 
     // Through the vault: tokenise (registry rows + log entry per call), then detokenise.
-    const [detTokens, sDet] = await timed(() => tokenizeAll(vault, 'family_name', detValues));
-    const det = fig('vault.tokens.tokenize, deterministic', nDet, sDet);
-    const [ff1Tokens, sFf1] = await timed(() => tokenizeAll(vault, 'my_number', ff1Values));
-    const ff1 = fig('vault.tokens.tokenize, FF1 12-digit My Number', nFf1, sFf1);
+    const [detTokens, sDet, cDet] = await timed(() => tokenizeAll(vault, 'family_name', detValues));
+    const det = fig('vault.tokens.tokenize, deterministic', nDet, sDet, cDet);
+    const [ff1Tokens, sFf1, cFf1] = await timed(() => tokenizeAll(vault, 'my_number', ff1Values));
+    const ff1 = fig('vault.tokens.tokenize, FF1 12-digit My Number', nFf1, sFf1, cFf1);
     const randomValues = Array.from({ length: nRandom }, (_v, i) => `メモ${i}`);
-    const [randomTokens, sRandom] = await timed(() => tokenizeAll(vault, 'note', randomValues));
-    fig('vault.tokens.tokenize, random (value sealed in the registry)', nRandom, sRandom);
-    const [, sDetD] = await timed(() => detokenizeAll(vault, 'family_name', detTokens));
-    fig('vault.tokens.detokenize, deterministic', nDet, sDetD);
-    const [, sFf1D] = await timed(() => detokenizeAll(vault, 'my_number', ff1Tokens));
-    fig('vault.tokens.detokenize, FF1', nFf1, sFf1D);
-    const [, sRandomD] = await timed(() => detokenizeAll(vault, 'note', randomTokens));
-    fig('vault.tokens.detokenize, random', nRandom, sRandomD);
+    const [randomTokens, sRandom, cRandom] = await timed(() => tokenizeAll(vault, 'note', randomValues));
+    fig('vault.tokens.tokenize, random (value sealed in the registry)', nRandom, sRandom, cRandom);
+    const [, sDetD, cDetD] = await timed(() => detokenizeAll(vault, 'family_name', detTokens));
+    fig('vault.tokens.detokenize, deterministic', nDet, sDetD, cDetD);
+    const [, sFf1D, cFf1D] = await timed(() => detokenizeAll(vault, 'my_number', ff1Tokens));
+    fig('vault.tokens.detokenize, FF1', nFf1, sFf1D, cFf1D);
+    const [, sRandomD, cRandomD] = await timed(() => detokenizeAll(vault, 'note', randomTokens));
+    fig('vault.tokens.detokenize, random', nRandom, sRandomD, cRandomD);
 
     ratios.push({ name: 'deterministic tokenize (vault) / codec alone', value: det.perSecond / detCodec.perSecond });
     ratios.push({ name: 'deterministic tokenize (vault) / bare HMAC', value: det.perSecond / bareHmac.perSecond });
@@ -172,7 +184,8 @@ export async function tokensScenario(o: ScenarioOptions): Promise<ScenarioResult
       cannedByField.set(field, JSON.stringify({ field, values: values.slice(0, HTTP_BATCH) }));
       const k = await postLatency(`http://127.0.0.1:${kAddr.port}/v1/tenants/${TENANT}/collections/${COLLECTION}/tokens/detokenize`, headers, bodies);
       const b = await postLatency(`http://127.0.0.1:${bAddr.port}/detokenize/${field}`, {}, bodies);
-      o.log(`  HTTP detokenize ×${HTTP_BATCH} (${field}): p50 ${k.p50.toFixed(2)} ms, p90 ${k.p90.toFixed(2)}, p99 ${k.p99.toFixed(2)}; bare Fastify p50 ${b.p50.toFixed(2)} ms`);
+      o.log(`  HTTP detokenize ×${HTTP_BATCH} (${field}): p50 ${k.p50.toFixed(2)} ms, p90 ${k.p90.toFixed(2)}, p99 ${k.p99.toFixed(2)}; CPU ${k.cpuMsPerRequest.toFixed(2)} ms per request; bare Fastify p50 ${b.p50.toFixed(2)} ms`);
+      notes.push(`HTTP detokenize ×${HTTP_BATCH} (${field}): CPU ${k.cpuMsPerRequest.toFixed(2)} ms per request (server and client, one process)`);
       figures.push({ name: `HTTP detokenize batch of ${HTTP_BATCH} (${field}), p50 ${k.p50.toFixed(2)} ms / p99 ${k.p99.toFixed(2)} ms`, records: k.samples * HTTP_BATCH, seconds: (k.mean * k.samples) / 1000, perSecond: (HTTP_BATCH * 1000) / k.mean });
       figures.push({ name: `baseline: bare Fastify, same request and answer bytes (${field}), p50 ${b.p50.toFixed(2)} ms`, records: b.samples * HTTP_BATCH, seconds: (b.mean * b.samples) / 1000, perSecond: (HTTP_BATCH * 1000) / b.mean });
       ratios.push({ name: `HTTP detokenize p50 (${field}) / 20 ms target`, value: k.p50 / TARGET_HTTP_P50_MS, target: '≤ 1' });

@@ -43,7 +43,11 @@ export class HmacSha256 {
     if (length < 1 || length > HMAC_SHA256_BYTES || at < 0 || at + length > out.length) {
       throw new RangeError('HmacSha256.macInto: out of range');
     }
-    const n = this.#writeMessage(message);
+    this.#digestInto(this.#writeMessage(message), out, at, length);
+  }
+
+  /** The MAC of the `n` message bytes in the scratch, into `out`; the scratch is zeroed. */
+  #digestInto(n: number, out: Buffer, at: number, length: number): void {
     try {
       // 'binary' (latin1) digests are strings of 32 code units, one per byte: no Buffer per call.
       const innerDigest = hash('sha256', this.#inner.subarray(0, BLOCK_BYTES + n), 'binary');
@@ -52,6 +56,25 @@ export class HmacSha256 {
     } finally {
       this.#inner.fill(0, BLOCK_BYTES, BLOCK_BYTES + n);
     }
+  }
+
+  /**
+   * macInto over the concatenation of `parts` (written side by side into the message scratch: no
+   * joined copy by the caller). The caller's encoding must make the split unambiguous.
+   */
+  macPartsInto(parts: readonly Uint8Array[], out: Buffer, at: number, length: number = HMAC_SHA256_BYTES): void {
+    if (length < 1 || length > HMAC_SHA256_BYTES || at < 0 || at + length > out.length) {
+      throw new RangeError('HmacSha256.macPartsInto: out of range');
+    }
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.#reserve(n);
+    let w = BLOCK_BYTES;
+    for (const p of parts) {
+      this.#inner.set(p, w);
+      w += p.length;
+    }
+    this.#digestInto(n, out, at, length);
   }
 
   /** HMAC(K, message), truncated to `length` bytes, as a new Buffer. */
@@ -67,14 +90,18 @@ export class HmacSha256 {
     this.#outer.fill(0);
   }
 
-  #writeMessage(message: string | Uint8Array): number {
-    const most = typeof message === 'string' ? message.length * 3 : message.length; // UTF-16 unit → ≤ 3 UTF-8 bytes
+  /** Room for `most` message bytes after the key block. */
+  #reserve(most: number): void {
     if (BLOCK_BYTES + most > this.#inner.length) {
       const bigger = Buffer.alloc(BLOCK_BYTES + Math.max(most, this.#inner.length * 2));
       this.#inner.copy(bigger, 0, 0, BLOCK_BYTES);
       this.#inner.fill(0);
       this.#inner = bigger;
     }
+  }
+
+  #writeMessage(message: string | Uint8Array): number {
+    this.#reserve(typeof message === 'string' ? message.length * 3 : message.length); // UTF-16 unit → ≤ 3 UTF-8 bytes
     if (typeof message === 'string') return this.#inner.write(message, BLOCK_BYTES, 'utf8');
     this.#inner.set(message, BLOCK_BYTES);
     return message.length;

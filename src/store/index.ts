@@ -24,6 +24,8 @@ export type {
   LogPendingRow,
   LogTileRow,
   TokenRow,
+  FoundTokenRow,
+  TokenRegistryScope,
   LocationRow,
   ResidencyRow,
   TransferRow,

@@ -17,6 +17,9 @@ class KyselyStoreTx extends KyselyStoreOps implements StoreTx {
   onCommit(fn: () => void): void {
     this.commitHooks.push(fn);
   }
+  protected override isTransaction(): boolean {
+    return true;
+  }
 }
 
 /** A Store over one Kysely instance; both backends are this class with their own BackendSpecifics. */

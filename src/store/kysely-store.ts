@@ -20,6 +20,8 @@ import type {
   TransferRow,
   TenantRow,
   TokenRow,
+  FoundTokenRow,
+  TokenRegistryScope,
   WrappedKeyKind,
   WrappedKeyRow,
 } from './rows.js';
@@ -34,6 +36,8 @@ export interface BackendSpecifics {
   bulkInsertWrappedKeys(db: Kysely<Database>, rows: readonly WrappedKeyRow[], ignoreExisting: boolean): Promise<number>;
   /** Token registry rows (inside a store transaction), skipping existing ones; returns how many were inserted. */
   bulkInsertTokens(db: Kysely<Database>, rows: readonly TokenRow[]): Promise<number>;
+  /** StoreOps.findTokens in one query: on `db` inside a transaction (`inTransaction`), else on the read connection. */
+  findTokens(db: Kysely<Database>, inTransaction: boolean, scope: TokenRegistryScope, hashes: readonly Buffer[]): Promise<FoundTokenRow[]>;
   /** Re-encrypted rows (inside a store transaction); returns the ids changed. */
   bulkReencrypt(db: Kysely<Database>, collectionId: string, rows: readonly ReencryptRow[]): Promise<string[]>;
   /**
@@ -75,6 +79,11 @@ export class KyselyStoreOps implements StoreOps {
     protected readonly backend: BackendSpecifics,
     protected readonly read: Db = db,
   ) {}
+
+  /** Whether these ops run inside a store transaction (KyselyStoreTx). */
+  protected isTransaction(): boolean {
+    return false;
+  }
 
   async getMeta(key: string): Promise<string | undefined> {
     const row = await this.read.selectFrom('kuraban_meta').select('value').where('key', '=', key).executeTakeFirst();
@@ -491,19 +500,9 @@ export class KyselyStoreOps implements StoreOps {
     return this.backend.bulkInsertTokens(this.db, rows);
   }
 
-  async findTokens(collectionId: string, field: string, hashes: readonly Buffer[]): Promise<TokenRow[]> {
-    const out: TokenRow[] = [];
-    for (let i = 0; i < hashes.length; i += 1000) {
-      const rows = await this.read
-        .selectFrom('tokens')
-        .selectAll()
-        .where('token_hash', 'in', hashes.slice(i, i + 1000))
-        .where('collection_id', '=', collectionId)
-        .where('field', '=', field)
-        .execute();
-      for (const r of rows) out.push(toToken(r));
-    }
-    return out;
+  async findTokens(scope: TokenRegistryScope, hashes: readonly Buffer[]): Promise<FoundTokenRow[]> {
+    if (hashes.length === 0) return [];
+    return this.backend.findTokens(this.read, this.isTransaction(), scope, hashes);
   }
 
   async deleteRecordTokens(collectionId: string, recordIds: readonly string[]): Promise<number> {
@@ -1106,17 +1105,3 @@ export function logLockKey(tenantId: string): string {
   return createHash('sha256').update(`kuraban/log-lock/v1\0${tenantId}`).digest().readBigInt64BE(0).toString();
 }
 
-function toToken(r: Selectable<Database['tokens']>): TokenRow {
-  return {
-    collectionId: r.collection_id,
-    field: r.field,
-    tokenHash: Buffer.from(r.token_hash),
-    recordId: r.ref === '' ? null : r.ref,
-    tenantId: r.tenant_id,
-    kind: r.kind as TokenRow['kind'],
-    keyVersion: Number(r.key_version),
-    subjectId: r.subject_id,
-    valueCt: r.value_ct === null ? null : Buffer.from(r.value_ct),
-    createdAt: r.created_at,
-  };
-}

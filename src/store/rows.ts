@@ -46,6 +46,23 @@ export interface TokenRow {
   readonly createdAt: string;
 }
 
+/** Which registry rows a look-up may find: one field of one collection, of one tenant and token kind. */
+export interface TokenRegistryScope {
+  readonly tenantId: string;
+  readonly collectionId: string;
+  readonly field: string;
+  readonly kind: TokenRow['kind'];
+}
+
+/** A registry row found for a look-up hash: `at` is the position of that hash in the request. */
+export interface FoundTokenRow {
+  readonly at: number;
+  readonly recordId: string | null;
+  readonly keyVersion: number;
+  readonly subjectId: string | null;
+  readonly valueCt: Buffer | null;
+}
+
 /** One record moved to another key version (re-encryption): compare-and-set on version and key version. */
 export interface ReencryptRow {
   readonly id: string;

@@ -16,6 +16,8 @@ import type {
   TransferRow,
   TenantRow,
   TokenRow,
+  FoundTokenRow,
+  TokenRegistryScope,
   WrappedKeyKind,
   WrappedKeyRow,
 } from './rows.js';
@@ -105,8 +107,12 @@ export interface StoreOps {
 
   /** Registers tokens; rows whose (hash, record) exists are skipped (hashes are keyed per collection and field). Returns how many were inserted. */
   insertTokens(rows: readonly TokenRow[]): Promise<number>;
-  /** The registry rows of these look-up hashes in one collection field. */
-  findTokens(collectionId: string, field: string, hashes: readonly Buffer[]): Promise<TokenRow[]>;
+  /**
+   * The registry rows of these look-up hashes in one field (the scope's tenant, collection, field
+   * and kind must all match), each with the position of its hash in `hashes`; a hash given twice
+   * finds its rows twice. One query per call.
+   */
+  findTokens(scope: TokenRegistryScope, hashes: readonly Buffer[]): Promise<FoundTokenRow[]>;
   /** Deletes the tokens of these records (all fields); returns how many. */
   deleteRecordTokens(collectionId: string, recordIds: readonly string[]): Promise<number>;
   /**

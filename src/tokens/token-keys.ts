@@ -3,9 +3,11 @@ import { hkdfSha256 } from '../crypto/index.js';
 /**
  * Per-field keys, derived (RFC 5869 HKDF-SHA-256) from a collection's token key of one version, each
  * for one job, so no key serves two algorithms: FF1's AES key, the deterministic token's synthetic-IV
- * MAC key and its AES-GCM key, and the key that seals the values of vaulted random tokens.
+ * MAC key and its AES-CTR key (det-siv, det-ctr; tks tokens), the first deterministic format's MAC
+ * and AES-GCM keys (det-mac, det-enc; tkd tokens, opened only), and the keys that seal the values of
+ * vaulted random tokens (value-siv, value-ctr; value: the first format's AES-GCM key, opened only).
  */
-export type TokenKeyUse = 'ff1' | 'det-mac' | 'det-enc' | 'value';
+export type TokenKeyUse = 'ff1' | 'det-siv' | 'det-ctr' | 'det-mac' | 'det-enc' | 'value-siv' | 'value-ctr' | 'value';
 const TOKEN_KEY_INFO = 'kuraban/token/v1';
 
 export function deriveTokenKey(tokenKey: Uint8Array, use: TokenKeyUse, collectionId: string, field: string): Buffer {

@@ -1,9 +1,9 @@
 import { KurabanError, type ErrorDetail } from '../errors/index.js';
 import type { DataKey, Keyring } from '../keys/index.js';
 import { validateRecord, type FieldDef, type FieldValue, type RecordValues } from '../schema/index.js';
-import type { Store, StoreOps, TokenRow } from '../store/index.js';
+import type { FoundTokenRow, Store, StoreOps, TokenRow } from '../store/index.js';
 import {
-  fieldTokenKeys, fpeValueProblem, keyObject, makeTokens, openDeterministicToken, openFpeTokens, openTokenValue, parseToken, sealTokenValue, tokenHash,
+  fieldTokenKeys, fpeValueProblem, makeTokens, openDeterministicTokens, openFpeTokens, openTokenValues, parseToken, sealTokenValues, tokenHashes, tokenLookupKeys,
   type FieldTokenKeys, type TokenScope,
 } from '../tokens/index.js';
 import type { AccessLog } from './access-log.js';
@@ -86,11 +86,12 @@ export class Tokens {
         fieldValues.push(value);
       });
       const made = makeTokens(k.scope, k.keys, fieldValues);
+      const hashes = tokenHashes(k.scope.field, k.lookup, made);
       made.forEach((token, j) => {
         const i = at[j] as number;
         const r = records[i] as (typeof records)[number];
         (tokens[i] as Record<string, string>)[name] = token;
-        rows.push(this.row(k, tokenHash(k.lookup, token), r.id, r.subjectId, null, now));
+        rows.push(this.row(k, hashes[j] as Buffer, r.id, r.subjectId, null, now));
       });
     }
     tokenKey.key.fill(0);
@@ -129,12 +130,10 @@ export class Tokens {
     tokenKey.key.fill(0);
     const now = this.deps.clock().toISOString();
     const tokens = makeTokens(k.scope, k.keys, canonical);
-    const rows = tokens.map((token, i) => {
-      const hash = tokenHash(k.lookup, token);
-      // Random tokens made here have no record to resolve through: the vault keeps the value, sealed.
-      const valueCt = field.token === 'random' ? sealTokenValue(k.scope, k.keys, hash, canonical[i] as FieldValue) : null;
-      return this.row(k, hash, null, subjectId, valueCt, now);
-    });
+    const hashes = tokenHashes(field, k.lookup, tokens);
+    // Random tokens made here have no record to resolve through: the vault keeps the value, sealed.
+    const sealed = field.token === 'random' ? sealTokenValues(k.scope, k.keys, hashes, canonical) : undefined;
+    const rows = hashes.map((hash, i) => this.row(k, hash, null, subjectId, sealed?.[i] ?? null, now));
     await this.deps.store.transaction(async (tx) => {
       await tx.insertTokens(rows);
       if (options.audit) {
@@ -162,22 +161,16 @@ export class Tokens {
     });
     if (malformed.length > 0) throw new KurabanError('TOKEN_INVALID', 'some tokens are not tokens of this field', { details: malformed.slice(0, 100) });
     const texts = tokens as readonly string[];
-    const lookup = keyObject(await this.deps.keyring.tokenLookupKey(this.deps.store, tenantId, collection.id, field.name));
-    const hashes = texts.map((t) => tokenHash(lookup, t));
-    const rows = await this.deps.store.findTokens(collection.id, field.name, dedupe(hashes));
-    const byHash = new Map<string, TokenRow[]>();
-    for (const r of rows) {
-      if (r.tenantId !== tenantId || r.kind !== field.token) continue;
-      const k = r.tokenHash.toString('hex');
-      const list = byHash.get(k);
-      if (list) list.push(r);
-      else byHash.set(k, [r]);
-    }
+    const kind = field.token ?? 'random';
+    const lookup = tokenLookupKeys(await this.deps.keyring.tokenLookupKey(this.deps.store, tenantId, collection.id, field.name));
+    const hashes = tokenHashes(field, lookup, texts);
+    // The registry checks tenant, collection, field and kind: a row of anything else is not found.
+    const rows = await this.deps.store.findTokens({ tenantId, collectionId: collection.id, field: field.name, kind }, hashes);
+    const found: FoundTokenRow[][] = texts.map(() => []);
+    for (const r of rows) found[r.at]?.push(r);
     const unknown: ErrorDetail[] = [];
-    const found = hashes.map((h, index) => {
-      const list = byHash.get(h.toString('hex'));
-      if (!list || list.length === 0) unknown.push({ index, reason: 'unknown_token' });
-      return list ?? [];
+    found.forEach((list, index) => {
+      if (list.length === 0) unknown.push({ index, reason: 'unknown_token' });
     });
     if (unknown.length > 0) throw new KurabanError('TOKEN_NOT_FOUND', undefined, { details: unknown.slice(0, 100) });
 
@@ -185,14 +178,14 @@ export class Tokens {
     const needRecords = field.token === 'random' || (options.rowAllowed !== undefined && collection.schema.fields.some((f) => f.type === 'boolean'));
     // A value many records share (a common name's deterministic token) stands for none of them in
     // particular: only tokens of at most MAX_ATTRIBUTED_RECORDS records are tied to their records.
-    const attributed = found.map((list) => (list.filter((r) => r.recordId !== null).length <= MAX_ATTRIBUTED_RECORDS ? list : list.filter((r) => r.recordId === null)));
-    const recordIds = dedupe(attributed.flatMap((list) => list.map((r) => r.recordId).filter((id): id is string => id !== null)));
+    const attributed = found.map((list) => (list.length <= MAX_ATTRIBUTED_RECORDS || list.filter((r) => r.recordId !== null).length <= MAX_ATTRIBUTED_RECORDS ? list : list.filter((r) => r.recordId === null)));
+    const recordIds = needRecords ? dedupe(attributed.flatMap((list) => list.map((r) => r.recordId).filter((id): id is string => id !== null))) : [];
     const recordValues = needRecords ? await this.openRecords(collection, recordIds) : new Map<string, RecordValues>();
-    if (options.rowAllowed) {
+    if (options.rowAllowed && needRecords) {
       const refused: ErrorDetail[] = [];
       attributed.forEach((list, index) => {
         for (const r of list) {
-          if (r.recordId === null || !needRecords) continue;
+          if (r.recordId === null) continue;
           // Fail closed: a record that cannot be opened cannot be shown to be outside a row condition.
           const v = recordValues.get(r.recordId);
           if (v === undefined || !options.rowAllowed?.(v)) {
@@ -204,90 +197,80 @@ export class Tokens {
       if (refused.length > 0) throw new KurabanError('POLICY_DENIED', "a token stands for a record under a row condition of the tenant's policy", { details: refused.slice(0, 100) });
     }
 
-    const keysByVersion = new Map<number, { scope: TokenScope; keys: FieldTokenKeys }>();
+    const scope: TokenScope = { tenantId, collectionId: collection.id, field };
+    const keysByVersion = new Map<number, FieldTokenKeys>();
     const keysFor = async (version: number) => {
       let k = keysByVersion.get(version);
       if (!k) {
         const tokenKey = await this.deps.keyring.tokenKey(this.deps.store, tenantId, collection.id, version);
-        k = { scope: { tenantId, collectionId: collection.id, field }, keys: fieldTokenKeys({ tenantId, collectionId: collection.id, field }, tokenKey) };
+        k = fieldTokenKeys(scope, tokenKey);
         tokenKey.key.fill(0);
         keysByVersion.set(version, k);
       }
       return k;
     };
-    // Format-preserving tokens: FF1-decrypted in batches, one per key version.
-    const fpeValues = new Map<number, FieldValue>();
-    if (field.token === 'format-preserving') {
+    // Each token's value and the rows it resolved through (undefined: it does not open).
+    const opened = new Array<{ value: FieldValue; rows: readonly FoundTokenRow[] } | undefined>(texts.length);
+    if (field.token === 'format-preserving' || field.token === 'deterministic') {
+      // Batched per key version: FF1's rounds, the SIV-CTR keystream. A format-preserving token's
+      // version is its registry row's; a deterministic token's is in its text and must be a row's.
       const byVersion = new Map<number, number[]>();
       found.forEach((list, index) => {
-        const version = (list[0] as TokenRow).keyVersion;
+        const parsedVersion = parsed[index]?.ok ? parsed[index].version : undefined;
+        const version = field.token === 'format-preserving' ? (list[0] as FoundTokenRow).keyVersion : parsedVersion;
+        if (version === undefined || !list.some((r) => r.keyVersion === version)) return;
         const at = byVersion.get(version);
         if (at) at.push(index);
         else byVersion.set(version, [index]);
       });
       for (const [version, indexes] of byVersion) {
         const k = await keysFor(version);
-        openFpeTokens(k.scope, k.keys, indexes.map((i) => texts[i] as string)).forEach((value, j) => fpeValues.set(indexes[j] as number, value));
+        const some = indexes.map((i) => texts[i] as string);
+        const values = field.token === 'format-preserving' ? openFpeTokens(scope, k, some) : openDeterministicTokens(scope, k, some);
+        values.forEach((value, j) => {
+          const i = indexes[j] as number;
+          if (value !== undefined) opened[i] = { value, rows: attributed[i] as FoundTokenRow[] };
+        });
       }
+    } else {
+      // Random tokens: the value sealed in a row (opened in batches per key version), or the record's.
+      const sealedValues = new Map<FoundTokenRow, FieldValue | undefined>();
+      const byVersion = new Map<number, Array<{ row: FoundTokenRow; hash: Buffer }>>();
+      found.forEach((list, index) => {
+        for (const row of list) {
+          if (row.valueCt === null) continue;
+          const at = byVersion.get(row.keyVersion);
+          const item = { row, hash: hashes[index] as Buffer };
+          if (at) at.push(item);
+          else byVersion.set(row.keyVersion, [item]);
+        }
+      });
+      for (const [version, items] of byVersion) {
+        const k = await keysFor(version);
+        openTokenValues(scope, k, items.map((i) => i.hash), items.map((i) => i.row.valueCt as Buffer)).forEach((value, j) => sealedValues.set((items[j] as { row: FoundTokenRow }).row, value));
+      }
+      found.forEach((list, index) => {
+        opened[index] = resolveRandom(field, list, sealedValues, recordValues);
+      });
     }
     const values: FieldValue[] = [];
     const usedRecords = new Set<string>();
     const usedSubjects = new Set<string>();
     const notFound: ErrorDetail[] = [];
     for (let index = 0; index < texts.length; index++) {
-      const token = texts[index] as string;
-      const list = found[index] as TokenRow[];
-      const fpe = fpeValues.get(index);
-      const value = fpe !== undefined ? { value: fpe, rows: list } : await this.resolve(field, token, list, parsed[index], recordValues, keysFor);
-      if (value === undefined) {
+      const o = opened[index];
+      if (o === undefined) {
         notFound.push({ index, reason: 'unknown_token' });
         continue;
       }
-      values.push(value.value);
-      const rowsOf = field.token === 'random' ? value.rows : (attributed[index] as TokenRow[]);
-      for (const r of rowsOf) {
+      values.push(o.value);
+      for (const r of o.rows) {
         if (r.recordId !== null) usedRecords.add(r.recordId);
         if (r.subjectId !== null) usedSubjects.add(r.subjectId);
       }
     }
     if (notFound.length > 0) throw new KurabanError('TOKEN_NOT_FOUND', undefined, { details: notFound.slice(0, 100) });
     return { values, records: [...usedRecords], subjects: [...usedSubjects] };
-  }
-
-  private async resolve(
-    field: FieldDef,
-    token: string,
-    rows: readonly TokenRow[],
-    parsed: ReturnType<typeof parseToken> | undefined,
-    recordValues: ReadonlyMap<string, RecordValues>,
-    keysFor: (version: number) => Promise<{ scope: TokenScope; keys: FieldTokenKeys }>,
-  ): Promise<{ value: FieldValue; rows: readonly TokenRow[] } | undefined> {
-    const first = rows[0];
-    if (!first) return undefined;
-    switch (field.token) {
-      case 'deterministic': {
-        const version = parsed?.ok ? parsed.version : undefined;
-        if (version === undefined || !rows.some((r) => r.keyVersion === version)) return undefined;
-        const k = await keysFor(version);
-        const value = openDeterministicToken(k.scope, k.keys, token);
-        return value === undefined ? undefined : { value, rows };
-      }
-      default: {
-        for (const r of rows) {
-          if (r.valueCt !== null) {
-            const k = await keysFor(r.keyVersion);
-            try {
-              return { value: openTokenValue(k.scope, k.keys, r.tokenHash, r.valueCt), rows: [r] };
-            } catch {
-              continue;
-            }
-          }
-          const v = r.recordId === null ? undefined : recordValues.get(r.recordId)?.[field.name];
-          if (v !== undefined) return { value: v, rows: [r] };
-        }
-        return undefined;
-      }
-    }
   }
 
   /** Decrypts the records tokens stand for (a record gone or unreadable is simply absent). */
@@ -314,7 +297,7 @@ export class Tokens {
 
   private async fieldKeys(collection: Collection, field: FieldDef, tokenKey: DataKey, ops: StoreOps = this.deps.store) {
     const scope: TokenScope = { tenantId: collection.tenantId, collectionId: collection.id, field };
-    const lookup = keyObject(await this.deps.keyring.tokenLookupKey(ops, collection.tenantId, collection.id, field.name));
+    const lookup = tokenLookupKeys(await this.deps.keyring.tokenLookupKey(ops, collection.tenantId, collection.id, field.name));
     return { scope, keys: fieldTokenKeys(scope, tokenKey), lookup };
   }
 
@@ -332,6 +315,20 @@ export class Tokens {
       createdAt: now,
     };
   }
+}
+
+/** A random token's value: the first of its rows that has one — sealed in the row (made outside a record), or its record's field. */
+function resolveRandom(
+  field: FieldDef,
+  rows: readonly FoundTokenRow[],
+  sealedValues: ReadonlyMap<FoundTokenRow, FieldValue | undefined>,
+  recordValues: ReadonlyMap<string, RecordValues>,
+): { value: FieldValue; rows: readonly FoundTokenRow[] } | undefined {
+  for (const r of rows) {
+    const v = r.valueCt !== null ? sealedValues.get(r) : r.recordId === null ? undefined : recordValues.get(r.recordId)?.[field.name];
+    if (v !== undefined) return { value: v, rows: [r] };
+  }
+  return undefined;
 }
 
 function dedupe<T extends string | Buffer>(items: readonly T[]): T[] {

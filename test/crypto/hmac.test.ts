@@ -51,6 +51,20 @@ describe('HmacSha256 (RFC 2104 with precomputed pads)', () => {
     );
   });
 
+  test('macPartsInto equals createHmac over the parts joined, and leaves no bytes behind for the next MAC', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 4 }), fc.integer({ min: 1, max: HMAC_SHA256_BYTES }), (key, parts, length) => {
+        const h = new HmacSha256(key);
+        const out = Buffer.alloc(length);
+        h.macPartsInto(parts, out, 0, length);
+        assert.deepEqual(out, createHmac('sha256', key).update(Buffer.concat(parts)).digest().subarray(0, length));
+        assert.deepEqual(h.mac('x'), createHmac('sha256', key).update('x').digest());
+      }),
+      { numRuns: 200 },
+    );
+    assert.throws(() => new HmacSha256(Buffer.alloc(32)).macPartsInto([Buffer.from('x')], Buffer.alloc(16), 1, 16), RangeError);
+  });
+
   test('refuses out-of-range output positions and lengths', () => {
     const h = new HmacSha256(Buffer.alloc(32, 1));
     assert.throws(() => h.macInto('x', Buffer.alloc(16), 1, 16), RangeError);

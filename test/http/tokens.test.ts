@@ -171,7 +171,7 @@ describe('tokens over HTTP', () => {
     const res = await expectStatus(h.call({ method: 'POST', url: tokensUrl('detokenize'), key: admin, body: { field: 'family_name', tokens: [created.tokens.family_name] } }), 200);
     assert.deepEqual((res.json() as { values: string[] }).values, ['山田']);
     const fresh = await expectStatus(h.call({ method: 'POST', url: tokensUrl('tokenize'), key: admin, body: { field: 'family_name', values: ['山田'] } }), 200);
-    assert.match((fresh.json() as { tokens: string[] }).tokens[0] as string, /^tkd2_/);
+    assert.match((fresh.json() as { tokens: string[] }).tokens[0] as string, /^tks2_/);
   });
 
   test('fail closed: a token whose record cannot be opened is refused, not answered past its row condition', async () => {

@@ -1,7 +1,13 @@
 import { after, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { openStore, type ApiKeyRow, type CollectionRow, type IndexRow, type RecordRow, type Store, type WrappedKeyRow } from '../../src/store/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { migrationProvider } from '../../src/store/migrations/index.js';
+import { openStore, type ApiKeyRow, type CollectionRow, type IndexRow, type RecordRow, type Store, type TokenRow, type WrappedKeyRow } from '../../src/store/index.js';
 import { createRecordIdGenerator } from '../../src/vault/index.js';
 import { BACKENDS, tempLocation, type TempLocation } from '../helpers/temp-vault.js';
 import { createThrowawayDatabase } from '../helpers/postgres.js';
@@ -505,13 +511,55 @@ for (const backend of BACKENDS) {
       assert.equal(await store.getLocation(id), undefined);
     });
 
+    test('token registry: rows inserted in bulk (shared and mixed columns), existing ones skipped; look-ups by position, in one field of one tenant and kind', async () => {
+      const { tenantId, collection } = await scope();
+      const row = (hash: Buffer, over: Partial<TokenRow> = {}): TokenRow => ({
+        collectionId: collection.id, field: 'family_name', tokenHash: hash, recordId: null, tenantId, kind: 'deterministic', keyVersion: 1, subjectId: null, valueCt: null, createdAt: NOW, ...over,
+      });
+      // More than one multi-row statement's worth of rows sharing their columns, then a mixed batch.
+      const hashes = Array.from({ length: 500 }, () => randomBytes(16));
+      const shared = hashes.map((h, i) => row(h, i % 7 === 0 ? { subjectId: `s-${i}` } : {}));
+      assert.equal(await store.transaction((tx) => tx.insertTokens(shared)), 500);
+      assert.equal(await store.transaction((tx) => tx.insertTokens(shared.slice(0, 300))), 0, 'existing (hash, record) rows are skipped');
+      const other = randomBytes(16);
+      const noteHash = randomBytes(16);
+      const mixed = [
+        row(hashes[0] as Buffer, { recordId: 'r-1', subjectId: 's-r1' }), // the same hash for a record: a second row
+        row(other, { field: 'given_name' }),
+        row(noteHash, { kind: 'random', field: 'note', keyVersion: 2, valueCt: Buffer.from([2, 1, 2, 3]) }),
+        row(hashes[1] as Buffer, { createdAt: '2025-02-01T00:00:00.000Z' }), // exists
+      ];
+      assert.equal(await store.transaction((tx) => tx.insertTokens(mixed)), 3);
+      const where = { tenantId, collectionId: collection.id, field: 'family_name', kind: 'deterministic' as const };
+      const unknown = randomBytes(16);
+      const found = await store.findTokens(where, [hashes[7] as Buffer, unknown, hashes[0] as Buffer, hashes[7] as Buffer, other]);
+      const byAt = (at: number) => found.filter((f) => f.at === at).map(({ at: _at, ...rest }) => rest).sort((a, b) => String(a.recordId).localeCompare(String(b.recordId)));
+      assert.deepEqual(byAt(0), [{ recordId: null, keyVersion: 1, subjectId: 's-7', valueCt: null }]);
+      assert.deepEqual(byAt(1), [], 'an unknown hash finds nothing');
+      assert.deepEqual(byAt(2), [{ recordId: null, keyVersion: 1, subjectId: 's-0', valueCt: null }, { recordId: 'r-1', keyVersion: 1, subjectId: 's-r1', valueCt: null }]);
+      assert.deepEqual(byAt(3), byAt(0), 'a hash given twice finds its rows twice');
+      assert.deepEqual(byAt(4), [], "another field's row with the same hash is not found");
+      assert.deepEqual((await store.findTokens({ ...where, field: 'note', kind: 'random' }, [other, noteHash])).map((f) => [f.at, f.keyVersion, f.valueCt]), [[1, 2, Buffer.from([2, 1, 2, 3])]]);
+      assert.deepEqual(await store.findTokens({ ...where, field: 'note' }, [noteHash]), [], 'another kind');
+      assert.deepEqual(await store.findTokens({ ...where, tenantId: unique('t') }, [hashes[7] as Buffer]), [], 'another tenant');
+      assert.deepEqual(await store.findTokens({ ...where, collectionId: newId() }, [hashes[7] as Buffer]), [], 'another collection');
+      // Inside a transaction, its own uncommitted rows are found.
+      const fresh = randomBytes(16);
+      await store.transaction(async (tx) => {
+        await tx.insertTokens([row(fresh)]);
+        assert.deepEqual((await tx.findTokens(where, [fresh])).map((f) => f.at), [0]);
+      });
+      assert.equal((await store.findTokens(where, hashes)).length, 501);
+      assert.deepEqual(await store.countTokensByKeyVersion(collection.id), new Map([[1, 503], [2, 1]]));
+    });
+
     test('migrate() again, from this store or another, changes nothing', async () => {
       assert.ok(loc);
       const raw = await openRawDb(loc.location);
       try {
         await scope();
         const before = await raw.snapshot();
-        assert.ok(before.kysely_migration?.length === 7, 'every migration recorded');
+        assert.ok(before.kysely_migration?.length === 8, 'every migration recorded');
         await store.migrate();
         const second = openStore(loc.location);
         try {
@@ -526,6 +574,43 @@ for (const backend of BACKENDS) {
       }
     });
 
+    if (backend === 'sqlite') {
+      test('migration 0009 keeps every token row and rebuilds the registry as a rowid table with a unique (token_hash, ref) index', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'kuraban-migrate-'));
+        try {
+          const path = join(dir, 'kuraban.db');
+          const raw = new BetterSqlite3(path);
+          const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+          const to7 = await new Migrator({ db, provider: migrationProvider('sqlite') }).migrateTo('0007-residency');
+          assert.equal(to7.error, undefined);
+          const insert = raw.prepare('insert into tokens (collection_id, field, token_hash, ref, tenant_id, kind, key_version, subject_id, value_ct, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+          const rows = Array.from({ length: 50 }, (_v, i) => ['c1', 'f', randomBytes(16), i % 2 ? `r-${i}` : '', 't1', i % 3 ? 'deterministic' : 'random', 1 + (i % 2), i % 5 ? `s-${i}` : null, i % 3 ? null : randomBytes(20), NOW]);
+          for (const r of rows) insert.run(...r);
+          const before = raw.prepare('select * from tokens order by token_hash, ref').all();
+          assert.throws(() => raw.prepare('select rowid from tokens').all(), 'a WITHOUT ROWID table before');
+          await db.destroy();
+          const migrated = openStore({ dataDir: dir });
+          try {
+            await migrated.migrate();
+          } finally {
+            await migrated.close();
+          }
+          const after = new BetterSqlite3(path, { readonly: true });
+          try {
+            assert.deepEqual(after.prepare('select * from tokens order by token_hash, ref').all(), before);
+            assert.equal((after.prepare('select count(rowid) n from tokens').get() as { n: number }).n, 50);
+            const indexes = after.prepare("select name, \"unique\", partial from pragma_index_list('tokens') order by name").all();
+            assert.deepEqual(indexes, [{ name: 'tokens_pk', unique: 1, partial: 0 }, { name: 'tokens_ref', unique: 0, partial: 1 }, { name: 'tokens_subject', unique: 0, partial: 1 }]);
+            assert.deepEqual(after.prepare("select name from pragma_index_info('tokens_pk') order by seqno").all().map((r) => (r as { name: string }).name), ['token_hash', 'ref']);
+          } finally {
+            after.close();
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
+
     if (backend === 'postgres') {
       test('two stores migrating one fresh database at once both succeed, with one schema (the migration lock)', async () => {
         for (let round = 0; round < 3; round++) {
@@ -537,7 +622,7 @@ for (const backend of BACKENDS) {
             assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason?.cause ?? r.reason) : 'ok'))));
             const raw = await openRawDb({ dataDir: '/nonexistent', databaseUrl: db.url, keyFile: '/nonexistent' });
             try {
-              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects', '0004-policies', '0005-key-rotation', '0006-tokens', '0007-residency']);
+              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects', '0004-policies', '0005-key-rotation', '0006-tokens', '0007-residency', '0009-tokens-rowid']);
               assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collection_residency', 'collections', 'data_transfers', 'import_jobs', 'key_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'locations', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_subjects', 'log_tiles', 'policies', 'records', 'tenants', 'tokens', 'wrapped_keys']);
             } finally {
               await raw.close();

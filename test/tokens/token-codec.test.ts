@@ -5,14 +5,16 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import {
   corporateNumberCheckDigit, insurerNumberCheckDigit, juminhyoCodeCheckDigit, myNumberCheckDigit, parseCollectionSchema, type FieldDef,
 } from '../../src/schema/index.js';
 import {
-  deterministicToken, fieldTokenKeys, fpeToken, fpeValueProblem, openDeterministicToken, openFpeToken, parseToken, randomToken, tokenHash, type TokenScope,
+  deterministicToken, deterministicTokens, fieldTokenKeys, fpeToken, fpeValueProblem, openDeterministicToken, openDeterministicTokens, openFpeToken, openTokenValues, parseToken,
+  randomToken, sealTokenValues, tokenHashes, tokenLookupKeys, TOKEN_VALUE_FORMAT_SIV, type TokenScope,
 } from '../../src/tokens/index.js';
+import { hmacTokenHash, legacyDeterministicToken, legacySealedTokenValue } from '../helpers/legacy-tokens.js';
 
 const field = (def: Record<string, unknown>): FieldDef => parseCollectionSchema({ fields: [def] }).fields[0] as FieldDef;
 const MY_NUMBER = field({ name: 'my_number', type: 'my-number', token: 'format-preserving' });
@@ -121,12 +123,26 @@ describe('deterministic tokens', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), fc.string({ minLength: 1, maxLength: 60 }), (a, b) => {
         const t = deterministicToken(scope, keys, a);
-        assert.match(t, /^tkd3_[A-Za-z0-9_-]+$/);
+        assert.match(t, /^tks3_[A-Za-z0-9_-]+$/);
+        assert.equal(parseToken(f, t).ok, true);
         assert.equal(deterministicToken(scope, keys, a), t);
         assert.equal(openDeterministicToken(scope, keys, t), a);
         if (a !== b) assert.notEqual(deterministicToken(scope, keys, b), t);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test('a batch gives each value the token it gets on its own, and opens per token (good ones open, bad ones do not)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 80 }), fc.integer()), { minLength: 1, maxLength: 30 }), (values) => {
+        const tokens = deterministicTokens(scope, keys, values);
+        assert.deepEqual(tokens, values.map((v) => deterministicToken(scope, keys, v)));
+        const forged = tokens.map((t, i) => (i % 3 === 1 ? `${t.slice(0, -2)}${t.at(-2) === 'A' ? 'B' : 'A'}${t.at(-1)}` : t));
+        const opened = openDeterministicTokens(scope, keys, forged);
+        values.forEach((v, i) => assert.deepEqual(opened[i], i % 3 === 1 ? undefined : v, `token ${i}`));
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -139,37 +155,145 @@ describe('deterministic tokens', () => {
     const body = t.slice(5);
     for (let i = 0; i < body.length; i++) {
       const c = body[i] === 'A' ? 'B' : 'A';
-      assert.equal(openDeterministicToken(scope, keys, `tkd3_${body.slice(0, i)}${c}${body.slice(i + 1)}`), undefined, `changed character ${i} still opens`);
+      assert.equal(openDeterministicToken(scope, keys, `tks3_${body.slice(0, i)}${c}${body.slice(i + 1)}`), undefined, `changed character ${i} still opens`);
     }
     const other = scopeOf(field({ name: 'given_name', type: 'string', token: 'deterministic' }));
     assert.equal(openDeterministicToken(other, fieldTokenKeys(other, { version: 3, key: Buffer.alloc(32) }), t), undefined);
     assert.equal(openDeterministicToken(scopeOf(f, 'other-town'), keys, t), undefined);
     assert.equal(openDeterministicToken(scope, fieldTokenKeys(scope, key(3)), t), undefined);
-    assert.equal(openDeterministicToken(scope, keys, t.replace('tkd3_', 'tkd4_')), undefined);
-    assert.equal(openDeterministicToken(scope, keys, 'tkd3_'), undefined);
+    assert.equal(openDeterministicToken(scope, keys, t.replace('tks3_', 'tks4_')), undefined);
+    assert.equal(openDeterministicToken(scope, keys, t.replace('tks3_', 'tkd3_')), undefined, 'the body of one format is not a token of the other');
+    assert.equal(openDeterministicToken(scope, keys, 'tks3_'), undefined);
+    assert.equal(parseToken(f, 'tks3_' + 'A'.repeat(22)).ok, false, 'shorter than a SIV and a JSON value');
+    assert.equal(openDeterministicToken(scope, keys, deterministicToken(scope, keys, 7)), 7, 'the shortest value (one byte of JSON)');
+  });
+
+  test('tokens of the first format (tkd) keep opening, with their own authentication', () => {
+    const k = key(3);
+    const ks = fieldTokenKeys(scope, k);
+    const legacy = legacyDeterministicToken(scope, k, '佐藤');
+    assert.match(legacy, /^tkd3_/);
+    assert.equal(parseToken(f, legacy).ok, true);
+    assert.deepEqual(parseToken(f, legacy), { ok: true, version: 3 });
+    assert.equal(openDeterministicToken(scope, ks, legacy), '佐藤');
+    const fresh = deterministicToken(scope, ks, '佐藤');
+    assert.deepEqual(openDeterministicTokens(scope, ks, [legacy, fresh, legacy.replace('tkd3_', 'tkd4_')]), ['佐藤', '佐藤', undefined]);
+    const body = legacy.slice(5);
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i] === 'A' ? 'B' : 'A';
+      assert.equal(openDeterministicToken(scope, ks, `tkd3_${body.slice(0, i)}${c}${body.slice(i + 1)}`), undefined, `changed character ${i} still opens`);
+    }
+    assert.equal(openDeterministicToken(scopeOf(f, 'other-town'), ks, legacy), undefined);
+  });
+
+  test('a tkd token issued by the earlier release (a fixed vector) opens, and keeps its registry hash', () => {
+    // Made by commit 34fdc85's deterministicToken: tenant token-town, collection …0001, family_name,
+    // token key version 2 = bytes 0..31; registry hash under a look-up key of 32 × 0x42.
+    const vector = { token: 'tkd2_5-QOv4CLP8V8K72zxwvezH860lPONuvNtDMTzu7OUTAEoXkS', hash: 'bd489124877a425ed4e322f158f79a00' };
+    const k = { version: 2, key: Buffer.from(Array.from({ length: 32 }, (_v, i) => i)) };
+    assert.equal(legacyDeterministicToken(scope, k, '山田'), vector.token, 'the test helper is the first format');
+    assert.equal(openDeterministicToken(scope, fieldTokenKeys(scope, k), vector.token), '山田');
+    assert.equal(tokenHashes(f, tokenLookupKeys(Buffer.alloc(32, 0x42)), [vector.token])[0]?.toString('hex'), vector.hash);
   });
 });
 
 describe('random tokens and look-up hashes', () => {
-  test('random tokens are 128-bit, fresh and well-formed', () => {
+  test('random tokens are 128-bit, fresh and well-formed (one spelling each); tkr tokens of earlier releases still parse', () => {
     const f = field({ name: 'note', type: 'string', token: 'random' });
     const seen = new Set<string>();
     for (let i = 0; i < 5000; i++) {
       const t = randomToken();
+      assert.match(t, /^tku_[A-Za-z0-9_-]{22}$/);
       assert.equal(parseToken(f, t).ok, true);
       assert.ok(!seen.has(t));
       seen.add(t);
     }
-    for (const bad of ['tkr_', 'tkr_' + 'a'.repeat(21), 'tkr_' + 'a'.repeat(23), 'tkx_' + 'a'.repeat(22), 'tkr_' + '!'.repeat(22)]) assert.equal(parseToken(f, bad).ok, false);
+    for (const bad of ['tku_', 'tku_' + 'A'.repeat(21), 'tku_' + 'A'.repeat(23), 'tkx_' + 'A'.repeat(22), 'tku_' + '!'.repeat(22), 'tku_' + 'A'.repeat(21) + 'B', 'tkr_', 'tkr_' + 'a'.repeat(21), 'tkr_' + 'a'.repeat(23), 'tkr_' + '!'.repeat(22)]) {
+      assert.equal(parseToken(f, bad).ok, false, bad);
+    }
+    assert.equal(parseToken(f, 'tkr_' + 'a'.repeat(22)).ok, true, 'a tkr token (any last character: its hash is of the text)');
   });
 
-  test('look-up hashes are 128 bits, keyed, and differ per token', () => {
+  test('format-preserving and tkr tokens: HMAC-SHA-256 of the token under the look-up key, 128 bits', () => {
+    const lookupKey = randomBytes(32);
+    const note = field({ name: 'note', type: 'string', token: 'random' });
+    const tokens = ['tkr_aaaaaaaaaaaaaaaaaaaaaa', 'tkr_aaaaaaaaaaaaaaaaaaaaab'];
+    const hashes = tokenHashes(note, tokenLookupKeys(Buffer.from(lookupKey)), tokens);
+    tokens.forEach((t, i) => assert.deepEqual(hashes[i], hmacTokenHash(lookupKey, t)));
+    assert.notDeepEqual(hashes[0], hashes[1]);
+    const mnScope = scopeOf(MY_NUMBER);
+    const mn = fpeToken(mnScope, fieldTokenKeys(mnScope, key()), '123456789018');
+    assert.deepEqual(tokenHashes(MY_NUMBER, tokenLookupKeys(Buffer.from(lookupKey)), [mn])[0], hmacTokenHash(lookupKey, mn));
+    assert.notDeepEqual(tokenHashes(note, tokenLookupKeys(randomBytes(32)), tokens)[0], hashes[0], 'keyed');
+  });
+
+  test('tku tokens: AES-256 of their 16 random bytes under the key derived from the look-up key', () => {
+    const lookupKey = randomBytes(32);
+    const note = field({ name: 'note', type: 'string', token: 'random' });
+    const tokens = [randomToken(), randomToken(), 'tkr_aaaaaaaaaaaaaaaaaaaaaa'];
+    const hashes = tokenHashes(note, tokenLookupKeys(Buffer.from(lookupKey)), tokens);
+    const prpKey = Buffer.from(hkdfSync('sha256', lookupKey, Buffer.alloc(0), Buffer.from('kuraban/token-lookup/v1\0prp'), 32));
+    tokens.slice(0, 2).forEach((t, i) => {
+      const ecb = createCipheriv('aes-256-ecb', prpKey, null).setAutoPadding(false);
+      assert.deepEqual(hashes[i], ecb.update(Buffer.from(t.slice(4), 'base64url')), `token ${i}`);
+    });
+    assert.deepEqual(hashes[2], hmacTokenHash(lookupKey, tokens[2] as string), 'tkr keeps its HMAC hash in the same batch');
+    assert.notDeepEqual(tokenHashes(note, tokenLookupKeys(randomBytes(32)), tokens)[0], hashes[0], 'keyed');
+  });
+
+  test('tks tokens: AES-256 of the SIV under a key derived from the look-up key; the same for the same token, keyed, one per value', () => {
+    const f = field({ name: 'family_name', type: 'string', token: 'deterministic' });
+    const scope = scopeOf(f);
+    const keys = fieldTokenKeys(scope, key(1));
+    const lookupKey = randomBytes(32);
+    const tokens = deterministicTokens(scope, keys, ['山田', '佐藤', '山田']);
+    const hashes = tokenHashes(f, tokenLookupKeys(Buffer.from(lookupKey)), tokens);
+    // Independently: HKDF-SHA-256(look-up key, info "kuraban/token-lookup/v1\0prp"), AES-256-ECB of the token's first 16 bytes.
+    const prpKey = Buffer.from(hkdfSync('sha256', lookupKey, Buffer.alloc(0), Buffer.from('kuraban/token-lookup/v1\0prp'), 32));
+    tokens.forEach((t, i) => {
+      const siv = Buffer.from(t.slice(5), 'base64url').subarray(0, 16);
+      const ecb = createCipheriv('aes-256-ecb', prpKey, null).setAutoPadding(false);
+      assert.deepEqual(hashes[i], ecb.update(siv), `token ${i}`);
+      assert.equal(hashes[i]?.length, 16);
+    });
+    assert.deepEqual(hashes[0], hashes[2]);
+    assert.notDeepEqual(hashes[0], hashes[1]);
+    assert.notDeepEqual(tokenHashes(f, tokenLookupKeys(randomBytes(32)), tokens)[0], hashes[0], 'keyed');
+    // A tkd token in a deterministic field keeps its HMAC hash (its registry rows were written so).
+    const legacy = legacyDeterministicToken(scope, key(1), '山田');
+    assert.deepEqual(tokenHashes(f, tokenLookupKeys(Buffer.from(lookupKey)), [legacy])[0], hmacTokenHash(lookupKey, legacy));
+  });
+
+  test('values of random tokens made outside a record: sealed per token hash (format 2), batched; format 1 still opens', () => {
+    const f = field({ name: 'note', type: 'string', token: 'random' });
+    const scope = scopeOf(f);
+    const k = key(2);
+    const keys = fieldTokenKeys(scope, k);
+    const hashes = Array.from({ length: 5 }, () => randomBytes(16));
+    const values = ['メモ', 'メモ', '𠮷', 'x'.repeat(100), 'z'];
+    const sealed = sealTokenValues(scope, keys, hashes, values);
+    assert.ok(sealed.every((b) => b[0] === TOKEN_VALUE_FORMAT_SIV));
+    assert.notDeepEqual(sealed[0], sealed[1], 'the same value under two tokens: unrelated ciphertexts');
+    assert.deepEqual(openTokenValues(scope, keys, hashes, sealed), values);
+    // Bound to its token's hash, its field, tenant and key version; any change fails.
+    const swapped = [hashes[1], hashes[0]] as Buffer[];
+    assert.deepEqual(openTokenValues(scope, keys, swapped, sealed.slice(0, 2)), [undefined, undefined]);
+    assert.deepEqual(openTokenValues(scopeOf(f, 'other-town'), keys, hashes.slice(0, 1), sealed.slice(0, 1)), [undefined]);
+    assert.deepEqual(openTokenValues(scope, fieldTokenKeys(scope, { version: 3, key: k.key }), hashes.slice(0, 1), sealed.slice(0, 1)), [undefined]);
+    const bad = Buffer.from(sealed[2] as Buffer);
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0x40;
+    assert.deepEqual(openTokenValues(scope, keys, [hashes[2] as Buffer, hashes[3] as Buffer], [bad, sealed[3] as Buffer]), [undefined, values[3]]);
+    // Format 1 (AES-256-GCM, as stored before), side by side with format 2.
+    const legacy = legacySealedTokenValue(scope, k, hashes[4] as Buffer, '旧形式');
+    assert.equal(legacy[0], 0x01);
+    assert.deepEqual(openTokenValues(scope, keys, [hashes[4] as Buffer, hashes[0] as Buffer], [legacy, sealed[0] as Buffer]), ['旧形式', 'メモ']);
+    assert.deepEqual(openTokenValues(scope, keys, [hashes[3] as Buffer], [legacy]), [undefined], 'format 1 is bound to its hash too');
+  });
+
+  test('tokenLookupKeys zeroes the bytes it is given', () => {
     const k = randomBytes(32);
-    const a = tokenHash(k, 'tkr_aaaaaaaaaaaaaaaaaaaaaa');
-    assert.equal(a.length, 16);
-    assert.deepEqual(tokenHash(k, 'tkr_aaaaaaaaaaaaaaaaaaaaaa'), a);
-    assert.notDeepEqual(tokenHash(k, 'tkr_aaaaaaaaaaaaaaaaaaaaab'), a);
-    assert.notDeepEqual(tokenHash(randomBytes(32), 'tkr_aaaaaaaaaaaaaaaaaaaaaa'), a);
+    tokenLookupKeys(k);
+    assert.ok(k.every((b) => b === 0));
   });
 });
 

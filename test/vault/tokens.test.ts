@@ -7,7 +7,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeLogEntry, type LogEntry } from '../../src/ledger/index.js';
-import { myNumberCheckDigit } from '../../src/schema/index.js';
+import { myNumberCheckDigit, type FieldDef } from '../../src/schema/index.js';
+import type { TokenRow } from '../../src/store/index.js';
 import { localAudit, type Vault } from '../../src/vault/index.js';
 import { BACKENDS, createTempVault, type TempVault } from '../helpers/temp-vault.js';
 import { openRawDb } from '../helpers/raw-db.js';
@@ -15,6 +16,7 @@ import { rejectsWithCode, reasons } from '../helpers/errors.js';
 import { once } from '../helpers/once.js';
 import { syntheticMyNumber, wrongLastDigit } from '../helpers/japanese-ids.js';
 import { openOther } from '../helpers/key-rotation.js';
+import { hmacTokenHash, legacyDeterministicToken, legacySealedTokenValue } from '../helpers/legacy-tokens.js';
 
 const T = 'token-town';
 const OTHER = 'other-town';
@@ -65,8 +67,8 @@ for (const backend of BACKENDS) {
       assert.notEqual(r.tokens.my_number, mn);
       assert.notEqual(Number(r.tokens.my_number?.[11]), myNumberCheckDigit((r.tokens.my_number as string).slice(0, 11)));
       assert.match(r.tokens.card_no as string, /^[0-9A-Z]{8}$/);
-      assert.match(r.tokens.note as string, /^tkr_/);
-      assert.match(r.tokens.family_name as string, /^tkd1_/);
+      assert.match(r.tokens.note as string, /^tku_/);
+      assert.match(r.tokens.family_name as string, /^tks1_/);
       const back = async (field: string, token: string) => (await vault.tokens.detokenize(T, C, field, [token])).values[0];
       assert.equal(await back('my_number', r.tokens.my_number as string), mn);
       assert.equal(await back('card_no', r.tokens.card_no as string), 'AB12CD34');
@@ -162,7 +164,19 @@ for (const backend of BACKENDS) {
         await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'my_number', [bad]), 'TOKEN_INVALID');
       }
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', ['tkr_AAAAAAAAAAAAAAAAAAAAAA']), 'TOKEN_NOT_FOUND');
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', ['tku_AAAAAAAAAAAAAAAAAAAAAA']), 'TOKEN_NOT_FOUND');
+      // A changed last character: another spelling of the same bytes (malformed) or another token (unknown).
+      const note = r.tokens?.note as string;
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', [`${note.slice(0, -1)}${note.endsWith('A') ? 'B' : 'A'}`]), note.endsWith('A') ? 'TOKEN_INVALID' : 'TOKEN_NOT_FOUND');
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [`tkd1_${'A'.repeat(60)}`]), 'TOKEN_NOT_FOUND');
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [`tks1_${'A'.repeat(60)}`]), 'TOKEN_NOT_FOUND');
+      // A deterministic token whose SIV is a real one but whose ciphertext is not: its SIV finds the
+      // registry row (the look-up hash is a function of the SIV), the SIV check refuses it.
+      const det = r.tokens?.family_name as string;
+      const body = Buffer.from(det.slice(5), 'base64url');
+      body[body.length - 1] = (body[body.length - 1] as number) ^ 1;
+      const spliced = `tks1_${body.toString('base64url')}`;
+      assert.deepEqual(reasons((await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [det, spliced]), 'TOKEN_NOT_FOUND')).details), ['1||unknown_token']);
       // A token of the same field name and collection name in another tenant.
       for (const field of ['my_number', 'note', 'family_name'] as const) {
         await rejectsWithCode(() => vault.tokens.detokenize(OTHER, C, field, [r.tokens?.[field]]), 'TOKEN_NOT_FOUND');
@@ -212,7 +226,7 @@ for (const backend of BACKENDS) {
       const version = await vault.keys.rotateTokens(T, C, localAudit());
       assert.ok(version >= 2);
       const afterRotation = await vault.records.create(T, C, { subjectId: 'p-9', fields: { family_name: '小林', my_number: mn } });
-      assert.match(afterRotation.tokens?.family_name as string, new RegExp(`^tkd${version}_`));
+      assert.match(afterRotation.tokens?.family_name as string, new RegExp(`^tks${version}_`));
       assert.notEqual(afterRotation.tokens?.family_name, before.tokens?.family_name);
       assert.notEqual(afterRotation.tokens?.my_number, before.tokens?.my_number);
       for (const f of ['family_name', 'my_number'] as const) {
@@ -233,6 +247,10 @@ for (const backend of BACKENDS) {
       const gone = await vault.records.create(T, C, { subjectId: 'erase-me', fields: { family_name: '消去', my_number: syntheticMyNumber(10), note: '消える' } });
       const [alone] = await vault.tokens.tokenize(T, C, 'note', ['本人の値'], { subjectId: 'erase-me' });
       const [sameValueElsewhere] = await vault.tokens.tokenize(T, C, 'my_number', [syntheticMyNumber(10)]);
+      // A deterministic token registered on its own for a name only the erased person has (tks: the
+      // look-up hash comes from the SIV, the same for both registrations).
+      await vault.records.create(T, C, { subjectId: 'erase-me', fields: { family_name: '消去だけ' } });
+      const [nameAlone] = await vault.tokens.tokenize(T, C, 'family_name', ['消去だけ']);
       assert.equal(sameValueElsewhere, gone.tokens?.my_number);
       const stays = await vault.records.create(T, C, { subjectId: 'stay', fields: { family_name: '残る', my_number: syntheticMyNumber(11), note: '残る' } });
       // Another person with the same family name: the same deterministic token, which stands for their record too.
@@ -242,6 +260,7 @@ for (const backend of BACKENDS) {
       assert.ok(receipt.tokensRevoked >= 4, `tokensRevoked ${receipt.tokensRevoked}`);
       for (const f of ['my_number', 'note'] as const) await rejectsWithCode(() => vault.tokens.detokenize(T, C, f, [gone.tokens?.[f]]), 'TOKEN_NOT_FOUND');
       await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', [alone]), 'TOKEN_NOT_FOUND');
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [nameAlone]), 'TOKEN_NOT_FOUND');
       const shared = await vault.tokens.detokenize(T, C, 'family_name', [gone.tokens?.family_name]);
       assert.deepEqual(shared, { values: ['消去'], records: [namesake.id], subjects: ['namesake'] }, "the namesake's record, never the erased one");
       await vault.erasure.erase(T, 'namesake', localAudit());
@@ -274,6 +293,53 @@ for (const backend of BACKENDS) {
       } finally {
         await other.close();
       }
+    });
+
+    test('tokens of the first formats (tkd; tkr with its value sealed with GCM), registered before: keep resolving, across rotation, until erasure', async () => {
+      const tv0 = await setup();
+      const vault = tv0.vault;
+      const collection = await vault.collections.get(T, C);
+      const field = collection.schema.fields.find((f) => f.name === 'family_name') as FieldDef;
+      const scope = { tenantId: T, collectionId: collection.id, field };
+      const r = await vault.records.create(T, C, { subjectId: 'legacy-1', fields: { family_name: '旧姓' } });
+      // What the earlier release registered for this record: a tkd token under the current key
+      // version, its look-up hash the HMAC of the token.
+      const tokenKey = await vault.keyring.tokenKey(tv0.store, T, collection.id);
+      const legacy = legacyDeterministicToken(scope, tokenKey, '旧姓');
+      const lookupKey = await vault.keyring.tokenLookupKey(tv0.store, T, collection.id, 'family_name');
+      const [standalone] = await vault.tokens.tokenize(T, C, 'family_name', ['旧形式の値']);
+      const legacyStandalone = legacyDeterministicToken(scope, tokenKey, '旧形式の値');
+      const row = (token: string, recordId: string | null, subjectId: string | null): TokenRow => ({
+        collectionId: collection.id, field: 'family_name', tokenHash: hmacTokenHash(lookupKey, token), recordId, tenantId: T, kind: 'deterministic',
+        keyVersion: tokenKey.version, subjectId, valueCt: null, createdAt: new Date().toISOString(),
+      });
+      // And a random token made outside a record, its value sealed in the first format (GCM).
+      const noteField = collection.schema.fields.find((f) => f.name === 'note') as FieldDef;
+      const oldNote = 'tkr_AAAAAAAAAAAAAAAAAAAAAQ';
+      const noteLookup = await vault.keyring.tokenLookupKey(tv0.store, T, collection.id, 'note');
+      const noteHash = hmacTokenHash(noteLookup, oldNote);
+      const noteRow: TokenRow = {
+        ...row(oldNote, null, 'legacy-1'), field: 'note', kind: 'random', tokenHash: noteHash,
+        valueCt: legacySealedTokenValue({ tenantId: T, collectionId: collection.id, field: noteField }, tokenKey, noteHash, '旧メモ'),
+      };
+      await tv0.store.transaction((tx) => tx.insertTokens([row(legacy, r.id, 'legacy-1'), row(legacyStandalone, null, null), noteRow]));
+      const [newNote] = await vault.tokens.tokenize(T, C, 'note', ['新メモ']);
+      assert.deepEqual((await vault.tokens.detokenize(T, C, 'note', [oldNote, newNote])).values, ['旧メモ', '新メモ']);
+      assert.match(r.tokens?.family_name as string, /^tks/);
+      assert.match(standalone as string, /^tks/);
+      const both = await vault.tokens.detokenize(T, C, 'family_name', [legacy, r.tokens?.family_name, legacyStandalone, standalone]);
+      assert.deepEqual(both.values, ['旧姓', '旧姓', '旧形式の値', '旧形式の値']);
+      assert.deepEqual(both.records, [r.id]);
+      // A tampered tkd token, or one of another field, is refused.
+      const body = Buffer.from(legacy.slice(5), 'base64url');
+      body[0] = (body[0] as number) ^ 1;
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [`tkd${tokenKey.version}_${body.toString('base64url')}`]), 'TOKEN_NOT_FOUND');
+      await vault.keys.rotateTokens(T, C, localAudit());
+      assert.deepEqual((await vault.tokens.detokenize(T, C, 'family_name', [legacy])).values, ['旧姓'], 'after rotation');
+      await vault.erasure.erase(T, 'legacy-1', localAudit());
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'family_name', [legacy]), 'TOKEN_NOT_FOUND');
+      await rejectsWithCode(() => vault.tokens.detokenize(T, C, 'note', [oldNote]), 'TOKEN_NOT_FOUND');
+      tokenKey.key.fill(0);
     });
 
     test('the database holds look-up hashes only: no token, no value; calls are logged with their count', async () => {

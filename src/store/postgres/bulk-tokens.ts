@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
-import type { TokenRow } from '../rows.js';
+import type { FoundTokenRow, TokenRegistryScope, TokenRow } from '../rows.js';
 
 const ROWS_PER_STATEMENT = 5000;
 
@@ -21,4 +21,17 @@ export async function postgresBulkInsertTokens(db: Kysely<Database>, rows: reado
     inserted += Number(res.numAffectedRows ?? 0);
   }
   return inserted;
+}
+
+/**
+ * StoreOps.findTokens in one query: the hashes as one bytea[] parameter, unnest()ed WITH ORDINALITY
+ * so each row comes back with its hash's position (a primary-key probe per hash).
+ */
+export async function postgresFindTokens(db: Kysely<Database>, _inTransaction: boolean, scope: TokenRegistryScope, hashes: readonly Buffer[]): Promise<FoundTokenRow[]> {
+  const res = await sql<{ at: string; ref: string; key_version: number; subject_id: string | null; value_ct: Buffer | null }>`
+    select h.i - 1 as at, t.ref, t.key_version, t.subject_id, t.value_ct
+    from unnest(${hashes}::bytea[]) with ordinality as h(hash, i)
+    join tokens t on t.token_hash = h.hash
+    where t.collection_id = ${scope.collectionId} and t.field = ${scope.field} and t.tenant_id = ${scope.tenantId} and t.kind = ${scope.kind}`.execute(db);
+  return res.rows.map((r) => ({ at: Number(r.at), recordId: r.ref === '' ? null : r.ref, keyVersion: Number(r.key_version), subjectId: r.subject_id, valueCt: r.value_ct }));
 }

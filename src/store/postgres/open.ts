@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Database } from '../database.js';
 import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
-import { postgresBulkInsertTokens } from './bulk-tokens.js';
+import { postgresBulkInsertTokens, postgresFindTokens } from './bulk-tokens.js';
 import { postgresBulkInsert, postgresBulkInsertKeys, postgresBulkReencrypt } from './bulk-insert.js';
 import { postgresLogBulk } from './log-bulk.js';
 
@@ -24,6 +24,7 @@ export function openPostgresStore(options: PostgresOptions): Store {
     bulkInsertWrappedKeys: postgresBulkInsertKeys,
     bulkReencrypt: postgresBulkReencrypt,
     bulkInsertTokens: postgresBulkInsertTokens,
+    findTokens: postgresFindTokens,
     logBulk: postgresLogBulk,
     withMigrationLock: (fn) => fn(), // Kysely's migrator holds pg_advisory_lock while it migrates
     uniqueViolation(e) {

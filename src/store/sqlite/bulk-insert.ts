@@ -87,23 +87,34 @@ export function sqliteBulkInsert(raw: BetterSqlite3.Database) {
  * Index rows in digest order. Digests are uniformly random, so a batch's rows land all over the
  * blind-index B-tree; inserted in key order, SQLite walks the tree once from left to right and
  * each page it loads is used for every row that lands on it while it is still in cache.
- * Sorted on the first 32 bits (a native numeric sort; ties keep batch order, which is harmless).
  */
 function byDigest(index: readonly IndexRow[]): readonly IndexRow[] {
-  if (index.length < 2 || index.length >= 2 ** 21) return index;
-  const keys = new Float64Array(index.length);
-  for (let i = 0; i < index.length; i++) {
-    const d = (index[i] as IndexRow).digest;
+  return inKeyOrder(index, (r) => r.digest);
+}
+
+/**
+ * Rows in the order of a random binary key (digests, token look-up hashes), sorted on its first 32
+ * bits: a native numeric sort (Buffer.compare in a comparator costs more than the inserts it
+ * orders); ties keep batch order, which is harmless.
+ */
+export function inKeyOrder<T>(rows: readonly T[], keyOf: (row: T) => Buffer): readonly T[] {
+  if (rows.length < 2 || rows.length >= 2 ** 21) return rows;
+  const keys = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const d = keyOf(rows[i] as T);
     const prefix = d.length >= 4 ? d.readUInt32BE(0) : 0;
     keys[i] = prefix * 2 ** 21 + i; // < 2^53: exact
   }
   keys.sort();
-  const out = new Array<IndexRow>(index.length);
-  for (let i = 0; i < keys.length; i++) out[i] = index[(keys[i] as number) % 2 ** 21] as IndexRow;
+  const out = new Array<T>(rows.length);
+  for (let i = 0; i < keys.length; i++) out[i] = rows[(keys[i] as number) % 2 ** 21] as T;
   return out;
 }
 
-/** Runs `many` over full chunks of `perStatement` rows and `one` over the rest; returns the rows changed. */
+/**
+ * Runs `many` over full chunks of `perStatement` rows and `one` over the rest; returns the rows
+ * changed. `named`: parameters every row shares, bound by name on both statements.
+ */
 export function runChunked<T>(
   rows: readonly T[],
   perStatement: number,
@@ -111,6 +122,7 @@ export function runChunked<T>(
   one: BetterSqlite3.Statement,
   columns: number,
   fill: (row: T, out: unknown[], at: number) => void,
+  named?: Readonly<Record<string, unknown>>,
 ): number {
   let changes = 0;
   let i = 0;
@@ -118,13 +130,13 @@ export function runChunked<T>(
     const params = new Array<unknown>(perStatement * columns);
     for (; i + perStatement <= rows.length; i += perStatement) {
       for (let j = 0; j < perStatement; j++) fill(rows[i + j] as T, params, j * columns);
-      changes += many.run(params).changes;
+      changes += (named ? many.run(params, named) : many.run(params)).changes;
     }
   }
   const single = new Array<unknown>(columns);
   for (; i < rows.length; i++) {
     fill(rows[i] as T, single, 0);
-    changes += one.run(single).changes;
+    changes += (named ? one.run(single, named) : one.run(single)).changes;
   }
   return changes;
 }

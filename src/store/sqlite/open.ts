@@ -15,7 +15,7 @@ import {
 import type { Database } from '../database.js';
 import { KyselyBackedStore } from '../kysely-backed-store.js';
 import type { Store } from '../store.js';
-import { sqliteBulkInsertTokens } from './bulk-tokens.js';
+import { sqliteBulkInsertTokens, sqliteFindTokens } from './bulk-tokens.js';
 import { sqliteBulkInsert, sqliteBulkInsertKeys, sqliteBulkReencrypt } from './bulk-insert.js';
 import { sqliteLogBulk } from './log-bulk.js';
 
@@ -55,16 +55,17 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const kysely = new Kysely<Database>({ dialect });
   // Reads outside transactions use their own read-only connection: in WAL mode they see the last
   // committed state and need not wait for an open write transaction (a 10,000-record batch, an import).
-  const reader =
-    options.path === ':memory:'
-      ? kysely
-      : new Kysely<Database>({ dialect: new SqliteDialect({ database: () => openReader(options.path) }) });
+  // Opened on first use; the token registry's look-up statement shares it.
+  let readerDb: BetterSqlite3.Database | undefined;
+  const readerHandle = async () => (readerDb ??= openReader(options.path));
+  const reader = options.path === ':memory:' ? kysely : new Kysely<Database>({ dialect: new SqliteDialect({ database: readerHandle }) });
   return new KyselyBackedStore(kysely, {
     dialect: 'sqlite',
     bulkInsertRecords: sqliteBulkInsert(raw),
     bulkInsertWrappedKeys: sqliteBulkInsertKeys(raw),
     bulkReencrypt: sqliteBulkReencrypt(raw),
     bulkInsertTokens: sqliteBulkInsertTokens(raw),
+    findTokens: sqliteFindTokens(raw, options.path === ':memory:' ? undefined : readerHandle),
     logBulk: sqliteLogBulk(raw),
     // Kysely takes no lock on SQLite (no transactional DDL there, it says); SQLite has it. BEGIN
     // IMMEDIATE holds the database's write lock across the whole migration, so a second process
@@ -85,10 +86,12 @@ export function openSqliteStore(options: SqliteOptions): Store {
       if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return undefined;
       return String((e as Error).message);
     },
-  }, async () => {}, reader);
+  }, async () => {
+    readerDb?.close(); // Kysely closes it only if it opened it itself
+  }, reader);
 }
 
-async function openReader(path: string): Promise<BetterSqlite3.Database> {
+function openReader(path: string): BetterSqlite3.Database {
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 10000');
   db.pragma('cache_size = -4096'); // 4 MiB (an import's key look-ups would otherwise fill a larger one and raise its resident memory)
