@@ -1,5 +1,6 @@
 import { ENTRY_LENGTH_PREFIX_BYTES } from './entry-bundle.js';
-import { EMPTY_ROOT, HASH_BYTES, leafHashInPlace, nodeHash, nodeHashInto } from './rfc6962.js';
+import { EMPTY_ROOT, HASH_BYTES, leafDigestInPlace, nodeDigest, nodeHash, nodeHashInto } from './rfc6962.js';
+import { TILE_WIDTH } from './tile-path.js';
 
 /**
  * Hashing whole tiles at a time, for the verifier (and anything else that rebuilds a tree from entry
@@ -7,20 +8,26 @@ import { EMPTY_ROOT, HASH_BYTES, leafHashInPlace, nodeHash, nodeHashInto } from 
  * tlog-tiles tile layout), levels are paired in place, and no Buffer is made per entry or per node.
  */
 
-/** What parsing a bundle found: its leaf hashes, or how far the bundle was intact. */
-export type BundleLeaves =
-  | { readonly ok: true; readonly leaves: Buffer }
+/** What checking an entry bundle against its level-0 tile found. */
+export type BundleCheck =
+  /** Every hashed entry's leaf hash is the tile's; `root`: for a full bundle, its MTH (the level-1 hash), as a latin1 string. */
+  | { readonly kind: 'ok'; readonly root?: string }
   /** `complete`: whole entries before the damage; `trailing`: all `width` entries were whole but bytes follow. */
-  | { readonly ok: false; readonly complete: number; readonly trailing: boolean };
+  | { readonly kind: 'malformed'; readonly complete: number; readonly trailing: boolean }
+  /** The first entry whose leaf hash differs from the tile's hash at the same position. */
+  | { readonly kind: 'mismatch'; readonly index: number };
 
 /**
  * Splits an entry bundle (tlog-tiles §Log entries: entries as big-endian uint16 length ‖ bytes) that must
- * hold exactly `width` entries, and returns the RFC 6962 leaf hashes of its first `hashed` entries (≤ width),
- * packed. `bundle` is consumed: each entry's length prefix is overwritten by the 0x00 leaf prefix, so the
- * caller passes bytes it owns and does not read them afterwards.
+ * hold exactly `width` entries, hashes its first `hashed` entries (≤ width) as RFC 6962 leaves and compares
+ * them with `tile`, the served level-0 tile (`hashed` × 32 bytes); for a full bundle (hashed = 256) it also
+ * pairs the leaves up to the bundle's root. `bundle` is consumed: each entry's length prefix is overwritten
+ * by the 0x00 leaf prefix, so the caller passes bytes it owns and does not read them afterwards. Hashes stay
+ * latin1 strings throughout (rfc6962.ts): no Buffer per entry or node, one buffer write per node.
  */
-export function hashBundleLeaves(bundle: Buffer, width: number, hashed: number = width): BundleLeaves {
-  const leaves = Buffer.allocUnsafe(hashed * HASH_BYTES);
+export function checkBundle(bundle: Uint8Array, tile: Uint8Array, width: number, hashed: number = width): BundleCheck {
+  if (tile.length !== hashed * HASH_BYTES) throw new RangeError('the tile must hold one hash per hashed entry');
+  const digests = new Array<string>(hashed);
   const end = bundle.length;
   let at = 0;
   let count = 0;
@@ -29,13 +36,23 @@ export function hashBundleLeaves(bundle: Buffer, width: number, hashed: number =
     const length = (bundle[at] as number) * 256 + (bundle[at + 1] as number);
     const from = at + ENTRY_LENGTH_PREFIX_BYTES;
     if (from + length > end) break;
-    if (count < hashed) leafHashInPlace(bundle, from, from + length, leaves, count * HASH_BYTES);
+    if (count < hashed) digests[count] = leafDigestInPlace(bundle, from, from + length);
     at = from + length;
     count++;
   }
-  if (count < width) return { ok: false, complete: count, trailing: false };
-  if (at !== end) return { ok: false, complete: count, trailing: true };
-  return { ok: true, leaves };
+  if (count < width) return { kind: 'malformed', complete: count, trailing: false };
+  if (at !== end) return { kind: 'malformed', complete: count, trailing: true };
+  const served = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength).toString('latin1');
+  if (digests.join('') !== served) {
+    let i = 0;
+    while (i < hashed - 1 && served.startsWith(digests[i] as string, i * HASH_BYTES)) i++;
+    return { kind: 'mismatch', index: i };
+  }
+  if (hashed !== TILE_WIDTH) return { kind: 'ok' };
+  for (let n = TILE_WIDTH; n > 1; n >>>= 1) {
+    for (let i = 0; i < n; i += 2) digests[i >>> 1] = nodeDigest(digests[i] as string, digests[i + 1] as string);
+  }
+  return { kind: 'ok', root: digests[0] as string };
 }
 
 /**
