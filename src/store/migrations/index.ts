@@ -7,6 +7,7 @@ import { policiesSchema } from './0004-policies.js';
 import { keyRotationSchema } from './0005-key-rotation.js';
 import { tokensSchema } from './0006-tokens.js';
 import { residencySchema } from './0007-residency.js';
+import { logLeafCheckSchema } from './0008-log-leaf-check.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator under a lock (PostgreSQL: Kysely's
@@ -22,6 +23,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0005-key-rotation': keyRotationSchema(dialect),
     '0006-tokens': tokensSchema(dialect),
     '0007-residency': residencySchema(dialect),
+    '0008-log-leaf-check': logLeafCheckSchema(dialect),
   };
   return { getMigrations: async () => migrations };
 }
