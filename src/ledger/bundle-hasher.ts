@@ -1,80 +1,104 @@
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { hashBundleLeaves, reduceInPlace, type BundleLeaves } from './tile-hasher.js';
-import { TILE_WIDTH } from './tile-path.js';
-
-/** A bundle's leaf hashes, and for a full bundle the root of its 256 leaves (the level-1 hash). */
-export type HashedBundle = BundleLeaves & { readonly root?: Buffer };
+import { checkBundle, type BundleCheck } from './tile-hasher.js';
 
 /**
  * Where the verifier hashes entry bundles: inline, or on worker threads. Hashing is nearly all of a
  * verification's work, and bundles are independent (each full bundle's 256 leaves and their subtree
  * root depend on nothing else), so on a machine with several cores they are hashed in parallel while
- * the main thread reads tiles and compares.
+ * the main thread reads tiles and walks the levels above 0.
  */
 export interface BundleHasher {
-  /** Hashes bundle bytes the hasher now owns (they are overwritten or transferred). */
-  hash(bundle: Buffer, width: number, hashed: number): Promise<HashedBundle>;
+  /** Most bundles the hasher takes in one `check` call (the caller batches up to this many). */
+  readonly batchBundles: number;
+  /** A batch stops growing once it holds this many bytes (it always holds at least one bundle). */
+  readonly batchBytes: number;
+  /** Batches worth keeping in flight at once (enough to keep every thread busy). */
+  readonly depth: number;
+  /** checkBundle on each bundle and its tile (tile-hasher.ts); the bytes are copied, the caller's are left unchanged. */
+  check(bundles: readonly BundleToCheck[]): Promise<BundleCheck[]>;
   close(): Promise<void>;
 }
 
-/** hashBundleLeaves, plus the root of a full bundle's leaves (computed on a copy, so the leaves stay). */
-export function hashBundle(bundle: Buffer, width: number, hashed: number): HashedBundle {
-  const result = hashBundleLeaves(bundle, width, hashed);
-  if (!result.ok || hashed !== TILE_WIDTH) return result;
-  return { ...result, root: reduceInPlace(Buffer.from(result.leaves), TILE_WIDTH) };
+/** One entry bundle and its served level-0 tile, as checkBundle takes them. */
+export interface BundleToCheck {
+  readonly bundle: Uint8Array;
+  /** `hashed` × 32 bytes. */
+  readonly tile: Uint8Array;
+  /** Entries the bundle must hold. */
+  readonly entries: number;
+  /** Entries to hash and compare with the tile (≤ width). */
+  readonly hashed: number;
 }
 
 export function inlineBundleHasher(): BundleHasher {
-  return { hash: async (bundle, width, hashed) => hashBundle(bundle, width, hashed), close: async () => {} };
+  return {
+    batchBundles: 1,
+    batchBytes: 0,
+    depth: 1,
+    // Our own copy of each bundle and its tile, one after the other, as checkBundle takes them (it overwrites bytes).
+    check: async (bundles) =>
+      bundles.map((b) => {
+        const own = new Uint8Array(b.bundle.byteLength + b.tile.byteLength);
+        own.set(b.bundle);
+        own.set(b.tile, b.bundle.byteLength);
+        return checkBundle(own, b.bundle.byteLength, b.entries, b.hashed);
+      }),
+    close: async () => {},
+  };
 }
 
 /**
- * The worker count `kuraban log verify` uses by default: one per core (at most 8) when other cores are
- * idle, otherwise none. Workers cost CPU of their own (messages, wake-ups, a copy per bundle): measured
- * on a 2-core machine running other work (load average 5–9), they verified more slowly than the main
- * thread alone, so they are used only while the 1-minute load average leaves at least one core free.
+ * The worker count `kuraban log verify` uses by default: one per core (at most 8), none on one core.
+ * Bundles travel in batches (WORKER_BATCH_BUNDLES per message, one transferred buffer), so a worker's
+ * overhead is a few messages per 4,096 entries, and workers use no more CPU per entry than the calling
+ * thread: worth it whenever there is a second core, busy or not (the earlier one-message-per-bundle
+ * design cost 20–75 % more CPU and was used only on idle machines).
  */
 export function defaultHashThreads(): number {
   const cores = availableParallelism();
-  if (cores < 2) return 0;
-  const load = loadavg()[0] ?? 0;
-  return load <= cores - 1 ? Math.min(cores, 8) : 0;
+  return cores < 2 ? 0 : Math.min(cores, 8);
 }
 
-/** What crosses to and from a hashing worker: buffers are transferred, not copied. */
-export interface BundleJob {
+/** Bundles per message to a worker: 16 bundles are 4,096 entries, ~5 ms of hashing, against one message each way. */
+export const WORKER_BATCH_BUNDLES = 16;
+/** A batch stops growing past this many bytes (a bundle may be up to ~16 MiB; a batch holds at least one). */
+const WORKER_BATCH_BYTES = 8 * 1024 * 1024;
+
+/**
+ * What crosses to a hashing worker: one buffer (transferred, not copied) holding each bundle followed by
+ * its tile, and per bundle [bundle offset, bundle length, tile length, entries, hashed].
+ */
+export interface BundleBatchJob {
   readonly id: number;
   readonly bytes: ArrayBuffer;
-  readonly width: number;
-  readonly hashed: number;
+  readonly layout: readonly number[];
 }
-export type BundleReply =
-  | { readonly id: number; readonly ok: true; readonly leaves: ArrayBuffer; readonly root: ArrayBuffer | undefined }
-  | { readonly id: number; readonly ok: false; readonly complete: number; readonly trailing: boolean }
-  | { readonly id: number; readonly error: string };
+export type BundleBatchReply = { readonly id: number; readonly results: BundleCheck[] } | { readonly id: number; readonly error: string };
 
-/** Small heaps: a worker holds a few bundles (at most 16 MiB each) at a time. */
+/** Numbers per bundle in BundleBatchJob.layout. */
+export const LAYOUT_FIELDS = 5;
+
+/** Small heaps: a worker holds one batch (at most ~24 MiB, outside the heap) at a time. */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 };
 
 export function workerBundleHasher(threads: number): BundleHasher {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError('a worker hasher needs at least one thread');
   const workers: Array<{ worker: Worker; busy: number } | undefined> = new Array(threads).fill(undefined);
-  const pending = new Map<number, { resolve: (h: HashedBundle) => void; reject: (e: unknown) => void; slot: number }>();
+  const pending = new Map<number, { resolve: (r: BundleCheck[]) => void; reject: (e: unknown) => void; slot: number }>();
   let nextId = 0;
   let closed = false;
 
   const spawn = (slot: number) => {
     const worker = new Worker(new URL('./bundle-hash-worker.js', import.meta.url), { resourceLimits: WORKER_LIMITS });
     const entry = { worker, busy: 0 };
-    worker.on('message', (msg: BundleReply) => {
+    worker.on('message', (msg: BundleBatchReply) => {
       const p = pending.get(msg.id);
       if (p === undefined) return;
       pending.delete(msg.id);
       entry.busy--;
       if ('error' in msg) p.reject(new Error(`bundle hashing worker failed: ${msg.error}`));
-      else if (msg.ok) p.resolve({ ok: true, leaves: Buffer.from(msg.leaves), ...(msg.root === undefined ? {} : { root: Buffer.from(msg.root) }) });
-      else p.resolve({ ok: false, complete: msg.complete, trailing: msg.trailing });
+      else p.resolve(msg.results);
     });
     const fail = (e: unknown) => {
       workers[slot] = undefined;
@@ -92,17 +116,32 @@ export function workerBundleHasher(threads: number): BundleHasher {
   };
 
   return {
-    hash(bundle, width, hashed) {
+    batchBundles: WORKER_BATCH_BUNDLES,
+    batchBytes: WORKER_BATCH_BYTES,
+    depth: 2 * threads,
+    check(bundles) {
       if (closed) return Promise.reject(new Error('bundle hasher closed'));
+      let total = 0;
+      for (const b of bundles) total += b.bundle.byteLength + b.tile.byteLength;
+      // The bundles' only copy: into the buffer that is transferred (and overwritten by the worker).
+      const bytes = new ArrayBuffer(total);
+      const view = new Uint8Array(bytes);
+      const layout: number[] = [];
+      let at = 0;
+      for (const b of bundles) {
+        view.set(b.bundle, at);
+        view.set(b.tile, at + b.bundle.byteLength);
+        layout.push(at, b.bundle.byteLength, b.tile.byteLength, b.entries, b.hashed);
+        at += b.bundle.byteLength + b.tile.byteLength;
+      }
       let slot = 0;
       for (let i = 1; i < threads; i++) if ((workers[i]?.busy ?? 0) < (workers[slot]?.busy ?? 0)) slot = i;
       const entry = workers[slot] ?? spawn(slot);
       const id = nextId++;
       entry.busy++;
-      const bytes = transferable(bundle);
-      return new Promise<HashedBundle>((resolve, reject) => {
+      return new Promise<BundleCheck[]>((resolve, reject) => {
         pending.set(id, { resolve, reject, slot });
-        const job: BundleJob = { id, bytes, width, hashed };
+        const job: BundleBatchJob = { id, bytes, layout };
         entry.worker.postMessage(job, [bytes]);
       });
     },
@@ -113,10 +152,12 @@ export function workerBundleHasher(threads: number): BundleHasher {
   };
 }
 
-/** Leaves and root as whole ArrayBuffers, ready to transfer (a copy only when they share a pool). */
-export function transferable(b: Buffer): ArrayBuffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b.buffer as ArrayBuffer;
-  const copy = new ArrayBuffer(b.byteLength);
-  new Uint8Array(copy).set(b);
-  return copy;
+/** Runs a batch job (in the worker): checkBundle on each bundle of the buffer, in place. */
+export function checkBatch(job: BundleBatchJob): BundleCheck[] {
+  const results: BundleCheck[] = [];
+  for (let k = 0; k < job.layout.length; k += LAYOUT_FIELDS) {
+    const [at, bundleLength, tileLength, entries, hashed] = job.layout.slice(k, k + LAYOUT_FIELDS) as [number, number, number, number, number];
+    results.push(checkBundle(new Uint8Array(job.bytes, at, bundleLength + tileLength), bundleLength, entries, hashed));
+  }
+  return results;
 }

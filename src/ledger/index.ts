@@ -59,7 +59,7 @@ export {
 export { ENTRY_BUNDLE_WIDTH, MAX_ENTRY_BYTES, ENTRY_LENGTH_PREFIX_BYTES, encodeEntryBundle, encodeBundleEntry, decodeEntryBundle } from './entry-bundle.js';
 export { canonicalJson, canonicalJsonBytes, isCanonicalJson, CanonicalJsonError, MAX_CANONICAL_DEPTH } from './canonical-json.js';
 export type { JsonValue } from './canonical-json.js';
-export { LOG_ENTRY_VERSION, LOG_ACTIONS, LOG_AUTH_METHODS, LogEntryError, encodeLogEntry, decodeLogEntry, checkLogEntry } from './log-entry.js';
+export { LOG_ENTRY_VERSION, LOG_ACTIONS, LOG_AUTH_METHODS, LogEntryError, encodeLogEntry, decodeLogEntry, checkLogEntry, logEntrySubjects } from './log-entry.js';
 export type { LogEntry, LogPrincipal, LogAction, LogAuthMethod, LogOutcome } from './log-entry.js';
 export { rightEdgeTiles, appendToTiles, appendPackedToTiles } from './tile-append.js';
 export type { HashTileBytes, TileGrowth } from './tile-append.js';

@@ -123,9 +123,12 @@ const ACTION_SET: ReadonlySet<unknown> = new Set(LOG_ACTIONS);
 const AUTH_METHOD_SET: ReadonlySet<unknown> = new Set(LOG_AUTH_METHODS);
 const ENTRY_KEYS = new Set(['v', 'time', 'tenant', 'principal', 'action', 'collection', 'records', 'subjects', 'fields', 'purpose', 'count', 'location', 'outcome', 'requestId', 'client']);
 
-/** The RFC 8785 bytes of an entry, after checking every field; LogEntryError names the first bad field. */
+/**
+ * The RFC 8785 bytes of an entry, after checking every field; LogEntryError names the first bad field.
+ * Every string of a checked entry is printable ASCII, so its UTF-8 bytes are its latin1 bytes.
+ */
 export function encodeLogEntry(entry: LogEntry): Buffer {
-  const bytes = Buffer.from(entryJson(checkLogEntry(entry)), 'utf8');
+  const bytes = Buffer.from(entryJson(checkedFields(entry)), 'latin1');
   if (bytes.length > MAX_ENTRY_BYTES) throw new LogEntryError('size');
   return bytes;
 }
@@ -167,6 +170,28 @@ export function decodeLogEntry(bytes: Uint8Array): LogEntry {
 }
 
 /**
+ * The subject ids of entry bytes, read from their `"subjects":[…]` member alone instead of decoding the
+ * whole entry (which costs ten times as much). In the canonical form no string holds a `"`, so the
+ * sequence `,"subjects":[` can only be that member's start, and its list ends at the first `]` (subject ids
+ * hold none). Each id is checked against the subject pattern, so the result is always a list of valid
+ * ids — but the rest of the bytes is NOT checked: use it only on bytes known to be encodeLogEntry's output
+ * (the access log compares each queued entry with the leaf hash computed when it was encoded).
+ * Throws LogEntryError('subjects') when there is no such member or an id is invalid.
+ */
+export function logEntrySubjects(bytes: Uint8Array): string[] {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const start = text.indexOf(SUBJECTS_MEMBER);
+  const from = start + SUBJECTS_MEMBER.length;
+  const end = start < 0 ? -1 : text.indexOf(']', from);
+  const inside = end < 0 ? '' : text.slice(from, end);
+  if (end < 0 || (inside !== '' && !(inside.startsWith('"') && inside.endsWith('"')))) throw new LogEntryError('subjects');
+  const subjects = stringList(inside);
+  for (const s of subjects) if (!SUBJECT.test(s)) throw new LogEntryError('subjects');
+  return subjects;
+}
+const SUBJECTS_MEMBER = ',"subjects":[';
+
+/**
  * The one canonical form entryJson writes, as a pattern: members in order, no whitespace, strings of
  * printable ASCII without `"` or `\` (so no escapes), the version as a canonical non-negative integer.
  * Groups: action, client, collection, count, fields, location, outcome, auth, id, purpose, records,
@@ -190,71 +215,76 @@ function stringList(inside: string | undefined): string[] {
 /**
  * The RFC 8785 canonical JSON of a checked entry, written directly: members in UTF-16 code-unit order
  * (§3.2.3); the version as Number::toString writes it (§3.2.2.3); strings as QuoteJSONString writes them
- * (§3.2.2.2) — which for a string of printable ASCII without `"` or `\` is the string between quotes,
- * and every string of a checked entry is such an identifier (any other string goes through
- * JSON.stringify, the same rule). test/ledger/log-entry.test.ts checks it against canonicalJson.
+ * (§3.2.2.2) — which for a string of printable ASCII without `"` or `\` is the string between quotes.
+ * Every string of a checked entry is such a string (each field's pattern or closed set admits nothing
+ * else, and an IP address as isIP accepts it neither), so no string is escaped: `e` must come from
+ * checkedFields. test/ledger/log-entry.test.ts checks the result against canonicalJson.
  */
 function entryJson(e: LogEntry): string {
   return (
-    `{"action":${str(e.action)},"client":${e.client === null ? 'null' : str(e.client)},` +
-    `"collection":${e.collection === null ? 'null' : str(e.collection)},` +
+    `{"action":"${e.action}","client":${e.client === null ? 'null' : `"${e.client}"`},` +
+    `"collection":${e.collection === null ? 'null' : `"${e.collection}"`},` +
     (e.count === undefined ? '' : `"count":${String(e.count)},`) +
     `"fields":${strs(e.fields)},` +
-    (e.location === undefined ? '' : `"location":${str(e.location)},`) +
-    `"outcome":${str(e.outcome)},` +
-    `"principal":{"auth":${str(e.principal.auth)},"id":${str(e.principal.id)}},` +
-    (e.purpose === undefined ? '' : `"purpose":${str(e.purpose)},`) +
-    `"records":${strs(e.records)},"requestId":${str(e.requestId)},"subjects":${strs(e.subjects)},` +
-    `"tenant":${str(e.tenant)},"time":${str(e.time)},"v":${String(e.v)}}`
+    (e.location === undefined ? '' : `"location":"${e.location}",`) +
+    `"outcome":"${e.outcome}",` +
+    `"principal":{"auth":"${e.principal.auth}","id":"${e.principal.id}"},` +
+    (e.purpose === undefined ? '' : `"purpose":"${e.purpose}",`) +
+    `"records":${strs(e.records)},"requestId":"${e.requestId}","subjects":${strs(e.subjects)},` +
+    `"tenant":"${e.tenant}","time":"${e.time}","v":${String(e.v)}}`
   );
 }
 
-/** Printable ASCII except `"` and `\`: QuoteJSONString leaves such a string as it is. */
-const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-function str(s: string): string {
-  return PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s);
-}
-
 function strs(list: readonly string[]): string {
-  let out = '[';
-  for (let i = 0; i < list.length; i++) out += (i === 0 ? '' : ',') + str(list[i] as string);
-  return `${out}]`;
+  return list.length === 0 ? '[]' : `["${list.join('","')}"]`;
 }
 
 /** A frozen copy of `entry` holding only the known fields, each checked; throws LogEntryError. */
 export function checkLogEntry(entry: LogEntry): LogEntry {
+  const out = checkedFields(entry);
+  Object.freeze(out.principal);
+  Object.freeze(out.records);
+  Object.freeze(out.subjects);
+  Object.freeze(out.fields);
+  return Object.freeze(out);
+}
+
+/**
+ * A copy of `entry` holding only the known fields, each read once and checked (lists copied), not yet
+ * frozen: what checkLogEntry freezes and encodeLogEntry writes. Throws LogEntryError.
+ */
+function checkedFields(entry: LogEntry): LogEntry {
   if (typeof entry !== 'object' || entry === null) throw new LogEntryError('entry');
   for (const k of Object.keys(entry)) if (!ENTRY_KEYS.has(k)) throw new LogEntryError(k);
-  if (entry.v !== LOG_ENTRY_VERSION) throw new LogEntryError('v');
-  if (entry.time !== lastValidTime) {
-    if (!matches(TIME, entry.time) || Number.isNaN(Date.parse(entry.time))) throw new LogEntryError('time');
-    lastValidTime = entry.time; // entries of one request or batch share their time: parse it once
+  // Each member read once: what is checked is what is copied (and written).
+  const { v, time, tenant, principal: p, action, collection, purpose, count, location, outcome, requestId, client } = entry;
+  if (v !== LOG_ENTRY_VERSION) throw new LogEntryError('v');
+  if (time !== lastValidTime) {
+    if (!matches(TIME, time) || Number.isNaN(Date.parse(time))) throw new LogEntryError('time');
+    lastValidTime = time; // entries of one request or batch share their time: parse it once
   }
-  if (!matches(TENANT, entry.tenant)) throw new LogEntryError('tenant');
-  const p = entry.principal;
+  if (!matches(TENANT, tenant)) throw new LogEntryError('tenant');
   if (typeof p !== 'object' || p === null) throw new LogEntryError('principal');
   for (const k of Object.keys(p)) if (k !== 'id' && k !== 'auth') throw new LogEntryError('principal');
-  if (!matches(PRINCIPAL, p.id)) throw new LogEntryError('principal.id');
-  if (!AUTH_METHOD_SET.has(p.auth)) throw new LogEntryError('principal.auth');
-  if (!ACTION_SET.has(entry.action)) throw new LogEntryError('action');
-  if (entry.collection !== null && !matches(NAME, entry.collection)) throw new LogEntryError('collection');
+  const { id, auth } = p;
+  if (!matches(PRINCIPAL, id)) throw new LogEntryError('principal.id');
+  if (!AUTH_METHOD_SET.has(auth)) throw new LogEntryError('principal.auth');
+  if (!ACTION_SET.has(action)) throw new LogEntryError('action');
+  if (collection !== null && !matches(NAME, collection)) throw new LogEntryError('collection');
   const records = list(entry.records, UUID, 'records');
   const subjects = list(entry.subjects, SUBJECT, 'subjects');
   const fields = list(entry.fields, NAME, 'fields');
-  if (entry.purpose !== undefined && !matches(NAME, entry.purpose)) throw new LogEntryError('purpose');
-  if (entry.count !== undefined && (!Number.isSafeInteger(entry.count) || entry.count < 0)) throw new LogEntryError('count');
-  if (entry.location !== undefined && !matches(LOCATION, entry.location)) throw new LogEntryError('location');
-  if (!matches(OUTCOME, entry.outcome)) throw new LogEntryError('outcome');
-  if (!matches(REQUEST_ID, entry.requestId)) throw new LogEntryError('requestId');
-  if (entry.client !== null && (typeof entry.client !== 'string' || isIP(entry.client) === 0)) throw new LogEntryError('client');
-  const principal = Object.freeze({ id: p.id, auth: p.auth });
-  const { v, time, tenant, action, collection, purpose, count, location, outcome, requestId, client } = entry;
-  const out: { -readonly [K in keyof LogEntry]: LogEntry[K] } = { v, time, tenant, principal, action, collection, records, subjects, fields, outcome, requestId, client };
+  if (purpose !== undefined && !matches(NAME, purpose)) throw new LogEntryError('purpose');
+  if (count !== undefined && (!Number.isSafeInteger(count) || count < 0)) throw new LogEntryError('count');
+  if (location !== undefined && !matches(LOCATION, location)) throw new LogEntryError('location');
+  if (!matches(OUTCOME, outcome)) throw new LogEntryError('outcome');
+  if (!matches(REQUEST_ID, requestId)) throw new LogEntryError('requestId');
+  if (client !== null && (typeof client !== 'string' || isIP(client) === 0)) throw new LogEntryError('client');
+  const out: { -readonly [K in keyof LogEntry]: LogEntry[K] } = { v, time, tenant, principal: { id, auth }, action, collection, records, subjects, fields, outcome, requestId, client };
   if (purpose !== undefined) out.purpose = purpose;
   if (count !== undefined) out.count = count;
   if (location !== undefined) out.location = location;
-  return Object.freeze(out);
+  return out;
 }
 
 /** The last time string found valid (a pure check, remembered: consecutive entries mostly share one). */
@@ -264,8 +294,10 @@ function matches(pattern: RegExp, value: unknown): value is string {
   return typeof value === 'string' && pattern.test(value);
 }
 
+/** A copy of the list (read once), every element checked against `pattern`. */
 function list(values: unknown, pattern: RegExp, field: string): readonly string[] {
   if (!Array.isArray(values)) throw new LogEntryError(field);
-  for (const v of values) if (!matches(pattern, v)) throw new LogEntryError(field);
-  return Object.freeze([...(values as string[])]);
+  const out = (values as unknown[]).slice();
+  for (const v of out) if (!matches(pattern, v)) throw new LogEntryError(field);
+  return out as string[];
 }

@@ -1,5 +1,6 @@
 import { ENTRY_LENGTH_PREFIX_BYTES } from './entry-bundle.js';
-import { EMPTY_ROOT, HASH_BYTES, leafHashInPlace, nodeHash, nodeHashInto } from './rfc6962.js';
+import { EMPTY_ROOT, HASH_BYTES, leafDigestInPlace, nodeDigestInPlace, nodeHash, nodeHashInto, nodeInputDigest, RFC6962_NODE_PREFIX } from './rfc6962.js';
+import { TILE_WIDTH } from './tile-path.js';
 
 /**
  * Hashing whole tiles at a time, for the verifier (and anything else that rebuilds a tree from entry
@@ -7,35 +8,91 @@ import { EMPTY_ROOT, HASH_BYTES, leafHashInPlace, nodeHash, nodeHashInto } from 
  * tlog-tiles tile layout), levels are paired in place, and no Buffer is made per entry or per node.
  */
 
-/** What parsing a bundle found: its leaf hashes, or how far the bundle was intact. */
-export type BundleLeaves =
-  | { readonly ok: true; readonly leaves: Buffer }
+/** What checking an entry bundle against its level-0 tile found. */
+export type BundleCheck =
+  /** Every hashed entry's leaf hash is the tile's; `root`: for a full bundle, its MTH (the level-1 hash), as a latin1 string. */
+  | { readonly kind: 'ok'; readonly root?: string }
   /** `complete`: whole entries before the damage; `trailing`: all `width` entries were whole but bytes follow. */
-  | { readonly ok: false; readonly complete: number; readonly trailing: boolean };
+  | { readonly kind: 'malformed'; readonly complete: number; readonly trailing: boolean }
+  /** The first entry whose leaf hash differs from the tile's hash at the same position. */
+  | { readonly kind: 'mismatch'; readonly index: number };
 
 /**
- * Splits an entry bundle (tlog-tiles §Log entries: entries as big-endian uint16 length ‖ bytes) that must
- * hold exactly `width` entries, and returns the RFC 6962 leaf hashes of its first `hashed` entries (≤ width),
- * packed. `bundle` is consumed: each entry's length prefix is overwritten by the 0x00 leaf prefix, so the
- * caller passes bytes it owns and does not read them afterwards.
+ * Checks entry bundle `bytes[0 : bundleLength]` (tlog-tiles §Log entries: entries as big-endian uint16
+ * length ‖ bytes), which must hold exactly `entries` entries, against the served level-0 tile that follows
+ * it in the same buffer (`hashed` × 32 bytes): hashes its first `hashed` entries (≤ entries) as RFC 6962
+ * leaves and compares them with the tile; for a full bundle (hashed = 256) also computes the bundle's root.
+ *
+ * `bytes` is consumed, so the caller passes bytes it owns and does not read them afterwards: each entry's
+ * length prefix is overwritten by the 0x00 leaf prefix, and, once the tile is known to equal the leaves,
+ * the byte before each pair of tile hashes by the 0x01 node prefix (the pairs are hashed where they are,
+ * in order, so the byte overwritten belongs to a pair already hashed or, for the first, to the bundle).
+ * Levels 2 and up are paired in scratch buffers laid out as node inputs. Digests are latin1 strings
+ * (rfc6962.ts): no Buffer per entry or node, one buffer write per node.
  */
-export function hashBundleLeaves(bundle: Buffer, width: number, hashed: number = width): BundleLeaves {
-  const leaves = Buffer.allocUnsafe(hashed * HASH_BYTES);
-  const end = bundle.length;
+export function checkBundle(bytes: Uint8Array, bundleLength: number, entries: number, hashed: number = entries): BundleCheck {
+  if (!(hashed <= entries && bytes.length === bundleLength + hashed * HASH_BYTES)) throw new RangeError('the tile must follow the bundle, one hash per hashed entry');
+  const digests = new Array<string>(hashed);
+  const end = bundleLength;
   let at = 0;
   let count = 0;
-  while (at < end && count < width) {
+  while (at < end && count < entries) {
     if (at + ENTRY_LENGTH_PREFIX_BYTES > end) break;
-    const length = (bundle[at] as number) * 256 + (bundle[at + 1] as number);
+    const length = (bytes[at] as number) * 256 + (bytes[at + 1] as number);
     const from = at + ENTRY_LENGTH_PREFIX_BYTES;
     if (from + length > end) break;
-    if (count < hashed) leafHashInPlace(bundle, from, from + length, leaves, count * HASH_BYTES);
+    if (count < hashed) digests[count] = leafDigestInPlace(bytes, from, from + length);
     at = from + length;
     count++;
   }
-  if (count < width) return { ok: false, complete: count, trailing: false };
-  if (at !== end) return { ok: false, complete: count, trailing: true };
-  return { ok: true, leaves };
+  if (count < entries) return { kind: 'malformed', complete: count, trailing: false };
+  if (at !== end) return { kind: 'malformed', complete: count, trailing: true };
+  const served = Buffer.from(bytes.buffer, bytes.byteOffset + bundleLength, hashed * HASH_BYTES).toString('latin1');
+  if (digests.join('') !== served) {
+    let i = 0;
+    while (i < hashed - 1 && served.startsWith(digests[i] as string, i * HASH_BYTES)) i++;
+    return { kind: 'mismatch', index: i };
+  }
+  if (hashed !== TILE_WIDTH) return { kind: 'ok' };
+  // bundleLength ≥ 256 × 2 > 0 here, so the first pair's prefix byte is the bundle's last byte.
+  const levels = nodeInputs();
+  const first = levels[0] as NodeInputs;
+  for (let j = 0; j < TILE_WIDTH / 2; j++) {
+    first.bytes.write(nodeDigestInPlace(bytes, bundleLength + j * 2 * HASH_BYTES), inputSlot(j), HASH_BYTES, 'latin1');
+  }
+  for (let l = 0; ; l++) {
+    const { views } = levels[l] as NodeInputs;
+    if (views.length === 1) return { kind: 'ok', root: nodeInputDigest(views[0] as Uint8Array) };
+    const next = (levels[l + 1] as NodeInputs).bytes;
+    for (let j = 0; j < views.length; j++) next.write(nodeInputDigest(views[j] as Uint8Array), inputSlot(j), HASH_BYTES, 'latin1');
+  }
+}
+
+/** The node inputs of one level: (0x01 ‖ left ‖ right) per node, 65 bytes each, and a view on each. */
+interface NodeInputs {
+  readonly bytes: Buffer;
+  readonly views: readonly Uint8Array[];
+}
+const NODE_INPUT_BYTES = 1 + 2 * HASH_BYTES;
+/** Where hash j of a level goes in the next level's inputs: node j / 2, left or right. */
+function inputSlot(j: number): number {
+  return (j >>> 1) * NODE_INPUT_BYTES + 1 + (j & 1) * HASH_BYTES;
+}
+let scratchLevels: readonly NodeInputs[] | undefined;
+/** Levels 2…8 of a full tile (64, 32, … 1 nodes), made once per thread and reused. */
+function nodeInputs(): readonly NodeInputs[] {
+  if (scratchLevels !== undefined) return scratchLevels;
+  const levels: NodeInputs[] = [];
+  for (let nodes = TILE_WIDTH / 4; nodes >= 1; nodes >>>= 1) {
+    const bytes = Buffer.allocUnsafeSlow(nodes * NODE_INPUT_BYTES);
+    const views: Uint8Array[] = [];
+    for (let j = 0; j < nodes; j++) {
+      bytes[j * NODE_INPUT_BYTES] = RFC6962_NODE_PREFIX;
+      views.push(new Uint8Array(bytes.buffer, bytes.byteOffset + j * NODE_INPUT_BYTES, NODE_INPUT_BYTES));
+    }
+    levels.push({ bytes, views });
+  }
+  return (scratchLevels = levels);
 }
 
 /**

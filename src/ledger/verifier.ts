@@ -5,8 +5,8 @@ import { NoteError } from './note-error.js';
 import type { NoteVerifier } from './note-keys.js';
 import { EMPTY_ROOT, HASH_BYTES } from './rfc6962.js';
 import { MAX_NOTE_BYTES } from './signed-note.js';
-import { defaultHashThreads, inlineBundleHasher, workerBundleHasher, type BundleHasher } from './bundle-hasher.js';
-import { reduceInPlace, rootOfTileEdge } from './tile-hasher.js';
+import { defaultHashThreads, inlineBundleHasher, workerBundleHasher, type BundleHasher, type BundleToCheck } from './bundle-hasher.js';
+import { reduceInPlace, rootOfTileEdge, type BundleCheck } from './tile-hasher.js';
 import { TileSourceError } from './tile-source.js';
 import type { TileSource } from './tile-source.js';
 import { MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, formatEntryBundlePath, formatHashTilePath } from './tile-path.js';
@@ -156,33 +156,61 @@ async function rebuildTree({ source, hasher, size, previous, window, expectedRoo
   /** The leaves of the last, partial bundle: the level-0 part of the right edge. */
   let partial: Buffer | undefined;
 
-  const pending: Promise<Settled<BundleAndTile>>[] = [];
-  const start = (b: number): void => {
-    if (b < bundles) pending.push(settle(fetchBundleAndTile(source, hasher, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
+  // Reads run `window` bundles ahead; bundles go to the hasher in batches, `hasher.depth` batches in
+  // flight; results are taken in order. A read that fails ends the batch it would have joined, and its
+  // error is thrown only after every earlier bundle was checked, so the first bad index stays the first.
+  const reads: Promise<Settled<BundleAndTile>>[] = [];
+  let nextRead = 0;
+  const readAhead = (): void => {
+    while (nextRead < bundles && reads.length < window) {
+      const b = nextRead++;
+      reads.push(settle(readBundleAndTile(source, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
+    }
   };
-  for (let b = 0; b < window; b++) start(b);
-  for (let b = 0; b < bundles; b++) {
-    const next = pending.shift();
-    if (next === undefined) throw new RangeError('prefetch window out of step');
-    start(b + window);
-    const settled = await next;
-    if (!settled.ok) throw settled.error;
-    const { leaves, root: bundleRoot, tile, width } = settled.value;
-    const first = b * TILE_WIDTH;
-    if (!leaves.equals(tile)) {
-      const i = firstDifferentHash(leaves, tile);
-      throw new VerifyError('TILE_MISMATCH', `entry ${first + i} does not hash to hash ${i} of ${formatHashTilePath({ level: 0, index: b, width })}`, {
-        firstBadIndex: first + i,
-      });
+  const batches: Batch[] = [];
+  let batched = 0;
+  let readFailed = false;
+  const dispatch = async (): Promise<void> => {
+    while (!readFailed && batched < bundles && batches.length < hasher.depth) {
+      const items: BundleAndTile[] = [];
+      let bytes = 0;
+      let error: { readonly error: unknown } | undefined;
+      while (batched < bundles && items.length < hasher.batchBundles && (items.length === 0 || bytes < hasher.batchBytes)) {
+        readAhead();
+        const next = reads.shift();
+        if (next === undefined) throw new RangeError('prefetch window out of step');
+        const settled = await next;
+        if (!settled.ok) {
+          error = { error: settled.error };
+          readFailed = true;
+          break;
+        }
+        items.push(settled.value);
+        bytes += settled.value.bundle.byteLength;
+        batched++;
+      }
+      readAhead();
+      const checked = items.length === 0 ? Promise.resolve({ ok: true as const, value: [] }) : settle(hasher.check(items));
+      batches.push({ items, checked, error });
     }
-    // The previous tree ends inside this bundle: its root from the edge so far plus this bundle's first leaves.
-    const inPrevious = previous === undefined ? 0 : previous.size - first;
-    if (previous !== undefined && inPrevious > 0 && inPrevious < TILE_WIDTH && inPrevious <= width) {
-      previousRootMatches = levels.rootWith(leaves, inPrevious).equals(previous.root);
+  };
+
+  await dispatch();
+  for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
+    await dispatch(); // keep the hasher busy while this batch's results are used
+    const checked = await batch.checked;
+    if (!checked.ok) throw checked.error;
+    for (let k = 0; k < batch.items.length; k++) {
+      const item = batch.items[k] as BundleAndTile;
+      const result = checked.value[k];
+      if (result === undefined) throw new RangeError('bundle hasher returned too few results');
+      const root = useBundle(item, result);
+      if (root !== undefined) await levels.add(1, root);
+      else partial = item.tile;
+      const inPrevious = previous === undefined ? 0 : previous.size - item.index * TILE_WIDTH;
+      if (previous !== undefined && inPrevious === TILE_WIDTH) previousRootMatches = levels.rootWith(undefined, 0).equals(previous.root);
     }
-    if (width === TILE_WIDTH) await levels.add(1, bundleRoot ?? reduceInPlace(leaves, TILE_WIDTH));
-    else partial = leaves;
-    if (previous !== undefined && inPrevious === TILE_WIDTH) previousRootMatches = levels.rootWith(undefined, 0).equals(previous.root);
+    if (batch.error !== undefined) throw batch.error.error;
   }
   await levels.finish();
 
@@ -192,6 +220,35 @@ async function rebuildTree({ source, hasher, size, previous, window, expectedRoo
     throw new VerifyError('INCONSISTENT_WITH_STATE', `the first ${previous.size} entries do not have the previously verified root`);
   }
   return root;
+
+  /**
+   * A checked bundle: any failure thrown with the first bad index; returns a full bundle's root (for a
+   * partial one, its leaves are the served tile, now known to equal them).
+   */
+  function useBundle(item: BundleAndTile, result: BundleCheck): Buffer | undefined {
+    const first = item.index * TILE_WIDTH;
+    const path = formatEntryBundlePath({ index: item.index, width: item.width });
+    if (result.kind === 'malformed') {
+      if (!result.trailing) {
+        throw new VerifyError('BUNDLE_INVALID', `${path} holds ${result.complete} complete entries of ${item.entries}`, { firstBadIndex: first + result.complete });
+      }
+      throw new VerifyError('BUNDLE_INVALID', `${path} has bytes after its ${item.entries} entries`, { firstBadIndex: first + item.entries - 1 });
+    }
+    if (result.kind === 'mismatch') {
+      const i = result.index;
+      throw new VerifyError('TILE_MISMATCH', `entry ${first + i} does not hash to hash ${i} of ${formatHashTilePath({ level: 0, index: item.index, width: item.width })}`, {
+        firstBadIndex: first + i,
+      });
+    }
+    // The previous tree ends inside this bundle: its root from the edge so far plus this bundle's first leaves.
+    const inPrevious = previous === undefined ? 0 : previous.size - first;
+    if (previous !== undefined && inPrevious > 0 && inPrevious < TILE_WIDTH && inPrevious <= item.width) {
+      previousRootMatches = levels.rootWith(item.tile, inPrevious).equals(previous.root);
+    }
+    if (item.width < TILE_WIDTH) return undefined;
+    if (result.root === undefined) throw new RangeError('a full bundle was checked without its root');
+    return Buffer.from(result.root, 'latin1');
+  }
 }
 
 /** The index of the first 32-byte hash at which two packed hash lists differ (they do differ). */
@@ -199,6 +256,13 @@ function firstDifferentHash(a: Buffer, b: Buffer): number {
   for (let i = 0; ; i++) {
     if (a.compare(b, i * HASH_BYTES, (i + 1) * HASH_BYTES, i * HASH_BYTES, (i + 1) * HASH_BYTES) !== 0) return i;
   }
+}
+
+/** Bundles handed to the hasher together; `error`: the read that ended the batch failed. */
+interface Batch {
+  readonly items: readonly BundleAndTile[];
+  readonly checked: Promise<Settled<BundleCheck[]>>;
+  readonly error: { readonly error: unknown } | undefined;
 }
 
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
@@ -211,49 +275,35 @@ function settle<T>(p: Promise<T>): Promise<Settled<T>> {
   );
 }
 
-interface BundleAndTile {
-  /** The leaf hashes of the bundle's entries, packed (32 bytes each). */
-  readonly leaves: Buffer;
-  /** For a full bundle, the root of its leaves. */
-  readonly root: Buffer | undefined;
-  /** The served level-0 tile, `width` hashes. */
-  readonly tile: Buffer;
+/** Bundle `index` as served, its level-0 tile, and what checking them must find. */
+interface BundleAndTile extends BundleToCheck {
+  readonly index: number;
+  /** The bundle's width in this tree (= hashed; `entries` is 256 when a partial bundle was read from the full one). */
   readonly width: number;
+  readonly tile: Buffer;
 }
 
-async function fetchBundleAndTile(source: TileSource, hasher: BundleHasher, index: number, width: number): Promise<BundleAndTile> {
+async function readBundleAndTile(source: TileSource, index: number, width: number): Promise<BundleAndTile> {
   const first = index * TILE_WIDTH;
-  const [{ leaves, root }, tile] = await Promise.all([readBundleLeaves(source, hasher, index, width), readHashTile(source, 0, index, width, first)]);
-  return { leaves, root, tile, width };
+  const [{ bundle, entries }, tile] = await Promise.all([readBundle(source, index, width), readHashTile(source, 0, index, width, first)]);
+  return { index, bundle, tile, entries, hashed: width, width };
 }
 
 /**
- * The leaf hashes of bundle `index`, which must hold exactly `width` entries; a missing partial bundle
- * may be read from the full one.
+ * The bytes of bundle `index`, which must hold exactly `width` entries; a missing partial bundle may be
+ * read from the full one (then it must hold 256).
  */
-async function readBundleLeaves(source: TileSource, hasher: BundleHasher, index: number, width: number): Promise<{ leaves: Buffer; root: Buffer | undefined }> {
+async function readBundle(source: TileSource, index: number, width: number): Promise<{ bundle: Uint8Array; entries: number }> {
   const first = index * TILE_WIDTH;
   const path = formatEntryBundlePath({ index, width });
-  let bytes = await read(source, path, MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
-  let fromFull = false;
-  if (bytes === undefined && width < TILE_WIDTH) {
+  const bytes = await read(source, path, MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
+  if (bytes !== undefined) return { bundle: bytes, entries: width };
+  if (width < TILE_WIDTH) {
     // tlog-tiles lets a log drop a partial bundle once the full one exists; its first `width` entries are the same.
-    bytes = await read(source, formatEntryBundlePath({ index, width: TILE_WIDTH }), MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
-    fromFull = true;
+    const full = await read(source, formatEntryBundlePath({ index, width: TILE_WIDTH }), MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
+    if (full !== undefined) return { bundle: full, entries: TILE_WIDTH };
   }
-  if (bytes === undefined) throw new VerifyError('TILE_MISSING', `${path} is missing`, { firstBadIndex: first });
-  // Our own copy: hashing overwrites each entry's length prefix with the leaf prefix.
-  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
-  own.set(bytes);
-  const expected = fromFull ? TILE_WIDTH : width;
-  const result = await hasher.hash(own, expected, width);
-  if (result.ok) return { leaves: result.leaves, root: result.root };
-  // On a malformed bundle, name the first entry that is not intact (or, if all are, the last one, after
-  // which the unexpected bytes start).
-  if (!result.trailing) {
-    throw new VerifyError('BUNDLE_INVALID', `${path} holds ${result.complete} complete entries of ${expected}`, { firstBadIndex: first + result.complete });
-  }
-  throw new VerifyError('BUNDLE_INVALID', `${path} has bytes after its ${expected} entries`, { firstBadIndex: first + expected - 1 });
+  throw new VerifyError('TILE_MISSING', `${path} is missing`, { firstBadIndex: first });
 }
 
 /** Hash tile (level, index) with exactly `width` hashes; a missing partial tile may be read from the full one. */

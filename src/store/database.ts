@@ -90,9 +90,9 @@ export interface Database {
     updated_at: string;
   };
   /** Access-log entries (RFC 8785 JSON, ids and names only) waiting for the integrator. */
-  log_pending: { id: Generated<number | string>; tenant_id: string; entry: Buffer };
+  log_pending: { id: Generated<number | string>; tenant_id: string; entry: Buffer; leaf_check: number | string | null };
   /** Integrated entries; idx is the leaf index (bigint on PostgreSQL, read back as a string). */
-  log_entries: { tenant_id: string; idx: number | string; entry: Buffer };
+  log_entries: { tenant_id: string; idx: number | string; entry: Buffer; leaf_check: number | string | null };
   /** Hash tiles (c2sp.org/tlog-tiles): full tiles, and the latest partial tile of each level. */
   log_tiles: { tenant_id: string; level: number; tile_index: number | string; width: number; hashes: Buffer };
   /** Signed checkpoints (c2sp.org/tlog-checkpoint), one per integration. */

@@ -21,6 +21,7 @@ export type {
   KeyJobRow,
   ReencryptRow,
   LogStateRow,
+  LogPendingEntry,
   LogPendingRow,
   LogTileRow,
   TokenRow,

@@ -3,7 +3,7 @@ import { KurabanError } from '../errors/index.js';
 import type { Database } from './database.js';
 import { KyselyStoreOps, type BackendSpecifics } from './kysely-store.js';
 import { migrationProvider } from './migrations/index.js';
-import type { IndexRow, RecordRow, WrappedKeyRow } from './rows.js';
+import type { IndexRow, LogPendingEntry, RecordRow, WrappedKeyRow } from './rows.js';
 import { BACKUP_TABLES, type BackupTable, type Dialect, type RawRow, type SnapshotReader, type Store, type StoreTx } from './store.js';
 
 class KyselyStoreTx extends KyselyStoreOps implements StoreTx {
@@ -69,7 +69,7 @@ export class KyselyBackedStore extends KyselyStoreOps implements Store {
     throw new KurabanError('INTERNAL', 'lockLog needs a transaction');
   }
 
-  override async appendLogPending(tenantId: string, entries: readonly Buffer[]): Promise<void> {
+  override async appendLogPending(tenantId: string, entries: readonly LogPendingEntry[]): Promise<void> {
     await this.transaction((tx) => tx.appendLogPending(tenantId, entries));
   }
 

@@ -11,6 +11,7 @@ import type {
   KeyJobRow,
   ReencryptRow,
   IndexTerm,
+  LogPendingEntry,
   LogPendingRow,
   LogStateRow,
   LogTileRow,
@@ -54,10 +55,11 @@ export interface BackendSpecifics {
 /**
  * The access log's bulk statements (appending and integrating move thousands of rows per transaction):
  * each backend writes them its own way — SQLite as prepared multi-row statements, PostgreSQL with
- * unnest() arrays — with the same semantics as the StoreOps methods of the same names.
+ * unnest() arrays — with the semantics of the StoreOps methods of the same names (appendPending: SQLite
+ * places entries at their index, PostgreSQL queues them). All but listPending run in a transaction.
  */
 export interface LogBulk {
-  appendPending(db: Kysely<Database>, tenantId: string, entries: readonly Buffer[]): Promise<void>;
+  appendPending(db: Kysely<Database>, tenantId: string, entries: readonly LogPendingEntry[]): Promise<void>;
   listPending(db: Kysely<Database>, tenantId: string, limit: number): Promise<LogPendingRow[]>;
   insertEntries(db: Kysely<Database>, tenantId: string, firstIndex: number, entries: readonly Buffer[]): Promise<void>;
   insertSubjects(db: Kysely<Database>, tenantId: string, rows: ReadonlyArray<{ readonly subjectId: string; readonly index: number }>): Promise<void>;
@@ -731,31 +733,34 @@ export class KyselyStoreOps implements StoreOps {
     await sql`select pg_advisory_xact_lock(${logLockKey(tenantId)}::bigint)`.execute(this.db);
   }
 
-  async appendLogPending(tenantId: string, entries: readonly Buffer[]): Promise<void> {
-    if (this.db.isTransaction) return this.backend.logBulk.appendPending(this.db, tenantId, entries);
-    for (let i = 0; i < entries.length; i += 500) {
-      await this.db
-        .insertInto('log_pending')
-        .values(entries.slice(i, i + 500).map((entry) => ({ tenant_id: tenantId, entry })))
-        .execute();
-    }
+  async appendLogPending(tenantId: string, entries: readonly LogPendingEntry[]): Promise<void> {
+    // SQLite places entries at their index: only safe under the transaction's write lock (the backed store wraps a call outside one).
+    if (!this.db.isTransaction) throw new KurabanError('INTERNAL', 'appendLogPending needs a transaction');
+    return this.backend.logBulk.appendPending(this.db, tenantId, entries);
   }
 
   async listLogPending(tenantId: string, limit: number): Promise<LogPendingRow[]> {
     if (this.db.isTransaction) return this.backend.logBulk.listPending(this.db, tenantId, limit);
-    const rows = await this.read
+    const placed = await sql<{ idx: number | string; entry: Uint8Array; leaf_check: number | string | null }>`select idx, entry, leaf_check from log_entries
+      where tenant_id = ${tenantId} and idx >= coalesce((select size from log_state where tenant_id = ${tenantId}), 0) order by idx limit ${limit}`.execute(this.read);
+    const queued = await this.read
       .selectFrom('log_pending')
-      .select(['id', 'entry'])
+      .select(['id', 'entry', 'leaf_check'])
       .where('tenant_id', '=', tenantId)
       .orderBy('id')
-      .limit(limit)
+      .limit(limit - placed.rows.length)
       .execute();
-    return rows.map((r) => ({ id: Number(r.id), entry: Buffer.from(r.entry) }));
+    return [
+      ...placed.rows.map((r) => ({ index: Number(r.idx), id: null, entry: Buffer.from(r.entry), leafCheck: r.leaf_check === null ? null : Number(r.leaf_check) })),
+      ...queued.map((r) => ({ index: null, id: Number(r.id), entry: Buffer.from(r.entry), leafCheck: r.leaf_check === null ? null : Number(r.leaf_check) })),
+    ];
   }
 
   async listLogPendingTenants(): Promise<string[]> {
-    const rows = await this.read.selectFrom('log_pending').select('tenant_id').distinct().orderBy('tenant_id').execute();
-    return rows.map((r) => r.tenant_id);
+    const res = await sql<{ tenant_id: string }>`select tenant_id from log_pending
+      union select s.tenant_id from log_state s where exists (select 1 from log_entries e where e.tenant_id = s.tenant_id and e.idx >= s.size)
+      order by tenant_id`.execute(this.read);
+    return res.rows.map((r) => r.tenant_id);
   }
 
   async deleteLogPending(tenantId: string, ids: readonly number[]): Promise<number> {

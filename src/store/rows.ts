@@ -164,11 +164,24 @@ export interface LogStateRow {
   readonly root: Buffer;
 }
 
-/** A log entry waiting for integration. `id` orders entries of one tenant. */
-export interface LogPendingRow {
-  readonly id: number;
+/**
+ * A log entry to append: its bytes, the first 48 bits of their RFC 6962 leaf hash (computed when they
+ * were encoded) and the distinct subject ids it names (for log_subjects).
+ */
+export interface LogPendingEntry {
   readonly entry: Buffer;
+  readonly leafCheck: number;
+  readonly subjects: readonly string[];
 }
+
+/**
+ * A log entry waiting for integration: either already placed at its index (`index`, beyond the log's
+ * size; SQLite) or queued in log_pending (`id`, which orders a tenant's queued entries). `leafCheck` is
+ * null for entries written before migration 0008.
+ */
+export type LogPendingRow =
+  | { readonly index: number; readonly id: null; readonly entry: Buffer; readonly leafCheck: number | null }
+  | { readonly index: null; readonly id: number; readonly entry: Buffer; readonly leafCheck: number | null };
 
 /** A stored hash tile (`hashes` = `width` × 32 bytes). */
 export interface LogTileRow {

@@ -7,6 +7,7 @@ import type {
   KeyJobRow,
   ReencryptRow,
   IndexTerm,
+  LogPendingEntry,
   LogPendingRow,
   LogStateRow,
   LogTileRow,
@@ -158,9 +159,18 @@ export interface StoreOps {
    * transaction's BEGIN IMMEDIATE already holds the database's write lock).
    */
   lockLog(tenantId: string): Promise<void>;
-  /** Queues entries (in order) for integration; call it inside the transaction of the change it records. */
-  appendLogPending(tenantId: string, entries: readonly Buffer[]): Promise<void>;
-  /** The oldest queued entries of a tenant, by id, at most `limit`. */
+  /**
+   * Appends entries (in order) for integration; call it inside the transaction of the change it
+   * records. PostgreSQL queues them in log_pending (any number of transactions append at once).
+   * SQLite places them at once at the tenant's next indexes in log_entries, beyond the log's size, with
+   * their log_subjects rows: its one writer holds the database lock for the whole transaction, so the
+   * indexes are assigned without a race, and integration then has nothing to move.
+   */
+  appendLogPending(tenantId: string, entries: readonly LogPendingEntry[]): Promise<void>;
+  /**
+   * Entries waiting for integration, at most `limit`, in the order they are to be integrated: those
+   * placed at an index at or beyond the log's size, by index, then queued ones, by id.
+   */
   listLogPending(tenantId: string, limit: number): Promise<LogPendingRow[]>;
   /** Tenants with queued entries. */
   listLogPendingTenants(): Promise<string[]>;

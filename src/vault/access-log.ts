@@ -7,13 +7,14 @@ import {
   formatVerifierKey,
   HASH_BYTES,
   leafHashInto,
+  logEntrySubjects,
   LogEntryError,
   rightEdgeTiles,
   signCheckpoint,
   type LogEntry,
 } from '../ledger/index.js';
 import type { Keyring } from '../keys/index.js';
-import type { Store, StoreOps } from '../store/index.js';
+import type { LogPendingEntry, LogPendingRow, Store, StoreOps } from '../store/index.js';
 
 export interface AccessLogDeps {
   readonly store: Store;
@@ -31,6 +32,9 @@ export interface Integration {
 }
 
 export const DEFAULT_LOG_BATCH = 4096;
+/** A queued entry's check: the first 6 bytes (48 bits, a safe integer) of its leaf hash (migration 0008). */
+const LEAF_CHECK_BYTES = 6;
+const leafScratch = Buffer.alloc(HASH_BYTES);
 export const DEFAULT_INTEGRATION_INTERVAL_MS = 1000;
 
 /**
@@ -48,11 +52,12 @@ export class AccessLog {
   }
 
   /**
-   * Queues entries inside `tx`, the transaction of the change they record. An entry that does not
+   * Queues entries inside `tx`, the transaction of the change they record, each with the first 48 bits
+   * of its leaf hash (computed here from the encoded bytes, checked again at integration). An entry that does not
    * encode (a field that is not an identifier) throws INTERNAL, failing the whole transaction.
    */
   async append(tx: StoreOps, ...entries: readonly LogEntry[]): Promise<void> {
-    const byTenant = new Map<string, Buffer[]>();
+    const byTenant = new Map<string, LogPendingEntry[]>();
     for (const e of entries) {
       let bytes: Buffer;
       try {
@@ -61,9 +66,11 @@ export class AccessLog {
         if (cause instanceof LogEntryError) throw new KurabanError('INTERNAL', cause.message, { cause });
         throw cause;
       }
-      const list = byTenant.get(e.tenant) ?? [];
-      list.push(bytes);
-      byTenant.set(e.tenant, list);
+      let list = byTenant.get(e.tenant);
+      if (list === undefined) byTenant.set(e.tenant, (list = []));
+      leafHashInto(bytes, leafScratch, 0);
+      const subjects = e.subjects.length < 2 ? e.subjects : [...new Set(e.subjects)];
+      list.push({ entry: bytes, leafCheck: leafScratch.readUIntBE(0, LEAF_CHECK_BYTES), subjects });
     }
     for (const [tenantId, list] of byTenant) await tx.appendLogPending(tenantId, list);
   }
@@ -116,11 +123,21 @@ export class AccessLog {
       if (!appendToTiles(state.size, tiles, []).root.equals(state.root)) {
         throw new KurabanError('STORE_UNAVAILABLE', 'access log tiles do not match the log root');
       }
+      // Entries already placed at their index (SQLite) come first and must run on from the log's size;
+      // queued ones (PostgreSQL) take the indexes after them.
+      let placed = 0;
+      while (placed < pending.length && (pending[placed] as LogPendingRow).index !== null) {
+        if ((pending[placed] as LogPendingRow).index !== state.size + placed) throw new KurabanError('STORE_UNAVAILABLE', 'access log entries are out of sequence');
+        placed++;
+      }
+      const queued = pending.slice(placed);
       const leaves = Buffer.allocUnsafe(pending.length * HASH_BYTES);
-      pending.forEach((p, i) => leafHashInto(p.entry, leaves, i * HASH_BYTES));
+      const subjects = checkPending(pending, placed, state.size, leaves);
       const growth = appendPackedToTiles(state.size, tiles, leaves);
-      await tx.insertLogEntries(tenantId, state.size, pending.map((p) => p.entry));
-      await tx.insertLogSubjects(tenantId, subjectRows(state.size, pending.map((p) => p.entry)));
+      if (queued.length > 0) {
+        await tx.insertLogEntries(tenantId, state.size + placed, queued.map((p) => p.entry));
+        await tx.insertLogSubjects(tenantId, subjects);
+      }
       await tx.putLogTiles(tenantId, growth.tiles.map((t) => ({ level: t.level, index: t.index, width: t.width, hashes: t.bytes })));
       const signer = await keyring.logSigner(tx, tenantId, state.origin);
       if (formatVerifierKey(signer.name, signer.publicKey) !== state.verifierKey) {
@@ -132,8 +149,8 @@ export class AccessLog {
       if (!(await tx.updateLogState(tenantId, state.size, growth.size, growth.root))) {
         throw new KurabanError('STORE_UNAVAILABLE', 'access log state changed during integration');
       }
-      const ids = pending.map((p) => p.id);
-      if ((await tx.deleteLogPending(tenantId, ids)) !== ids.length) {
+      const ids = queued.map((p) => p.id as number);
+      if (ids.length > 0 && (await tx.deleteLogPending(tenantId, ids)) !== ids.length) {
         throw new KurabanError('STORE_UNAVAILABLE', 'access log entries were integrated twice');
       }
       return { tenantId, integrated: pending.length, size: growth.size };
@@ -204,21 +221,32 @@ export class Integrator {
 }
 
 /**
- * The log_subjects rows for entries integrated at consecutive indexes from `firstIndex`: one per
- * distinct subject an entry names. A pending entry that does not decode was damaged in storage: the
- * integration stops rather than sign it.
+ * Hashes the pending entries, to be integrated at consecutive indexes from `firstIndex`, into `leaves`
+ * (packed) and returns the log_subjects rows (one per distinct subject an entry names) of all but the
+ * first `placed`, which were indexed when they were placed (SQLite). An entry damaged in storage is
+ * refused before anything is signed (STORE_UNAVAILABLE): its leaf hash must start with the check
+ * written with it (48 bits: a change to the bytes since they were encoded goes unnoticed with odds of
+ * 2^-48), and a queued entry's subject ids are then read from its bytes without decoding the rest
+ * (logEntrySubjects); an entry written before migration 0008 has no check and is decoded in full.
  */
-function subjectRows(firstIndex: number, entries: readonly Buffer[]): Array<{ subjectId: string; index: number }> {
+function checkPending(pending: readonly LogPendingRow[], placed: number, firstIndex: number, leaves: Buffer): Array<{ subjectId: string; index: number }> {
   const rows: Array<{ subjectId: string; index: number }> = [];
-  entries.forEach((bytes, i) => {
+  for (let i = 0; i < pending.length; i++) {
+    const { entry, leafCheck } = pending[i] as LogPendingRow;
+    const at = i * HASH_BYTES;
+    leafHashInto(entry, leaves, at);
     let subjects: readonly string[];
     try {
-      subjects = decodeLogEntry(bytes).subjects;
+      if (leafCheck === null) subjects = decodeLogEntry(entry).subjects;
+      else if (leaves.readUIntBE(at, LEAF_CHECK_BYTES) !== leafCheck) throw new LogEntryError('leaf');
+      else subjects = i < placed ? [] : logEntrySubjects(entry);
     } catch (cause) {
       if (cause instanceof LogEntryError) throw new KurabanError('STORE_UNAVAILABLE', 'a queued access log entry is damaged', { cause });
       throw cause;
     }
-    for (const subjectId of new Set(subjects)) rows.push({ subjectId, index: firstIndex + i });
-  });
+    if (i < placed) continue;
+    if (subjects.length === 1) rows.push({ subjectId: subjects[0] as string, index: firstIndex + i });
+    else for (const subjectId of new Set(subjects)) rows.push({ subjectId, index: firstIndex + i });
+  }
   return rows;
 }

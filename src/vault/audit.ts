@@ -36,30 +36,36 @@ export function localAudit(): Audit {
 
 /** The entries for one operation; long id lists are split over several entries. */
 export function auditEntries(audit: Audit, tenant: string, action: LogAction, touched: Touched, outcome: LogOutcome, now: Date): LogEntry[] {
-  const records = [...new Set(touched.records ?? [])];
-  const subjects = [...new Set((touched.subjects ?? []).filter((s): s is string => s !== null))];
-  const fields = [...new Set(touched.fields ?? [])].sort();
+  const records = distinct(touched.records ?? []);
+  const subjects = distinct((touched.subjects ?? []).filter((s): s is string => s !== null));
+  const fields = distinct(touched.fields ?? []).sort();
   const parts = Math.max(1, Math.ceil(records.length / MAX_IDS_PER_ENTRY), Math.ceil(subjects.length / MAX_IDS_PER_ENTRY));
   const time = now.toISOString();
   const out: LogEntry[] = [];
   for (let i = 0; i < parts; i++) {
-    out.push({
+    const entry: { -readonly [K in keyof LogEntry]: LogEntry[K] } = {
       v: LOG_ENTRY_VERSION,
       time,
       tenant,
       principal: audit.principal,
       action,
       collection: touched.collection ?? null,
-      records: records.slice(i * MAX_IDS_PER_ENTRY, (i + 1) * MAX_IDS_PER_ENTRY),
-      subjects: subjects.slice(i * MAX_IDS_PER_ENTRY, (i + 1) * MAX_IDS_PER_ENTRY),
+      records: parts === 1 ? records : records.slice(i * MAX_IDS_PER_ENTRY, (i + 1) * MAX_IDS_PER_ENTRY),
+      subjects: parts === 1 ? subjects : subjects.slice(i * MAX_IDS_PER_ENTRY, (i + 1) * MAX_IDS_PER_ENTRY),
       fields,
-      ...(audit.purpose !== undefined ? { purpose: audit.purpose } : {}),
-      ...(touched.count !== undefined && i === 0 ? { count: touched.count } : {}),
-      ...(touched.location !== undefined ? { location: touched.location } : {}),
       outcome,
       requestId: audit.requestId,
       client: audit.client,
-    });
+    };
+    if (audit.purpose !== undefined) entry.purpose = audit.purpose;
+    if (touched.count !== undefined && i === 0) entry.count = touched.count;
+    if (touched.location !== undefined) entry.location = touched.location;
+    out.push(entry);
   }
   return out;
+}
+
+/** A new array of the distinct values, in first-seen order (most lists logged hold one id). */
+function distinct<T>(list: readonly T[]): T[] {
+  return list.length < 2 ? list.slice() : [...new Set(list)];
 }

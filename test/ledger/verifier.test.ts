@@ -248,6 +248,36 @@ describe('verifyLog on larger logs built with the ledger core', () => {
     await rejectsWith(verifyLog({ source: memorySource(cut), verifier, hashThreads }), 'BUNDLE_INVALID');
   });
 
+  test(`with two faults close together (one hashing batch), the earlier one is reported (hashThreads ${hashThreads})`, async () => {
+    const tampered = (path: string): Buffer => {
+      const bad = Buffer.from(files.get(path) as Buffer);
+      bad[77 * 32 + 31] = (bad[77 * 32 + 31] as number) ^ 0x01;
+      return bad;
+    };
+    // A changed hash in bundle 100's tile, then bundle 103 missing: the mismatch comes first.
+    const a = new Map(files);
+    a.set('tile/0/100', tampered('tile/0/100'));
+    a.delete('tile/entries/103');
+    await rejectsWith(verifyLog({ source: memorySource(a), verifier, hashThreads }), 'TILE_MISMATCH', 100 * 256 + 77);
+    // Bundle 100 missing, then a changed hash in bundle 103's tile: the missing bundle comes first.
+    const b = new Map(files);
+    b.delete('tile/entries/100');
+    b.set('tile/0/103', tampered('tile/0/103'));
+    await rejectsWith(verifyLog({ source: memorySource(b), verifier, hashThreads }), 'TILE_MISSING', 100 * 256);
+    // A bundle cut inside its entry 3, then a changed hash in a later tile.
+    const c = new Map(files);
+    const bundle = files.get('tile/entries/101') as Buffer;
+    let at = 0;
+    for (let i = 0; i < 3; i++) at += 2 + bundle.readUInt16BE(at);
+    c.set('tile/entries/101', bundle.subarray(0, at + 3));
+    c.set('tile/0/102', tampered('tile/0/102'));
+    await rejectsWith(verifyLog({ source: memorySource(c), verifier, hashThreads }), 'BUNDLE_INVALID', 101 * 256 + 3);
+    // The same bundle with a byte too many: its last entry is named.
+    const d = new Map(files);
+    d.set('tile/entries/101', Buffer.concat([bundle, Buffer.from([0])]));
+    await rejectsWith(verifyLog({ source: memorySource(d), verifier, hashThreads }), 'BUNDLE_INVALID', 101 * 256 + 255);
+  });
+
   test(`consistency with previous trees ending inside, at and after tile boundaries (hashThreads ${hashThreads})`, async () => {
     const tree = new MemoryTree();
     for (const e of entries) tree.append(leafHash(e));

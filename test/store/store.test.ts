@@ -559,7 +559,7 @@ for (const backend of BACKENDS) {
       try {
         await scope();
         const before = await raw.snapshot();
-        assert.ok(before.kysely_migration?.length === 8, 'every migration recorded');
+        assert.ok(before.kysely_migration?.length === 9, 'every migration recorded');
         await store.migrate();
         const second = openStore(loc.location);
         try {
@@ -622,7 +622,7 @@ for (const backend of BACKENDS) {
             assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason?.cause ?? r.reason) : 'ok'))));
             const raw = await openRawDb({ dataDir: '/nonexistent', databaseUrl: db.url, keyFile: '/nonexistent' });
             try {
-              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects', '0004-policies', '0005-key-rotation', '0006-tokens', '0007-residency', '0009-tokens-rowid']);
+              assert.deepEqual((await raw.all('select name from kysely_migration')).map((r) => r.name), ['0001-initial', '0002-access-log', '0003-log-subjects', '0004-policies', '0005-key-rotation', '0006-tokens', '0007-residency', '0008-log-leaf-check', '0009-tokens-rowid']);
               assert.deepEqual(await raw.tables(), ['api_keys', 'blind_index', 'collection_residency', 'collections', 'data_transfers', 'import_jobs', 'key_jobs', 'kuraban_meta', 'kysely_migration', 'kysely_migration_lock', 'locations', 'log_checkpoints', 'log_entries', 'log_pending', 'log_state', 'log_subjects', 'log_tiles', 'policies', 'records', 'tenants', 'tokens', 'wrapped_keys']);
             } finally {
               await raw.close();

@@ -6,6 +6,7 @@ import {
   computeHashTile,
   consistencyProof,
   decodeLogEntry,
+  encodeLogEntry,
   leafHash,
   MemoryTree,
   openCheckpoint,
@@ -183,7 +184,11 @@ for (const backend of BACKENDS) {
       const raw = await openRawDb(tv.location);
       try {
         const before = await raw.snapshot();
-        for (const step of ['insertLogEntries', 'putLogTiles', 'insertLogCheckpoint', 'updateLogState', 'deleteLogPending'] as const) {
+        // SQLite placed the entries at their indexes when they were appended: integration moves nothing.
+        const placed = (await tv.store.listLogPending('crash-town', 1))[0]?.index !== null;
+        assert.equal(placed, backend === 'sqlite');
+        const steps = placed ? (['putLogTiles', 'insertLogCheckpoint', 'updateLogState'] as const) : (['insertLogEntries', 'insertLogSubjects', 'putLogTiles', 'insertLogCheckpoint', 'updateLogState', 'deleteLogPending'] as const);
+        for (const step of steps) {
           const dying = new AccessLog({ store: failingStore(tv.store, step), keyring: vault.keyring });
           await assert.rejects(dying.integrate('crash-town'), /killed/);
           assert.deepEqual(await raw.snapshot(), before, `nothing changed when ${step} failed`);
@@ -194,6 +199,80 @@ for (const backend of BACKENDS) {
       const result = await vault.accessLog.integrate('crash-town');
       assert.deepEqual(result, { tenantId: 'crash-town', integrated: 300, size: 600 });
       await verifyLog(tv, tv.store, 'crash-town');
+    });
+
+    test('an entry changed in storage before integration is refused before anything is signed; an entry from before migration 0008 (no check) is decoded', async () => {
+      await vault.tenants.create('damage-town', 'Damage Town');
+      await vault.accessLog.record(...Array.from({ length: 5 }, (_, i) => entry('damage-town', i)));
+      const raw = await openRawDb(tv.location);
+      try {
+        const [row] = await tv.store.listLogPending('damage-town', 1);
+        assert.ok(row);
+        const where = row.index !== null ? ['log_entries', 'idx', row.index] : ['log_pending', 'id', row.id];
+        const damaged = Buffer.from(row.entry);
+        // Still a valid entry (the old decode check would have let it through): another request id.
+        damaged.write('req-9', damaged.indexOf('req-0'), 'latin1');
+        assert.equal(decodeLogEntry(damaged).requestId, 'req-9');
+        assert.equal(await raw.run(`update ${where[0]} set entry = ? where tenant_id = ? and ${where[1]} = ?`, [damaged, 'damage-town', where[2]]), 1);
+        const before = await raw.snapshot();
+        await rejectsWithCode(() => vault.accessLog.integrate('damage-town'), 'STORE_UNAVAILABLE');
+        assert.deepEqual(await raw.snapshot(), before, 'nothing integrated, nothing signed');
+        // Without its check (a row written before migration 0008) the same bytes are decoded, and pass.
+        assert.equal(await raw.run(`update ${where[0]} set leaf_check = null where tenant_id = ? and ${where[1]} = ?`, ['damage-town', where[2]]), 1);
+        assert.equal((await vault.accessLog.integrate('damage-town')).size, 5);
+        // A row without its check that does not decode is refused.
+        await vault.accessLog.record(entry('damage-town', 5));
+        const [next] = await tv.store.listLogPending('damage-town', 1);
+        assert.ok(next);
+        const w = next.index !== null ? ['log_entries', 'idx', next.index] : ['log_pending', 'id', next.id];
+        await raw.run(`update ${w[0]} set entry = ?, leaf_check = null where tenant_id = ? and ${w[1]} = ?`, [Buffer.from('{"not":"an entry"}'), 'damage-town', w[2]]);
+        await rejectsWithCode(() => vault.accessLog.integrate('damage-town'), 'STORE_UNAVAILABLE');
+        assert.equal((await tv.store.getLogState('damage-town'))?.size, 5);
+        // Repaired by hand (the row removed), the log goes on.
+        await raw.run(`delete from ${w[0]} where tenant_id = ? and ${w[1]} = ?`, ['damage-town', w[2]]);
+        await vault.accessLog.record(entry('damage-town', 6));
+        assert.equal((await vault.accessLog.integrate('damage-town')).size, 6);
+        await verifyLog(tv, tv.store, 'damage-town');
+      } finally {
+        await raw.close();
+      }
+    });
+
+    test('entries placed at their index and entries queued in log_pending (a backup from the other backend) integrate into one log, placed ones first', async () => {
+      await vault.tenants.create('mixed-town', 'Mixed Town');
+      await vault.accessLog.record(...Array.from({ length: 3 }, (_, i) => entry('mixed-town', i)));
+      await vault.accessLog.integrate('mixed-town');
+      const raw = await openRawDb(tv.location);
+      try {
+        // The other backend's way, written by hand: two placed at indexes 3 and 4 (with their subject
+        // rows), two queued (one without a check, as before migration 0008).
+        const bytes = (n: number) => encodeLogEntry(entry('mixed-town', n));
+        const check = (b: Buffer) => leafHash(b).readUIntBE(0, 6);
+        for (const n of [3, 4]) {
+          await raw.run('insert into log_entries (tenant_id, idx, entry, leaf_check) values (?, ?, ?, ?)', ['mixed-town', n, bytes(n), check(bytes(n))]);
+          await raw.run('insert into log_subjects (tenant_id, subject_id, idx) values (?, ?, ?)', ['mixed-town', `p-${n}`, n]);
+        }
+        await raw.run('insert into log_pending (tenant_id, entry, leaf_check) values (?, ?, ?)', ['mixed-town', bytes(5), check(bytes(5))]);
+        await raw.run('insert into log_pending (tenant_id, entry) values (?, ?)', ['mixed-town', bytes(6)]);
+        assert.deepEqual((await tv.store.listLogPending('mixed-town', 10)).map((r) => [r.index !== null, decodeLogEntry(r.entry).requestId]), [
+          [true, 'req-3'],
+          [true, 'req-4'],
+          [false, 'req-5'],
+          [false, 'req-6'],
+        ]);
+        assert.ok((await tv.store.listLogPendingTenants()).includes('mixed-town'));
+        // Appending now places after index 4 on SQLite (queued rows come after placed ones), queues on PostgreSQL.
+        await vault.accessLog.record(entry('mixed-town', 7));
+        await vault.accessLog.integrate('mixed-town');
+        const { entries } = await verifyLog(tv, tv.store, 'mixed-town');
+        const order = backend === 'sqlite' ? [0, 1, 2, 3, 4, 7, 5, 6] : [0, 1, 2, 3, 4, 5, 6, 7];
+        assert.deepEqual(entries.map((e) => decodeLogEntry(e).requestId), order.map((n) => `req-${n}`));
+        const subjects = await raw.all('select subject_id, idx from log_subjects where tenant_id = ? order by idx', ['mixed-town']);
+        assert.deepEqual(subjects.map((r) => [r.subject_id, Number(r.idx)]), order.map((n, i) => [`p-${n}`, i]));
+        assert.deepEqual(await tv.store.listLogPending('mixed-town', 10), []);
+      } finally {
+        await raw.close();
+      }
     });
 
     test('two vault instances on one database append and integrate concurrently: one log, no gap, no duplicate, no fork', async () => {

@@ -7,6 +7,7 @@ import { policiesSchema } from './0004-policies.js';
 import { keyRotationSchema } from './0005-key-rotation.js';
 import { tokensSchema } from './0006-tokens.js';
 import { residencySchema } from './0007-residency.js';
+import { logLeafCheckSchema } from './0008-log-leaf-check.js';
 import { tokensRowidSchema } from './0009-tokens-rowid.js';
 
 /**
@@ -23,6 +24,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0005-key-rotation': keyRotationSchema(dialect),
     '0006-tokens': tokensSchema(dialect),
     '0007-residency': residencySchema(dialect),
+    '0008-log-leaf-check': logLeafCheckSchema(dialect),
     '0009-tokens-rowid': tokensRowidSchema(dialect),
   };
   return { getMigrations: async () => migrations };

@@ -13,13 +13,20 @@ export const postgresLogBulk: LogBulk = {
   async appendPending(db, tenantId, entries) {
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
       const c = entries.slice(i, i + ROWS_PER_STATEMENT);
-      await sql`insert into log_pending (tenant_id, entry)
-        select ${tenantId}, u.entry from unnest(${c}::bytea[]) with ordinality as u(entry, n) order by u.n`.execute(db);
+      await sql`insert into log_pending (tenant_id, entry, leaf_check)
+        select ${tenantId}, u.entry, u.leaf_check from unnest(${c.map((e) => e.entry)}::bytea[], ${c.map((e) => e.leafCheck)}::bigint[]) with ordinality as u(entry, leaf_check, n) order by u.n`.execute(db);
     }
   },
   async listPending(db, tenantId, limit) {
-    const res = await sql<{ id: string | number; entry: Buffer }>`select id, entry from log_pending where tenant_id = ${tenantId} order by id limit ${limit}`.execute(db);
-    return res.rows.map((r) => ({ id: Number(r.id), entry: r.entry }));
+    // Entries placed beyond the log's size come only from a SQLite backup restored here; they go first.
+    const placed = await sql<{ idx: string | number; entry: Buffer; leaf_check: string | number | null }>`select idx, entry, leaf_check from log_entries
+      where tenant_id = ${tenantId} and idx >= coalesce((select size from log_state where tenant_id = ${tenantId}), 0) order by idx limit ${limit}`.execute(db);
+    const queued = await sql<{ id: string | number; entry: Buffer; leaf_check: string | number | null }>`select id, entry, leaf_check from log_pending
+      where tenant_id = ${tenantId} order by id limit ${limit - placed.rows.length}`.execute(db);
+    return [
+      ...placed.rows.map((r) => ({ index: Number(r.idx), id: null, entry: r.entry, leafCheck: r.leaf_check === null ? null : Number(r.leaf_check) })),
+      ...queued.rows.map((r) => ({ index: null, id: Number(r.id), entry: r.entry, leafCheck: r.leaf_check === null ? null : Number(r.leaf_check) })),
+    ];
   },
   async insertEntries(db, tenantId, firstIndex, entries) {
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { LogBulk } from '../kysely-store.js';
+import type { LogPendingRow } from '../rows.js';
 
 /** Rows per multi-row statement: chunks of 512, 256, … 1, so at most 10 prepared statements per table. */
 const MAX_ROWS_PER_STATEMENT = 512; // ≤ 3 × 512 = 1,536 parameters, under SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32)
@@ -45,19 +46,50 @@ export function sqliteLogBulk(raw: BetterSqlite3.Database): LogBulk {
     return changes;
   };
 
+  const insertSubjects = (tenantId: string, rows: ReadonlyArray<{ readonly subjectId: string; readonly index: number }>): void => {
+    chunked(rows, 'subjects', (n) => `insert into log_subjects (tenant_id, subject_id, idx) values ${placeholders(n, 3)}`, 3, (r, _i, out, at) => {
+      out[at] = tenantId;
+      out[at + 1] = r.subjectId;
+      out[at + 2] = r.index;
+    });
+  };
+
   return {
     async appendPending(_db, tenantId, entries) {
       inTransaction();
-      chunked(entries, 'pending', (n) => `insert into log_pending (tenant_id, entry) values ${placeholders(n, 2)}`, 2, (entry, _i, out, at) => {
+      // Placed at the next indexes: after every stored entry and at least at the log's size. This
+      // transaction holds the write lock (BEGIN IMMEDIATE), so no other writer can take them.
+      const next = Number(
+        statement('next', () =>
+          'select max(coalesce((select max(idx) + 1 from log_entries where tenant_id = ?), 0), coalesce((select size from log_state where tenant_id = ?), 0))',
+        )
+          .pluck()
+          .get(tenantId, tenantId),
+      );
+      chunked(entries, 'placed', (n) => `insert into log_entries (tenant_id, idx, entry, leaf_check) values ${placeholders(n, 4)}`, 4, (e, i, out, at) => {
         out[at] = tenantId;
-        out[at + 1] = entry;
+        out[at + 1] = next + i;
+        out[at + 2] = e.entry;
+        out[at + 3] = e.leafCheck;
       });
+      const subjects: Array<{ subjectId: string; index: number }> = [];
+      entries.forEach((e, i) => {
+        for (const subjectId of e.subjects) subjects.push({ subjectId, index: next + i });
+      });
+      insertSubjects(tenantId, subjects);
     },
     async listPending(_db, tenantId, limit) {
       inTransaction();
-      const st = statement('list', () => 'select id, entry from log_pending where tenant_id = ? order by id limit ?');
-      const rows = st.raw(true).all(tenantId, limit) as Array<[number | bigint, Buffer]>;
-      return rows.map(([id, entry]) => ({ id: Number(id), entry }));
+      const placed = statement('list-placed', () => 'select idx, entry, leaf_check from log_entries where tenant_id = ? and idx >= coalesce((select size from log_state where tenant_id = ?), 0) order by idx limit ?')
+        .raw(true)
+        .all(tenantId, tenantId, limit) as Array<[number | bigint, Buffer, number | bigint | null]>;
+      const queued = statement('list', () => 'select id, entry, leaf_check from log_pending where tenant_id = ? order by id limit ?')
+        .raw(true)
+        .all(tenantId, limit - placed.length) as Array<[number | bigint, Buffer, number | bigint | null]>;
+      const out: LogPendingRow[] = [];
+      for (const [idx, entry, check] of placed) out.push({ index: Number(idx), id: null, entry, leafCheck: check === null ? null : Number(check) });
+      for (const [id, entry, check] of queued) out.push({ index: null, id: Number(id), entry, leafCheck: check === null ? null : Number(check) });
+      return out;
     },
     async insertEntries(_db, tenantId, firstIndex, entries) {
       inTransaction();
@@ -69,11 +101,7 @@ export function sqliteLogBulk(raw: BetterSqlite3.Database): LogBulk {
     },
     async insertSubjects(_db, tenantId, rows) {
       inTransaction();
-      chunked(rows, 'subjects', (n) => `insert into log_subjects (tenant_id, subject_id, idx) values ${placeholders(n, 3)}`, 3, (r, _i, out, at) => {
-        out[at] = tenantId;
-        out[at + 1] = r.subjectId;
-        out[at + 2] = r.index;
-      });
+      insertSubjects(tenantId, rows);
     },
     async deletePending(_db, tenantId, ids) {
       inTransaction();
