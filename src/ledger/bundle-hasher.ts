@@ -36,14 +36,8 @@ export function inlineBundleHasher(): BundleHasher {
     batchBundles: 1,
     batchBytes: 0,
     depth: 1,
-    // Our own copy of each bundle and its tile, one after the other, as checkBundle takes them (it overwrites bytes).
-    check: async (bundles) =>
-      bundles.map((b) => {
-        const own = new Uint8Array(b.bundle.byteLength + b.tile.byteLength);
-        own.set(b.bundle);
-        own.set(b.tile, b.bundle.byteLength);
-        return checkBundle(own, b.bundle.byteLength, b.entries, b.hashed);
-      }),
+    // Our own copy of each bundle: checking overwrites each entry's length prefix with the leaf prefix.
+    check: async (bundles) => bundles.map((b) => checkBundle(Uint8Array.prototype.slice.call(b.bundle), b.tile, b.entries, b.hashed)),
     close: async () => {},
   };
 }
@@ -157,7 +151,7 @@ export function checkBatch(job: BundleBatchJob): BundleCheck[] {
   const results: BundleCheck[] = [];
   for (let k = 0; k < job.layout.length; k += LAYOUT_FIELDS) {
     const [at, bundleLength, tileLength, entries, hashed] = job.layout.slice(k, k + LAYOUT_FIELDS) as [number, number, number, number, number];
-    results.push(checkBundle(new Uint8Array(job.bytes, at, bundleLength + tileLength), bundleLength, entries, hashed));
+    results.push(checkBundle(new Uint8Array(job.bytes, at, bundleLength), new Uint8Array(job.bytes, at + bundleLength, tileLength), entries, hashed));
   }
   return results;
 }
