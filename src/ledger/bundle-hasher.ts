@@ -45,9 +45,11 @@ export function inlineBundleHasher(): BundleHasher {
 /**
  * The worker count `kuraban log verify` uses by default: one per core (at most 8), none on one core.
  * Bundles travel in batches (WORKER_BATCH_BUNDLES per message, one transferred buffer), so a worker's
- * overhead is a few messages per 4,096 entries, and workers use no more CPU per entry than the calling
- * thread: worth it whenever there is a second core, busy or not (the earlier one-message-per-bundle
- * design cost 20–75 % more CPU and was used only on idle machines).
+ * overhead is two messages per 4,096 entries. Measured on 2 cores (2026-12-03): two workers verify
+ * ~1.3–1.5× as fast as the calling thread alone on an idle machine, for ~15–30 % more CPU per entry
+ * (two hashing cores slow each other down, two processes as much as two threads); at a load average of
+ * 4 they were as fast as one thread. So: workers whenever there is a second core, without the earlier
+ * load-average rule (made for one message per bundle, which cost 20–75 % more CPU).
  */
 export function defaultHashThreads(): number {
   const cores = availableParallelism();
