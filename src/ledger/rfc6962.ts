@@ -64,33 +64,13 @@ export function nodeHashInto(hashes: Buffer, from: number, out: Buffer, at: numb
   out.write(hash('sha256', nodeScratch, 'binary'), at, HASH_BYTES, 'binary');
 }
 
-/*
- * Digests as strings, for hashing whole bundles and tiles (tile-hasher.ts): a 'binary' (latin1) digest is
- * a 32-character string, one char per byte, and hashing straight from views on bytes the caller owns
- * (prefix byte written in place) saves copying each input into a scratch buffer first.
- */
-
 /**
- * SHA-256(0x00 ‖ bytes[from : to]) as a 32-char latin1 string (RFC 6962 §2.1 leaf), using bytes[from − 1]
- * for the prefix: the caller owns `bytes` and that byte (in an entry bundle, the low byte of the entry's
- * length) is overwritten. No copy of the entry is made.
+ * SHA-256(input) as a 32-char 'binary' (latin1) string, one char per byte: the form tile-hasher.ts keeps
+ * hashes in while it hashes whole bundles and tiles, from views on inputs it laid out itself (a leaf's
+ * 0x00 prefix or a node's 0x01 prefix written in place), so nothing is copied into a scratch buffer
+ * first and no Buffer is made per digest.
  */
-export function leafDigestInPlace(bytes: Uint8Array, from: number, to: number): string {
-  bytes[from - 1] = RFC6962_LEAF_PREFIX;
-  return hash('sha256', new Uint8Array(bytes.buffer, bytes.byteOffset + from - 1, to - from + 1), 'binary');
-}
-
-/**
- * SHA-256(0x01 ‖ bytes[at : at + 64]) as a latin1 string (RFC 6962 §2.1 node of the two hashes at `at`),
- * using bytes[at − 1] for the prefix: the caller owns `bytes` and that byte is overwritten.
- */
-export function nodeDigestInPlace(bytes: Uint8Array, at: number): string {
-  bytes[at - 1] = RFC6962_NODE_PREFIX;
-  return hash('sha256', new Uint8Array(bytes.buffer, bytes.byteOffset + at - 1, 1 + 2 * HASH_BYTES), 'binary');
-}
-
-/** SHA-256(input) as a latin1 string, for an input the caller laid out as 0x01 ‖ left ‖ right (tile-hasher.ts). */
-export function nodeInputDigest(input: Uint8Array): string {
+export function sha256Digest(input: Uint8Array): string {
   return hash('sha256', input, 'binary');
 }
 

@@ -1,5 +1,5 @@
 import { ENTRY_LENGTH_PREFIX_BYTES } from './entry-bundle.js';
-import { EMPTY_ROOT, HASH_BYTES, leafDigestInPlace, nodeDigestInPlace, nodeHash, nodeHashInto, nodeInputDigest, RFC6962_NODE_PREFIX } from './rfc6962.js';
+import { EMPTY_ROOT, HASH_BYTES, nodeHash, nodeHashInto, RFC6962_LEAF_PREFIX, RFC6962_NODE_PREFIX, sha256Digest } from './rfc6962.js';
 import { TILE_WIDTH } from './tile-path.js';
 
 /**
@@ -18,57 +18,63 @@ export type BundleCheck =
   | { readonly kind: 'mismatch'; readonly index: number };
 
 /**
- * Checks entry bundle `bytes[0 : bundleLength]` (tlog-tiles §Log entries: entries as big-endian uint16
- * length ‖ bytes), which must hold exactly `entries` entries, against the served level-0 tile that follows
- * it in the same buffer (`hashed` × 32 bytes): hashes its first `hashed` entries (≤ entries) as RFC 6962
- * leaves and compares them with the tile; for a full bundle (hashed = 256) also computes the bundle's root.
+ * Checks an entry bundle (tlog-tiles §Log entries: entries as big-endian uint16 length ‖ bytes), which
+ * must hold exactly `entries` entries, against its served level-0 tile (`hashed` × 32 bytes): hashes its
+ * first `hashed` entries (≤ entries) as RFC 6962 leaves and compares them with the tile; for a full
+ * bundle (hashed = 256) also computes the bundle's root.
  *
- * `bytes` is consumed, so the caller passes bytes it owns and does not read them afterwards: each entry's
- * length prefix is overwritten by the 0x00 leaf prefix, and, once the tile is known to equal the leaves,
- * the byte before each pair of tile hashes by the 0x01 node prefix (the pairs are hashed where they are,
- * in order, so the byte overwritten belongs to a pair already hashed or, for the first, to the bundle).
- * Levels 2 and up are paired in scratch buffers laid out as node inputs. Digests are latin1 strings
- * (rfc6962.ts): no Buffer per entry or node, one buffer write per node.
+ * `bundle` is consumed, so the caller passes bytes it owns and does not read them afterwards: each
+ * entry's length prefix is overwritten by the 0x00 leaf prefix and the entry hashed where it lies. The
+ * leaf digests (latin1 strings, rfc6962.ts) are compared with the tile as one string. Then, the tile
+ * being known to equal the leaves, the nodes are hashed from reused buffers laid out as node inputs
+ * (0x01 ‖ left ‖ right), with a view on each made once: level 1 from a copy of the tile (the byte before
+ * each pair set to 0x01 as the pairs are hashed in order: it belongs to the pair just hashed), levels 2
+ * and up from the digests written into place. No Buffer or view per node, one buffer write per node.
  */
-export function checkBundle(bytes: Uint8Array, bundleLength: number, entries: number, hashed: number = entries): BundleCheck {
-  if (!(hashed <= entries && bytes.length === bundleLength + hashed * HASH_BYTES)) throw new RangeError('the tile must follow the bundle, one hash per hashed entry');
+export function checkBundle(bundle: Uint8Array, tile: Uint8Array, entries: number, hashed: number = entries): BundleCheck {
+  if (!(hashed <= entries && tile.length === hashed * HASH_BYTES)) throw new RangeError('the tile must hold one hash per hashed entry');
   const digests = new Array<string>(hashed);
-  const end = bundleLength;
+  const { buffer, byteOffset } = bundle; // read once: the getters cost more than the loop around them
+  const end = bundle.length;
   let at = 0;
   let count = 0;
   while (at < end && count < entries) {
     if (at + ENTRY_LENGTH_PREFIX_BYTES > end) break;
-    const length = (bytes[at] as number) * 256 + (bytes[at + 1] as number);
+    const length = (bundle[at] as number) * 256 + (bundle[at + 1] as number);
     const from = at + ENTRY_LENGTH_PREFIX_BYTES;
     if (from + length > end) break;
-    if (count < hashed) digests[count] = leafDigestInPlace(bytes, from, from + length);
+    if (count < hashed) {
+      bundle[from - 1] = RFC6962_LEAF_PREFIX; // the low byte of the length, read above
+      digests[count] = sha256Digest(new Uint8Array(buffer, byteOffset + from - 1, 1 + length));
+    }
     at = from + length;
     count++;
   }
   if (count < entries) return { kind: 'malformed', complete: count, trailing: false };
   if (at !== end) return { kind: 'malformed', complete: count, trailing: true };
-  const served = Buffer.from(bytes.buffer, bytes.byteOffset + bundleLength, hashed * HASH_BYTES).toString('latin1');
+  const served = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength).toString('latin1');
   if (digests.join('') !== served) {
     let i = 0;
     while (i < hashed - 1 && served.startsWith(digests[i] as string, i * HASH_BYTES)) i++;
     return { kind: 'mismatch', index: i };
   }
   if (hashed !== TILE_WIDTH) return { kind: 'ok' };
-  // bundleLength ≥ 256 × 2 > 0 here, so the first pair's prefix byte is the bundle's last byte.
-  const levels = nodeInputs();
-  const first = levels[0] as NodeInputs;
-  for (let j = 0; j < TILE_WIDTH / 2; j++) {
-    first.bytes.write(nodeDigestInPlace(bytes, bundleLength + j * 2 * HASH_BYTES), inputSlot(j), HASH_BYTES, 'latin1');
+  const { leafPairs, levels } = nodeInputs();
+  leafPairs.bytes.set(tile, 1);
+  const first = (levels[0] as NodeInputs).bytes;
+  for (let j = 0; j < leafPairs.views.length; j++) {
+    leafPairs.bytes[j * 2 * HASH_BYTES] = RFC6962_NODE_PREFIX;
+    first.write(sha256Digest(leafPairs.views[j] as Uint8Array), inputSlot(j), HASH_BYTES, 'latin1');
   }
   for (let l = 0; ; l++) {
     const { views } = levels[l] as NodeInputs;
-    if (views.length === 1) return { kind: 'ok', root: nodeInputDigest(views[0] as Uint8Array) };
+    if (views.length === 1) return { kind: 'ok', root: sha256Digest(views[0] as Uint8Array) };
     const next = (levels[l + 1] as NodeInputs).bytes;
-    for (let j = 0; j < views.length; j++) next.write(nodeInputDigest(views[j] as Uint8Array), inputSlot(j), HASH_BYTES, 'latin1');
+    for (let j = 0; j < views.length; j++) next.write(sha256Digest(views[j] as Uint8Array), inputSlot(j), HASH_BYTES, 'latin1');
   }
 }
 
-/** The node inputs of one level: (0x01 ‖ left ‖ right) per node, 65 bytes each, and a view on each. */
+/** Node inputs in one buffer, and a view on each input (65 bytes: 0x01 ‖ left ‖ right). */
 interface NodeInputs {
   readonly bytes: Buffer;
   readonly views: readonly Uint8Array[];
@@ -78,10 +84,16 @@ const NODE_INPUT_BYTES = 1 + 2 * HASH_BYTES;
 function inputSlot(j: number): number {
   return (j >>> 1) * NODE_INPUT_BYTES + 1 + (j & 1) * HASH_BYTES;
 }
-let scratchLevels: readonly NodeInputs[] | undefined;
-/** Levels 2…8 of a full tile (64, 32, … 1 nodes), made once per thread and reused. */
-function nodeInputs(): readonly NodeInputs[] {
-  if (scratchLevels !== undefined) return scratchLevels;
+let scratch: { readonly leafPairs: NodeInputs; readonly levels: readonly NodeInputs[] } | undefined;
+/**
+ * Made once per thread and reused: `leafPairs`, one byte then a full tile, each pair j of tile hashes
+ * viewed from its byte 64·j (the prefix, set as it is hashed); `levels`, the inputs of levels 2…8 of a
+ * full tile (64, 32, … 1 nodes), prefixes set once.
+ */
+function nodeInputs(): NonNullable<typeof scratch> {
+  if (scratch !== undefined) return scratch;
+  const tileBytes = Buffer.allocUnsafeSlow(1 + TILE_WIDTH * HASH_BYTES);
+  const leafPairs = { bytes: tileBytes, views: Array.from({ length: TILE_WIDTH / 2 }, (_v, j) => new Uint8Array(tileBytes.buffer, tileBytes.byteOffset + j * 2 * HASH_BYTES, NODE_INPUT_BYTES)) };
   const levels: NodeInputs[] = [];
   for (let nodes = TILE_WIDTH / 4; nodes >= 1; nodes >>>= 1) {
     const bytes = Buffer.allocUnsafeSlow(nodes * NODE_INPUT_BYTES);
@@ -92,7 +104,7 @@ function nodeInputs(): readonly NodeInputs[] {
     }
     levels.push({ bytes, views });
   }
-  return (scratchLevels = levels);
+  return (scratch = { leafPairs, levels });
 }
 
 /**

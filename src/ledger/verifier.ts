@@ -62,8 +62,7 @@ export interface VerifyLogOptions {
   readonly concurrency?: number;
   /**
    * Worker threads hashing bundles (0: hash on the calling thread). Default: defaultHashThreads() — one
-   * per core while cores are idle, none on one core or a busy machine; logs under WORKER_MIN_BUNDLES
-   * bundles are always hashed inline.
+   * per core (at most 8), none on one core; logs under WORKER_MIN_BUNDLES bundles are always hashed inline.
    */
   readonly hashThreads?: number;
 }
