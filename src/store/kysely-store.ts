@@ -793,6 +793,9 @@ export class KyselyStoreOps implements StoreOps {
       .select(['idx', 'entry'])
       .where('tenant_id', '=', tenantId)
       .where('idx', '>=', fromIndex)
+      // Only integrated entries: on SQLite an entry takes its index when appended, ahead of the
+      // checkpoint that covers it (store/sqlite/log-bulk.ts).
+      .where('idx', '<', (eb) => eb.selectFrom('log_state').select('size').where('log_state.tenant_id', '=', tenantId))
       .orderBy('idx')
       .limit(limit)
       .execute();

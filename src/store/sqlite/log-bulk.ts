@@ -57,6 +57,16 @@ export function sqliteLogBulk(raw: BetterSqlite3.Database): LogBulk {
   return {
     async appendPending(_db, tenantId, entries) {
       inTransaction();
+      // Queued entries ahead (a database from before migration 0008, or a PostgreSQL backup restored
+      // here): new entries queue behind them, so that the log keeps the order they were appended in.
+      if (statement('any-queued', () => 'select 1 from log_pending where tenant_id = ? limit 1').pluck().get(tenantId) !== undefined) {
+        chunked(entries, 'queue', (n) => `insert into log_pending (tenant_id, entry, leaf_check) values ${placeholders(n, 3)}`, 3, (e, _i, out, at) => {
+          out[at] = tenantId;
+          out[at + 1] = e.entry;
+          out[at + 2] = e.leafCheck;
+        });
+        return;
+      }
       // Placed at the next indexes: after every stored entry and at least at the log's size. This
       // transaction holds the write lock (BEGIN IMMEDIATE), so no other writer can take them.
       const next = Number(
