@@ -794,6 +794,8 @@ export class KyselyStoreOps implements StoreOps {
       .select(['idx', 'entry'])
       .where('tenant_id', '=', tenantId)
       .where('idx', '>=', fromIndex)
+      // Integrated entries only: SQLite places appended entries beyond the log's size (listLogPending).
+      .where('idx', '<', (eb) => eb.fn.coalesce(eb.selectFrom('log_state').select('size').where('tenant_id', '=', tenantId), eb.val(0)))
       .orderBy('idx')
       .limit(limit)
       .execute();

@@ -171,7 +171,7 @@ export interface StoreOps {
   deleteLogPending(tenantId: string, ids: readonly number[]): Promise<number>;
   /** Inserts entries at consecutive indexes from `firstIndex`; a taken index is a primary-key violation. */
   insertLogEntries(tenantId: string, firstIndex: number, entries: readonly Buffer[]): Promise<void>;
-  /** Entries from `fromIndex`, in index order, at most `limit`. */
+  /** Integrated entries (index below the log's size) from `fromIndex`, in index order, at most `limit`. */
   getLogEntries(tenantId: string, fromIndex: number, limit: number): Promise<Buffer[]>;
   getLogTiles(tenantId: string, tiles: ReadonlyArray<{ readonly level: number; readonly index: number }>): Promise<LogTileRow[]>;
   /** Inserts or replaces tiles (a partial tile grows in place until it is full). */
@@ -180,7 +180,7 @@ export interface StoreOps {
   /** The checkpoint at `size`, or the newest one. */
   getLogCheckpoint(tenantId: string, size?: number): Promise<{ size: number; note: Buffer } | undefined>;
   listLogCheckpoints(tenantId: string): Promise<Array<{ size: number; note: Buffer }>>;
-  /** Entries with `from ≤ idx < to`, in index order, with their indexes (a missing row is simply absent). */
+  /** Entries with `from ≤ idx < to`, in index order, with their indexes (a missing row is simply absent). Callers bound `to` by the size they serve: on SQLite, entries beyond the log's size are placed but not yet integrated. */
   getLogEntryRange(tenantId: string, from: number, to: number): Promise<Array<{ index: number; entry: Buffer }>>;
   /** Whether anyone may read the tenant's log without a key; undefined when the tenant has no log. */
   getLogPublic(tenantId: string): Promise<boolean | undefined>;
