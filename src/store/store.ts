@@ -158,7 +158,9 @@ export interface StoreOps {
    * records. PostgreSQL queues them in log_pending (any number of transactions append at once).
    * SQLite places them at once at the tenant's next indexes in log_entries, beyond the log's size, with
    * their log_subjects rows: its one writer holds the database lock for the whole transaction, so the
-   * indexes are assigned without a race, and integration then has nothing to move.
+   * indexes are assigned without a race, and integration then has nothing to move — unless the tenant
+   * still has queued entries (a restore from PostgreSQL, or rows from before migration 0008): then
+   * these are queued behind them, so entries keep the order they were appended in.
    */
   appendLogPending(tenantId: string, entries: readonly LogPendingEntry[]): Promise<void>;
   /**

@@ -261,15 +261,21 @@ for (const backend of BACKENDS) {
           [false, 'req-6'],
         ]);
         assert.ok((await tv.store.listLogPendingTenants()).includes('mixed-town'));
-        // Appending now places after index 4 on SQLite (queued rows come after placed ones), queues on PostgreSQL.
+        // Appending now queues behind the queued rows, on SQLite too: the log keeps the order of appending.
         await vault.accessLog.record(entry('mixed-town', 7));
+        assert.deepEqual((await tv.store.listLogPending('mixed-town', 10)).map((r) => r.index === null), [false, false, true, true, true]);
         await vault.accessLog.integrate('mixed-town');
         const { entries } = await verifyLog(tv, tv.store, 'mixed-town');
-        const order = backend === 'sqlite' ? [0, 1, 2, 3, 4, 7, 5, 6] : [0, 1, 2, 3, 4, 5, 6, 7];
+        const order = [0, 1, 2, 3, 4, 5, 6, 7];
         assert.deepEqual(entries.map((e) => decodeLogEntry(e).requestId), order.map((n) => `req-${n}`));
         const subjects = await raw.all('select subject_id, idx from log_subjects where tenant_id = ? order by idx', ['mixed-town']);
         assert.deepEqual(subjects.map((r) => [r.subject_id, Number(r.idx)]), order.map((n, i) => [`p-${n}`, i]));
         assert.deepEqual(await tv.store.listLogPending('mixed-town', 10), []);
+        // The queue drained, SQLite places again.
+        await vault.accessLog.record(entry('mixed-town', 8));
+        assert.deepEqual((await tv.store.listLogPending('mixed-town', 10)).map((r) => r.index), [backend === 'sqlite' ? 8 : null]);
+        await vault.accessLog.integrate('mixed-town');
+        assert.equal((await verifyLog(tv, tv.store, 'mixed-town')).size, 9);
       } finally {
         await raw.close();
       }

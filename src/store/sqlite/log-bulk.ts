@@ -57,6 +57,16 @@ export function sqliteLogBulk(raw: BetterSqlite3.Database): LogBulk {
   return {
     async appendPending(_db, tenantId, entries) {
       inTransaction();
+      // Entries still queued (restored from PostgreSQL, or queued before migration 0008) are older than
+      // these: queue behind them, so the log keeps the order entries were appended in.
+      if (statement('any-queued', () => 'select 1 from log_pending where tenant_id = ? limit 1').get(tenantId) !== undefined) {
+        chunked(entries, 'pending', (n) => `insert into log_pending (tenant_id, entry, leaf_check) values ${placeholders(n, 3)}`, 3, (e, _i, out, at) => {
+          out[at] = tenantId;
+          out[at + 1] = e.entry;
+          out[at + 2] = e.leafCheck;
+        });
+        return;
+      }
       // Placed at the next indexes: after every stored entry and at least at the log's size. This
       // transaction holds the write lock (BEGIN IMMEDIATE), so no other writer can take them.
       const next = Number(
