@@ -14,7 +14,7 @@ const KEY_COLUMNS = 7;
 const KEYS_PER_STATEMENT = 150; // 900 parameters
 const SHARED_KEYS_PER_STATEMENT = 300; // 900 positional parameters and 4 named ones
 /** Below this many rows, the shared-column statements are not worth preparing. */
-const SHARED_MIN_ROWS = 16;
+export const SHARED_MIN_ROWS = 16;
 
 /**
  * The ingest hot path. Runs only inside a store transaction: Kysely's SQLite driver holds its single
@@ -111,10 +111,7 @@ export function inKeyOrder<T>(rows: readonly T[], keyOf: (row: T) => Buffer): re
   return out;
 }
 
-/**
- * Runs `many` over full chunks of `perStatement` rows and `one` over the rest; returns the rows
- * changed. `named`: parameters every row shares, bound by name on both statements.
- */
+/** Runs `many` over full chunks of `perStatement` rows and `one` over the rest; returns the rows changed. */
 export function runChunked<T>(
   rows: readonly T[],
   perStatement: number,
@@ -122,7 +119,6 @@ export function runChunked<T>(
   one: BetterSqlite3.Statement,
   columns: number,
   fill: (row: T, out: unknown[], at: number) => void,
-  named?: Readonly<Record<string, unknown>>,
 ): number {
   let changes = 0;
   let i = 0;
@@ -130,13 +126,13 @@ export function runChunked<T>(
     const params = new Array<unknown>(perStatement * columns);
     for (; i + perStatement <= rows.length; i += perStatement) {
       for (let j = 0; j < perStatement; j++) fill(rows[i + j] as T, params, j * columns);
-      changes += (named ? many.run(params, named) : many.run(params)).changes;
+      changes += many.run(params).changes;
     }
   }
   const single = new Array<unknown>(columns);
   for (; i < rows.length; i++) {
     fill(rows[i] as T, single, 0);
-    changes += (named ? one.run(single, named) : one.run(single)).changes;
+    changes += one.run(single).changes;
   }
   return changes;
 }
@@ -145,7 +141,7 @@ export function runChunked<T>(
  * Rows that share some columns (bound once per statement as named parameters): full statements of
  * `perStatement` rows, then one statement sized to the remainder — never a row at a time.
  */
-function runShared<T>(
+export function runShared<T>(
   rows: readonly T[],
   perStatement: number,
   statementFor: (n: number) => BetterSqlite3.Statement,
@@ -164,7 +160,7 @@ function runShared<T>(
 }
 
 /** Statements prepared on first use for each row count (at most one per count up to a statement's maximum). */
-function preparedBySize(raw: BetterSqlite3.Database, sqlFor: (n: number) => string): (n: number) => BetterSqlite3.Statement {
+export function preparedBySize(raw: BetterSqlite3.Database, sqlFor: (n: number) => string): (n: number) => BetterSqlite3.Statement {
   const prepared = new Map<number, BetterSqlite3.Statement>();
   return (n) => {
     let st = prepared.get(n);

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import type { FoundTokenRow, TokenRegistryScope, TokenRow } from '../rows.js';
-import { inKeyOrder, placeholders, runChunked } from './bulk-insert.js';
+import { inKeyOrder, placeholders, preparedBySize, runChunked, runShared, SHARED_MIN_ROWS } from './bulk-insert.js';
 
 const TOKEN_COLUMNS = 10;
 const TOKENS_PER_STATEMENT = 90; // 900 parameters, under SQLITE_MAX_VARIABLE_NUMBER
@@ -18,24 +18,23 @@ const COLUMNS = 'collection_id, field, token_hash, ref, tenant_id, kind, key_ver
  */
 export function sqliteBulkInsertTokens(raw: BetterSqlite3.Database) {
   const tokenSql = (n: number) => `insert or ignore into tokens (${COLUMNS}) values ${placeholders(n, TOKEN_COLUMNS)}`;
-  const sharedSql = (n: number) =>
-    `insert or ignore into tokens (${COLUMNS}) values ${new Array(n).fill('(:collection, :field, ?, ?, :tenant, :kind, :version, ?, ?, :created)').join(',')}`;
-  let statements: { many: BetterSqlite3.Statement; one: BetterSqlite3.Statement; sharedMany: BetterSqlite3.Statement; sharedOne: BetterSqlite3.Statement } | undefined;
+  const shared = preparedBySize(raw, (n) =>
+    `insert or ignore into tokens (${COLUMNS}) values ${new Array(n).fill('(:collection, :field, ?, ?, :tenant, :kind, :version, ?, ?, :created)').join(',')}`,
+  );
+  let statements: { many: BetterSqlite3.Statement; one: BetterSqlite3.Statement } | undefined;
   return async (_db: Kysely<Database>, rows: readonly TokenRow[]): Promise<number> => {
     if (!raw.inTransaction) throw new Error('token insert must run inside a store transaction');
     statements ??= {
       many: raw.prepare(tokenSql(TOKENS_PER_STATEMENT)),
       one: raw.prepare(tokenSql(1)),
-      sharedMany: raw.prepare(sharedSql(SHARED_TOKENS_PER_STATEMENT)),
-      sharedOne: raw.prepare(sharedSql(1)),
     };
-    const { many, one, sharedMany, sharedOne } = statements;
+    const { many, one } = statements;
     let changes = 0;
     for (const group of sharedGroups(rows)) {
       // In key order: one left-to-right walk of the B-tree instead of a random page per row.
       const sorted = inKeyOrder(group, (r) => r.tokenHash);
       const first = group[0] as TokenRow;
-      if (group.length < SHARED_TOKENS_PER_STATEMENT) {
+      if (group.length < SHARED_MIN_ROWS) {
         changes += runChunked(sorted, TOKENS_PER_STATEMENT, many, one, TOKEN_COLUMNS, (r, out, at) => {
           out[at] = r.collectionId;
           out[at + 1] = r.field;
@@ -51,20 +50,12 @@ export function sqliteBulkInsertTokens(raw: BetterSqlite3.Database) {
         continue;
       }
       const named = { collection: first.collectionId, field: first.field, tenant: first.tenantId, kind: first.kind, version: first.keyVersion, created: first.createdAt };
-      changes += runChunked(
-        sorted,
-        SHARED_TOKENS_PER_STATEMENT,
-        sharedMany,
-        sharedOne,
-        SHARED_TOKEN_COLUMNS,
-        (r, out, at) => {
-          out[at] = r.tokenHash;
-          out[at + 1] = r.recordId ?? '';
-          out[at + 2] = r.subjectId;
-          out[at + 3] = r.valueCt;
-        },
-        named,
-      );
+      changes += runShared(sorted, SHARED_TOKENS_PER_STATEMENT, shared, SHARED_TOKEN_COLUMNS, named, (r, out, at) => {
+        out[at] = r.tokenHash;
+        out[at + 1] = r.recordId ?? '';
+        out[at + 2] = r.subjectId;
+        out[at + 3] = r.valueCt;
+      });
     }
     return changes;
   };
