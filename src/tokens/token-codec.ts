@@ -307,17 +307,26 @@ export function openDeterministicTokens(scope: TokenScope, keys: FieldTokenKeys,
     sealedAt.push(at[j] as number);
   });
   const header = sameScope(det.scope, scope) ? det.header : sivHeader(scope, keys.version);
-  const plains = det.siv.openMany(header, sealed);
+  putOpened(det.siv.openMany(header, sealed), sealedAt, out);
+  return out;
+}
+
+/**
+ * Opened plaintexts (canonical JSON) into `out` at their positions, each zeroed after parsing. A
+ * plaintext that does not parse cannot come from an authentic token or value (both are made from
+ * JSON); it is refused all the same (left undefined).
+ */
+function putOpened(plains: ReadonlyArray<Buffer | undefined>, positions: readonly number[], out: Array<FieldValue | undefined>): void {
   plains.forEach((plain, j) => {
     if (plain === undefined) return;
     try {
-      out[sealedAt[j] as number] = JSON.parse(plain.toString('utf8')) as FieldValue;
+      out[positions[j] as number] = JSON.parse(plain.toString('utf8')) as FieldValue;
     } catch {
-      // cannot happen for an authentic token (it was made from JSON); refused all the same
+      // refused: see above
+    } finally {
+      plain.fill(0);
     }
-    plain.fill(0);
   });
-  return out;
 }
 
 export function openDeterministicToken(scope: TokenScope, keys: FieldTokenKeys, token: string): FieldValue | undefined {
@@ -540,15 +549,7 @@ export function openTokenValues(scope: TokenScope, keys: FieldTokenKeys, hashes:
   });
   if (sealed.length === 0) return out;
   const header = sameScope(v.scope, scope) ? v.header : valueHeader(scope, keys.version);
-  v.siv.openMany(header, sealed, tweaks).forEach((plain, j) => {
-    if (plain === undefined) return;
-    try {
-      out[at[j] as number] = JSON.parse(plain.toString('utf8')) as FieldValue;
-    } catch {
-      // cannot happen for an authentic value (it was sealed from JSON); refused all the same
-    }
-    plain.fill(0);
-  });
+  putOpened(v.siv.openMany(header, sealed, tweaks), at, out);
   return out;
 }
 
