@@ -111,14 +111,6 @@ export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: nu
   }
 }
 
-/** One key in format 2 (a new Buffer of WRAPPED_KEY_KW_BYTES). */
-export function wrapKey(kek: AeadKey, key: Uint8Array, aad: Uint8Array): Buffer {
-  if (key.length !== KEY_BYTES) throw new RangeError('wrapKey: AES-256 keys only');
-  const out = Buffer.alloc(WRAPPED_KEY_KW_BYTES);
-  wrapKeysInto(kek, key, 1, () => aad, out, 0);
-  return out;
-}
-
 /**
  * Opens a wrapped key of either format: 1 (AES-256-GCM, AAD bound) or 2 (KW with the AAD's digest
  * inside). Every failure — format, length, integrity, context — is the same indistinguishable error.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { kwWrapMany } from '../../src/crypto/key-wrap.js';
-import { openWrappedKey, seal, wrapKey, wrapKeysInto, KEY_WRAP_FORMAT_KW, WRAPPED_KEY_KW_BYTES } from '../../src/crypto/index.js';
+import { openWrappedKey, seal, wrapKeysInto, KEY_WRAP_FORMAT_KW, WRAPPED_KEY_KW_BYTES } from '../../src/crypto/index.js';
 
 const KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
 const nativeWrap = (kek: Buffer, plain: Buffer) => {
@@ -11,6 +11,12 @@ const nativeWrap = (kek: Buffer, plain: Buffer) => {
   return Buffer.concat([c.update(plain), c.final()]);
 };
 const decryptionFailed = { code: 'DECRYPTION_FAILED' };
+/** One key in format 2: a batch of one. */
+const wrapKey = (kek: Buffer, key: Uint8Array, aad: Uint8Array) => {
+  const out = Buffer.alloc(WRAPPED_KEY_KW_BYTES);
+  wrapKeysInto(kek, key, 1, () => aad, out, 0);
+  return out;
+};
 
 describe('AES key wrap, batched (RFC 3394 / SP 800-38F KW)', () => {
   test('reproduces RFC 3394 §4.6 (256 bits of key data under a 256-bit KEK)', () => {
