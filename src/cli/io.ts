@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
 import { KurabanError } from '../errors/index.js';
-import { openVault, type Vault, type VaultLocation, type VaultState } from '../vault/index.js';
+import { openVault, type SealWorkerMemory, type Vault, type VaultLocation, type VaultState } from '../vault/index.js';
 
 /** The process around a command: streams and environment, passed in so commands are testable. */
 export interface CliIo {
@@ -57,9 +57,14 @@ export function vaultLocation(config: Config): VaultLocation {
 }
 
 /** Opens the vault for a one-shot command, runs `fn`, closes it. A sealed vault is an error here. */
-export async function withVault<T>(config: Config, fn: (vault: Vault, state: VaultState) => Promise<T>, options: { residencyRepair?: boolean } = {}): Promise<T> {
+export async function withVault<T>(
+  config: Config,
+  fn: (vault: Vault, state: VaultState) => Promise<T>,
+  options: { residencyRepair?: boolean; sealWorkerMemory?: SealWorkerMemory } = {},
+): Promise<T> {
   const state = await openVault(vaultLocation(config), {
     sealWorkers: config.sealWorkers,
+    ...(options.sealWorkerMemory ? { sealWorkerMemory: options.sealWorkerMemory } : {}),
     logHost: config.logHost,
     logIntervalMs: config.logIntervalMs,
     ...(options.residencyRepair ? { residencyRepair: true } : {}),

@@ -1,5 +1,7 @@
 export { createVault, defaultSealWorkers } from './vault.js';
 export type { Vault, VaultDeps } from './vault.js';
+export { SEAL_WORKER_YOUNG_MB } from './sealer.js';
+export type { SealWorkerMemory } from './sealer.js';
 export { openVault, openWithStore, openRootKeyProvider, initVault, bindRootKey } from './open-vault.js';
 export type { VaultState, VaultLocation, Pkcs11Location, InitResult, OpenOptions } from './open-vault.js';
 export { MAX_BATCH, MAX_SEARCH_LIMIT } from './records.js';

@@ -2,6 +2,7 @@ import { KurabanError, isKurabanError } from '../errors/index.js';
 import { createKeyFile, openKeyFileProvider, openPkcs11Provider, Keyring, type RootKeyProvider } from '../keys/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createVault, type Vault } from './vault.js';
+import type { SealWorkerMemory } from './sealer.js';
 import { DEFAULT_RESIDENCY_CONFIG, type ResidencyConfig } from './residency.js';
 
 export interface VaultLocation {
@@ -41,6 +42,8 @@ export interface OpenOptions {
   readonly clock?: () => Date;
   /** Sealing worker threads (see VaultDeps.sealWorkers). */
   readonly sealWorkers?: number | undefined;
+  /** Their nursery size (see VaultDeps.sealWorkerMemory). */
+  readonly sealWorkerMemory?: SealWorkerMemory | undefined;
   /** Host in new tenants' log origins (see VaultDeps.logHost). */
   readonly logHost?: string | undefined;
   /** Access-log integration interval in ms (see VaultDeps.logIntervalMs). */
@@ -104,6 +107,7 @@ export async function openWithStore(store: Store, location: VaultLocation, optio
     provider,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.sealWorkers !== undefined ? { sealWorkers: options.sealWorkers } : {}),
+    ...(options.sealWorkerMemory !== undefined ? { sealWorkerMemory: options.sealWorkerMemory } : {}),
     logHost: options.logHost,
     logIntervalMs: options.logIntervalMs,
   });

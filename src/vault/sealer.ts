@@ -21,19 +21,29 @@ export function inlineSealer(): Sealer {
 export const WORKER_MIN_BATCH = 256;
 
 /**
- * A sealing worker holds at most two batches; a small young generation keeps its resident memory
- * (and the import's peak RSS) low at almost no cost in collection time.
+ * How much young generation (V8's nursery, in MB) a sealing worker gets. Sealing a 2,000-record batch
+ * allocates ~20 MB that dies with the batch (the cloned inputs, validated values, canonical JSON, row
+ * objects and views, cipher outputs); a nursery that holds it lets that garbage die there instead of
+ * being promoted and marked. Measured in the ingest benchmark on 2 cores (interleaved runs, 2026-12-03,
+ * docs/benchmarks.md): 64 MB ingests 1,000,000 records 10–16 % faster than 16 MB (19,812 and 19,937
+ * vs 17,556 and 18,520 records/s; 48 MB gave no gain), for ~50 MB more peak RSS.
+ *
+ * - `large` (64 MB): servers and in-process batch writers, the default.
+ * - `small` (16 MB): `kuraban import`, whose peak RSS is bounded (under 300 MB at 1,000,000 rows).
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 };
+export type SealWorkerMemory = 'small' | 'large';
+export const SEAL_WORKER_YOUNG_MB: Readonly<Record<SealWorkerMemory, number>> = { small: 16, large: 64 };
+const WORKER_OLD_MB = 256;
 
-export function workerSealer(threads: number): Sealer {
+export function workerSealer(threads: number, memory: SealWorkerMemory = 'large'): Sealer {
+  const limits = { maxYoungGenerationSizeMb: SEAL_WORKER_YOUNG_MB[memory], maxOldGenerationSizeMb: WORKER_OLD_MB };
   const inline = inlineSealer();
   const workers: Array<{ worker: Worker; busy: number } | undefined> = new Array(threads).fill(undefined);
   const pending = new Map<number, { resolve: (o: SealOutput) => void; reject: (e: unknown) => void; slot: number }>();
   let nextId = 0;
 
   const spawn = (slot: number) => {
-    const worker = new Worker(new URL('./seal-worker.js', import.meta.url), { resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(new URL('./seal-worker.js', import.meta.url), { resourceLimits: limits });
     const entry = { worker, busy: 0 };
     worker.on('message', (msg: { id: number; packed?: PackedSealOutput; error?: string }) => {
       const p = pending.get(msg.id);

@@ -8,7 +8,7 @@ import { auditEntries, type Audit } from './audit.js';
 import { Collections } from './collections.js';
 import { createRecordIdGenerator } from './record-id.js';
 import { Records } from './records.js';
-import { inlineSealer, workerSealer } from './sealer.js';
+import { inlineSealer, workerSealer, type SealWorkerMemory } from './sealer.js';
 import { LOG_HOST_PATTERN, Tenants } from './tenants.js';
 import { Policies } from './policies.js';
 import { KurabanError } from '../errors/index.js';
@@ -26,6 +26,8 @@ export interface VaultDeps {
   readonly keyCacheEntries?: number;
   /** Worker threads that seal large batches; 0 seals inline. Default: one less than the cores, at most 4. */
   readonly sealWorkers?: number;
+  /** Their nursery size (sealer.ts): 'large' by default; 'small' where peak memory is bounded (`kuraban import`). */
+  readonly sealWorkerMemory?: SealWorkerMemory;
   /** Host in each new tenant's log origin `<host>/kuraban/<tenant>`; default `kuraban.local`. */
   readonly logHost?: string | undefined;
   /** Access-log integration interval (the Integrator's, once started). Default 1000 ms. */
@@ -104,7 +106,7 @@ export function createVault(deps: VaultDeps): Vault {
   const integrator = new Integrator(accessLog, deps.logIntervalMs !== undefined ? { intervalMs: deps.logIntervalMs } : {});
   const collections = new Collections({ store: deps.store, keyring, tenants, clock, newId, accessLog });
   const workers = deps.sealWorkers ?? defaultSealWorkers();
-  const sealer = workers > 0 ? workerSealer(workers) : inlineSealer();
+  const sealer = workers > 0 ? workerSealer(workers, deps.sealWorkerMemory) : inlineSealer();
   const tokens = new Tokens({ store: deps.store, keyring, collections, clock, accessLog });
   const records = new Records({ store: deps.store, keyring, collections, sealer, clock, newId, accessLog, tokens });
   const logReader = new LogReader({ store: deps.store });

@@ -176,6 +176,22 @@ describe('pack / unpack', () => {
   });
 });
 
+describe("workerSealer(1, 'small')", () => {
+  // `kuraban import` seals in workers with a small nursery (bounded memory): same output, only GC differs.
+  const sealer = workerSealer(1, 'small');
+  after(async () => {
+    await sealer.close();
+  });
+
+  test('seals a batch exactly as the inline sealer does', async () => {
+    const job = makeJob(Array.from({ length: 300 }, (_, i) => input(i)));
+    const [viaWorker, viaInline] = [await sealer.seal(job), await inlineSealer().seal(job)];
+    assert.ok(viaInline.records.length > 250);
+    assert.deepEqual(deterministicRowsOf(viaWorker), deterministicRowsOf(viaInline));
+    assert.deepEqual(decryptAll(viaWorker), decryptAll(viaInline));
+  });
+});
+
 describe('workerSealer(1)', () => {
   const sealer = workerSealer(1);
   after(async () => {
