@@ -24,12 +24,16 @@ export const WORKER_MIN_BATCH = 256;
  * How much young generation (V8's nursery, in MB) a sealing worker gets. Sealing a 2,000-record batch
  * allocates ~20 MB that dies with the batch (the cloned inputs, validated values, canonical JSON, row
  * objects and views, cipher outputs); a nursery that holds it lets that garbage die there instead of
- * being promoted and marked. Measured in the ingest benchmark on 2 cores (interleaved runs, 2026-12-03,
- * docs/benchmarks.md): 64 MB ingests 1,000,000 records 10–16 % faster than 16 MB (19,812 and 19,937
- * vs 17,556 and 18,520 records/s; 48 MB gave no gain), for ~50 MB more peak RSS.
+ * being promoted and marked. That pays only where sealing is the slower side. Measured on 2 cores
+ * (interleaved runs, 2026-12-03, docs/benchmarks.md):
  *
- * - `large` (64 MB): servers and in-process batch writers, the default.
- * - `small` (16 MB): `kuraban import`, whose peak RSS is bounded (under 300 MB at 1,000,000 rows).
+ * - in process (prepareMany/commitPrepared pipelines, 1,000,000 records): 64 MB 19,812 and 19,937
+ *   records/s, 16 MB 17,556 and 18,520 (48 MB: no gain), for ~50 MB more peak RSS;
+ * - the HTTP batch API (600,000 records): 64 MB 17,231 and 16,063, 16 MB 17,414 and 16,388, for
+ *   50–80 MB more: there the main thread (JSON parsing, writing) is the slower side.
+ *
+ * So `large` (64 MB) is the default, for in-process batch writers; `kuraban serve` and `kuraban import`
+ * (whose peak RSS must stay under 300 MB at 1,000,000 rows) take `small` (16 MB).
  */
 export type SealWorkerMemory = 'small' | 'large';
 export const SEAL_WORKER_YOUNG_MB: Readonly<Record<SealWorkerMemory, number>> = { small: 16, large: 64 };

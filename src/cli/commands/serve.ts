@@ -20,6 +20,8 @@ async function serve(config: Config, io: CliIo): Promise<void> {
   await store.migrate();
   const host = await VaultHost.open(store, location, {
     sealWorkers: config.sealWorkers,
+    // The server's main thread (JSON parsing, writing) is the slower side: a larger sealing nursery buys nothing (sealer.ts).
+    sealWorkerMemory: 'small',
     logHost: config.logHost,
     logIntervalMs: config.logIntervalMs,
     // The access log's integrator: pending entries become signed checkpoints at most logIntervalMs later.
