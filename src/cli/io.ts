@@ -60,9 +60,10 @@ export function vaultLocation(config: Config): VaultLocation {
 export async function withVault<T>(
   config: Config,
   fn: (vault: Vault, state: VaultState) => Promise<T>,
-  options: { residencyRepair?: boolean; sealWorkerMemory?: SealWorkerMemory } = {},
+  options: { residencyRepair?: boolean; sealWorkerMemory?: SealWorkerMemory; sqliteCacheMiB?: number } = {},
 ): Promise<T> {
-  const state = await openVault(vaultLocation(config), {
+  const location = vaultLocation(config);
+  const state = await openVault(options.sqliteCacheMiB !== undefined ? { ...location, sqliteCacheMiB: options.sqliteCacheMiB } : location, {
     sealWorkers: config.sealWorkers,
     ...(options.sealWorkerMemory ? { sealWorkerMemory: options.sealWorkerMemory } : {}),
     logHost: config.logHost,

@@ -7,9 +7,11 @@ export interface StoreLocation {
   /** When set, PostgreSQL; otherwise SQLite at `<dataDir>/kuraban.db`. */
   readonly databaseUrl?: string | undefined;
   readonly dataDir: string;
+  /** SQLite: the writing connection's page cache in MiB (default 16; `kuraban import` takes 8 to bound its memory). */
+  readonly sqliteCacheMiB?: number | undefined;
 }
 
 export function openStore(location: StoreLocation): Store {
   if (location.databaseUrl) return openPostgresStore({ url: location.databaseUrl });
-  return openSqliteStore({ path: join(location.dataDir, 'kuraban.db') });
+  return openSqliteStore({ path: join(location.dataDir, 'kuraban.db'), ...(location.sqliteCacheMiB !== undefined ? { cacheMiB: location.sqliteCacheMiB } : {}) });
 }

@@ -17,6 +17,8 @@ export interface VaultLocation {
   readonly production?: boolean | undefined;
   /** Where the store and the root key provider are (registered location ids or declarations); default `local` for both. */
   readonly residency?: ResidencyConfig | undefined;
+  /** SQLite: the writing connection's page cache in MiB (see StoreLocation.sqliteCacheMiB). */
+  readonly sqliteCacheMiB?: number | undefined;
 }
 
 export interface Pkcs11Location {
