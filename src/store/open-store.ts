@@ -9,9 +9,13 @@ export interface StoreLocation {
   readonly dataDir: string;
   /** SQLite: the writing connection's page cache in MiB (default 16; `kuraban import` takes 8 to bound its memory). */
   readonly sqliteCacheMiB?: number | undefined;
+  /** SQLite: checkpoint on a background thread during bulk loads (default true; `kuraban serve` turns it off). */
+  readonly sqliteBackgroundCheckpoints?: boolean | undefined;
 }
 
 export function openStore(location: StoreLocation): Store {
   if (location.databaseUrl) return openPostgresStore({ url: location.databaseUrl });
-  return openSqliteStore({ path: join(location.dataDir, 'kuraban.db'), ...(location.sqliteCacheMiB !== undefined ? { cacheMiB: location.sqliteCacheMiB } : {}) });
+  return openSqliteStore({ path: join(location.dataDir, 'kuraban.db'), ...(location.sqliteCacheMiB !== undefined ? { cacheMiB: location.sqliteCacheMiB } : {}),
+    ...(location.sqliteBackgroundCheckpoints !== undefined ? { backgroundCheckpoints: location.sqliteBackgroundCheckpoints } : {}),
+  });
 }

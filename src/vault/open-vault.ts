@@ -19,6 +19,8 @@ export interface VaultLocation {
   readonly residency?: ResidencyConfig | undefined;
   /** SQLite: the writing connection's page cache in MiB (see StoreLocation.sqliteCacheMiB). */
   readonly sqliteCacheMiB?: number | undefined;
+  /** SQLite: background checkpoints during bulk loads (see StoreLocation.sqliteBackgroundCheckpoints). */
+  readonly sqliteBackgroundCheckpoints?: boolean | undefined;
 }
 
 export interface Pkcs11Location {

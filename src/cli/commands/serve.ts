@@ -15,7 +15,9 @@ interface ServeOptions {
 }
 
 async function serve(config: Config, io: CliIo): Promise<void> {
-  const location = vaultLocation(config);
+  // The server's main thread (JSON parsing, writing) is the slower side: a background checkpoint thread
+  // only takes the core the sealing worker uses (HTTP batch ingest measured 1–6 % slower with it).
+  const location = { ...vaultLocation(config), sqliteBackgroundCheckpoints: false };
   const store = openStore(location);
   await store.migrate();
   const host = await VaultHost.open(store, location, {

@@ -15,7 +15,9 @@ import { Worker } from 'node:worker_threads';
  * in process, interleaved runs on 2 cores (2026-12-03): 20,621, 20,464, 20,687 and 22,186 records/s
  * with it against 18,981, 20,291, 20,543 and 20,454 without; `kuraban import`: 17,253 against 15,551.
  * Before the sealing worker's nursery was enlarged (sealer.ts), the sealing worker needed that core,
- * and the same change gained nothing. Started on the first bulk insert of a file store, so short-lived
+ * and the same change gained nothing; over HTTP, where the main thread (JSON parsing) is the slower
+ * side, it still does not (600,000 records: 12,930 and 14,122 with it, 13,799 and 14,319 without), so
+ * `kuraban serve` turns it off. Started on the first bulk insert of a file store, so short-lived
  * stores (commands, tests) never start a thread.
  */
 export const BACKGROUND_CHECKPOINT_MS = 250;

@@ -36,6 +36,8 @@ export interface SqliteOptions {
   readonly path: string;
   /** The writing connection's page cache in MiB; default DEFAULT_CACHE_MIB. */
   readonly cacheMiB?: number;
+  /** Checkpoint on a background thread once a bulk load starts (checkpointer.ts); default true. */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -73,11 +75,12 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const reader = options.path === ':memory:' ? kysely : new Kysely<Database>({ dialect: new SqliteDialect({ database: readerHandle }) });
   // Checkpoints leave the writing thread once a bulk load starts (checkpointer.ts).
   const insertRecords = sqliteBulkInsert(raw);
+  const background = options.path !== ':memory:' && options.backgroundCheckpoints !== false;
   let checkpointer: BackgroundCheckpointer | undefined;
   return new KyselyBackedStore(kysely, {
     dialect: 'sqlite',
     bulkInsertRecords: (db, records, index) => {
-      if (checkpointer === undefined && options.path !== ':memory:' && records.length >= BACKGROUND_CHECKPOINT_MIN_ROWS) checkpointer = startBackgroundCheckpointer(options.path);
+      if (checkpointer === undefined && background && records.length >= BACKGROUND_CHECKPOINT_MIN_ROWS) checkpointer = startBackgroundCheckpointer(options.path);
       return insertRecords(db, records, index);
     },
     bulkInsertWrappedKeys: sqliteBulkInsertKeys(raw),

@@ -53,38 +53,42 @@ describe('background WAL checkpoints (SQLite)', () => {
     reopened.close();
   });
 
-  test('a vault starts it on a bulk load: its database file grows before any automatic checkpoint is due', async () => {
-    const location = { dataDir: join(dir, 'vault'), keyFile: join(dir, 'vault-root.key') };
-    await initVault(location);
-    const state: VaultState = await openVault(location, { sealWorkers: 0 });
-    assert.equal(state.sealed, false);
-    if (state.sealed) return;
-    try {
-      await state.vault.tenants.create('city', 'City');
-      await state.vault.collections.create('city', 'residents', RESIDENT_SCHEMA);
-      const file = join(location.dataDir, 'kuraban.db');
-      const rows = (from: number) =>
-        Array.from({ length: BACKGROUND_CHECKPOINT_MIN_ROWS }, (_v, i) => ({ subjectId: `P-${from + i}`, fields: { family_name: '山田', given_name: `太郎${from + i}` } }));
-      await state.vault.records.createMany('city', 'residents', rows(0), { mode: 'atomic' });
-      const sizeAfterFirst = statSync(file).size;
-      for (let b = 1; b <= 4; b++) await state.vault.records.createMany('city', 'residents', rows(b * 1000), { mode: 'atomic' });
-      // Far fewer pages than wal_autocheckpoint (40,000) were written: only the background thread copies them.
-      assert.ok(await eventually(() => statSync(file).size > sizeAfterFirst), 'the database file grew while the vault was open');
-      assert.equal(await state.vault.records.count('city', 'residents'), 5 * BACKGROUND_CHECKPOINT_MIN_ROWS);
-    } finally {
-      await state.vault.close();
-      await state.store.close();
-    }
-    const again = await openVault(location, { sealWorkers: 0 });
-    assert.equal(again.sealed, false);
-    if (again.sealed) return;
-    try {
-      assert.equal(await again.vault.records.count('city', 'residents'), 5 * BACKGROUND_CHECKPOINT_MIN_ROWS);
-    } finally {
-      await again.vault.close();
-      await again.store.close();
-    }
-  });
+  for (const background of [true, false]) {
+    test(background ? 'a vault starts it on a bulk load: its database file grows before any automatic checkpoint is due' : 'sqliteBackgroundCheckpoints: false (kuraban serve) starts no thread: the file stays as it was', async () => {
+      const name = background ? 'vault-on' : 'vault-off';
+      const location = { dataDir: join(dir, name), keyFile: join(dir, `${name}-root.key`), ...(background ? {} : { sqliteBackgroundCheckpoints: false }) };
+      await initVault(location);
+      const state: VaultState = await openVault(location, { sealWorkers: 0 });
+      assert.equal(state.sealed, false);
+      if (state.sealed) return;
+      try {
+        await state.vault.tenants.create('city', 'City');
+        await state.vault.collections.create('city', 'residents', RESIDENT_SCHEMA);
+        const file = join(location.dataDir, 'kuraban.db');
+        const rows = (from: number) =>
+          Array.from({ length: BACKGROUND_CHECKPOINT_MIN_ROWS }, (_v, i) => ({ subjectId: `P-${from + i}`, fields: { family_name: '山田', given_name: `太郎${from + i}` } }));
+        await state.vault.records.createMany('city', 'residents', rows(0), { mode: 'atomic' });
+        const sizeAfterFirst = statSync(file).size;
+        for (let b = 1; b <= 4; b++) await state.vault.records.createMany('city', 'residents', rows(b * 1000), { mode: 'atomic' });
+        // Far fewer pages than wal_autocheckpoint (40,000) were written: only a background thread copies them.
+        if (background) assert.ok(await eventually(() => statSync(file).size > sizeAfterFirst), 'the database file grew while the vault was open');
+        else assert.equal(await eventually(() => statSync(file).size > sizeAfterFirst, 1500), false, 'nothing copied the pages');
+        assert.equal(await state.vault.records.count('city', 'residents'), 5 * BACKGROUND_CHECKPOINT_MIN_ROWS);
+      } finally {
+        await state.vault.close();
+        await state.store.close();
+      }
+      const again = await openVault(location, { sealWorkers: 0 });
+      assert.equal(again.sealed, false);
+      if (again.sealed) return;
+      try {
+        assert.equal(await again.vault.records.count('city', 'residents'), 5 * BACKGROUND_CHECKPOINT_MIN_ROWS);
+      } finally {
+        await again.vault.close();
+        await again.store.close();
+      }
+    });
+  }
 });
 
 describe('openSqliteStore page cache', () => {
