@@ -472,18 +472,6 @@ export function makeTokens(scope: TokenScope, keys: FieldTokenKeys, values: read
   }
 }
 
-/** A token for a value under the field's kind (random tokens are fresh each time). */
-export function makeToken(scope: TokenScope, keys: FieldTokenKeys, value: FieldValue): string {
-  switch (scope.field.token) {
-    case 'deterministic':
-      return deterministicToken(scope, keys, value);
-    case 'format-preserving':
-      return fpeToken(scope, keys, value);
-    default:
-      return randomToken();
-  }
-}
-
 // ── Vaulted values of random tokens made outside a record. Format 2 (now): 0x02 ‖ SIV ‖ C, SivCtr
 // under the field's value keys with a header binding where (tenant, collection, field, version) and
 // the token's look-up hash as T — batched like deterministic tokens. Format 1 (before): the AES-256-GCM
