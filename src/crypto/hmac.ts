@@ -40,9 +40,7 @@ export class HmacSha256 {
 
   /** The first `length` bytes (at most 32) of HMAC(K, message), written into `out` at `at`. */
   macInto(message: string | Uint8Array, out: Buffer, at: number, length: number = HMAC_SHA256_BYTES): void {
-    if (length < 1 || length > HMAC_SHA256_BYTES || at < 0 || at + length > out.length) {
-      throw new RangeError('HmacSha256.macInto: out of range');
-    }
+    checkOut(out, at, length);
     this.#digestInto(this.#writeMessage(message), out, at, length);
   }
 
@@ -63,9 +61,7 @@ export class HmacSha256 {
    * joined copy by the caller). The caller's encoding must make the split unambiguous.
    */
   macPartsInto(parts: readonly Uint8Array[], out: Buffer, at: number, length: number = HMAC_SHA256_BYTES): void {
-    if (length < 1 || length > HMAC_SHA256_BYTES || at < 0 || at + length > out.length) {
-      throw new RangeError('HmacSha256.macPartsInto: out of range');
-    }
+    checkOut(out, at, length);
     let n = 0;
     for (const p of parts) n += p.length;
     this.#reserve(n);
@@ -106,4 +102,9 @@ export class HmacSha256 {
     this.#inner.set(message, BLOCK_BYTES);
     return message.length;
   }
+}
+
+/** `length` MAC bytes (1…32) fit in `out` from `at`. */
+function checkOut(out: Buffer, at: number, length: number): void {
+  if (length < 1 || length > HMAC_SHA256_BYTES || at < 0 || at + length > out.length) throw new RangeError('HmacSha256: output out of range');
 }
