@@ -6,6 +6,12 @@ import { KeyCache } from './key-cache.js';
 import type { RootKeyProvider } from './root-key-provider.js';
 
 /** The subset of storage the keyring needs (structurally the store's own methods; no import of store/). */
+/** Subjects' current keys, and for erased subjects the version their next key must take. */
+export interface SubjectKeysForWrite {
+  readonly existing: Map<string, DataKey>;
+  readonly nextVersions: Map<string, number>;
+}
+
 export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log' | 'token';
 export interface WrappedKey {
   readonly tenantId: string;
@@ -155,18 +161,32 @@ export class Keyring {
    * newest row is an erasure tombstone) the version their new key must take — above every destroyed
    * version, so that a process still caching a destroyed key can never pass it off as the new one.
    */
-  async subjectKeysForWrite(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<{ existing: Map<string, DataKey>; nextVersions: Map<string, number> }> {
-    const out = new Map<string, DataKey>();
-    const nextVersions = new Map<string, number>();
+  async subjectKeysForWrite(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<SubjectKeysForWrite> {
+    const { existing, missing } = this.cachedSubjectKeys(tenantId, subjectIds);
+    const stored = await this.storedSubjectKeys(ops, tenantId, missing);
+    for (const [s, k] of stored.existing) existing.set(s, k);
+    return { existing, nextVersions: stored.nextVersions };
+  }
+
+  /** subjectKeysForWrite's first half: what the cache holds, and the (distinct) subjects it does not. */
+  cachedSubjectKeys(tenantId: string, subjectIds: readonly string[]): { existing: Map<string, DataKey>; missing: string[] } {
+    const existing = new Map<string, DataKey>();
     const missing: string[] = [];
     for (const s of new Set(subjectIds)) {
       const latest = this.cache.get(latestId(tenantId, 'subject', s))?.readUInt32BE(0);
       const key = latest === undefined ? undefined : this.cachedKey(cacheId(tenantId, 'subject', s, latest));
-      if (latest !== undefined && key) out.set(s, { version: latest, key });
+      if (latest !== undefined && key) existing.set(s, { version: latest, key });
       else missing.push(s);
     }
-    if (missing.length === 0) return { existing: out, nextVersions };
-    const rows = await ops.getLatestWrappedKeys(tenantId, 'subject', missing);
+    return { existing, missing };
+  }
+
+  /** subjectKeysForWrite's second half: the store's word on subjects the cache does not hold. Both maps empty: none of them has a key row. */
+  async storedSubjectKeys(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<SubjectKeysForWrite> {
+    const existing = new Map<string, DataKey>();
+    const nextVersions = new Map<string, number>();
+    if (subjectIds.length === 0) return { existing, nextVersions };
+    const rows = await ops.getLatestWrappedKeys(tenantId, 'subject', subjectIds);
     const tenantKeys = new Map<number, DataKey>();
     for (const row of rows) {
       if (isTombstone(row)) {
@@ -176,10 +196,10 @@ export class Keyring {
       let tenantKey = tenantKeys.get(row.wrappedBy);
       if (!tenantKey) tenantKeys.set(row.wrappedBy, (tenantKey = await this.tenantKey(ops, tenantId, row.wrappedBy)));
       const key = openWrappedKey(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
-      out.set(row.scopeId, { version: row.version, key });
+      existing.set(row.scopeId, { version: row.version, key });
       this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
     }
-    return { existing: out, nextVersions };
+    return { existing, nextVersions };
   }
 
   /** The tenant key that wraps the tenant's data keys (for sealing new subject keys in a batch). */

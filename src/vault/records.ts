@@ -106,8 +106,8 @@ function keysUsed(tenantId: string, collectionId: string, sealed: SealOutput): K
   const refs = new Map<string, KeyRef>();
   const fresh = new Set(sealed.newKeys.map((k) => k.scopeId));
   for (const r of sealed.records) {
+    if (r.subjectId !== null && fresh.has(r.subjectId)) continue; // created with this batch
     const ref: KeyRef = r.subjectId === null ? { kind: 'collection', scopeId: collectionId, version: r.keyVersion } : { kind: 'subject', scopeId: r.subjectId, version: r.keyVersion };
-    if (ref.kind === 'subject' && fresh.has(ref.scopeId)) continue;
     refs.set(`${ref.kind}\0${ref.scopeId}\0${ref.version}`, ref);
   }
   const wrapper = sealed.newKeys[0]?.wrappedBy;
@@ -125,6 +125,9 @@ export const MAX_SEARCH_LIMIT = 1000;
 
 /** Records: validate → index → encrypt under the subject's or the collection's key → store, and back. */
 export class Records {
+  /** Per tenant: whether the last store look-up of uncached subjects found none (see seal()). */
+  private readonly newSubjectsLast = new Map<string, boolean>();
+
   constructor(private readonly deps: RecordsDeps) {}
 
   async create(tenantId: string, collectionName: string, input: RecordInput, audit?: Audit): Promise<VaultRecord> {
@@ -288,13 +291,46 @@ export class Records {
   ): Promise<PreparedBatch> {
     const now = this.deps.clock().toISOString();
     const recordIds = ids ?? inputs.map(() => this.deps.newId());
-    const job = await this.sealJob(collection, inputs, recordIds, version, now, returnValues);
-    const sealed = this.deps.sealer.seal(job);
+    const { job, uncached } = await this.sealJob(collection, inputs, recordIds, version, now, returnValues);
+    const sealed = this.seal(job, uncached);
     sealed.catch(() => {}); // observed by commit(); never an unhandled rejection if the batch is abandoned
     return { collection, inputs, ids: recordIds, options, now, version, returnValues, sealed };
   }
 
-  private async sealJob(collection: Collection, inputs: readonly RecordInput[], ids: readonly string[], version: number, now: string, returnValues: boolean): Promise<SealJob> {
+  /**
+   * Seals a job whose subject keys came from the cache, once the store has said which `uncached`
+   * subjects have a key (or an erasure tombstone). Where the sealer works apart (a worker) and this
+   * tenant's last look-up found none of its subjects in the store (a load of new people), sealing
+   * starts at once, as though every uncached subject were new, while the look-up runs: if it then
+   * finds any, that work is dropped and the batch sealed again with their keys, and the tenant goes
+   * back to looking up first. Either way the batch is sealed with exactly the keys the store holds;
+   * a key created meanwhile by another writer is caught at commit (SubjectKeyRace).
+   */
+  private async seal(job: SealJob, uncached: readonly string[]): Promise<SealOutput> {
+    const { keyring, sealer, store } = this.deps;
+    if (uncached.length === 0) return sealer.seal(job);
+    const ahead = this.newSubjectsLast.get(job.tenantId) === true && sealer.sealsApart(job.inputs.length) ? sealer.seal(job) : undefined;
+    ahead?.catch(() => {});
+    const stored = await keyring.storedSubjectKeys(store, job.tenantId, uncached);
+    const allNew = stored.existing.size === 0 && stored.nextVersions.size === 0;
+    this.newSubjectsLast.set(job.tenantId, allNew);
+    if (allNew) return ahead ?? sealer.seal(job);
+    return sealer.seal({
+      ...job,
+      subjectKeys: [...job.subjectKeys, ...stored.existing],
+      ...(stored.nextVersions.size > 0 ? { subjectNextVersions: [...stored.nextVersions] } : {}),
+    });
+  }
+
+  /** The job with the subject keys the cache holds, and the subjects it does not (for seal() to look up). */
+  private async sealJob(
+    collection: Collection,
+    inputs: readonly RecordInput[],
+    ids: readonly string[],
+    version: number,
+    now: string,
+    returnValues: boolean,
+  ): Promise<{ job: SealJob; uncached: string[] }> {
     const { keyring, store } = this.deps;
     const tokenised = tokenFields(collection);
     const subjects: string[] = [];
@@ -308,9 +344,8 @@ export class Records {
     for (const f of collection.schema.fields) {
       if (f.searchable || f.unique) indexKeys.push([f.name, await keyring.fieldIndexKey(store, collection.tenantId, collection.id, f.name)]);
     }
-    const { existing, nextVersions } =
-      subjects.length > 0 ? await keyring.subjectKeysForWrite(store, collection.tenantId, subjects) : { existing: new Map<string, DataKey>(), nextVersions: new Map<string, number>() };
-    return {
+    const { existing, missing } = subjects.length > 0 ? keyring.cachedSubjectKeys(collection.tenantId, subjects) : { existing: new Map<string, DataKey>(), missing: [] };
+    const job: SealJob = {
       tenantId: collection.tenantId,
       collectionId: collection.id,
       fields: collection.schema.fields,
@@ -318,7 +353,6 @@ export class Records {
       collectionKey: needsCollectionKey ? await keyring.collectionKey(store, collection.tenantId, collection.id) : null,
       tenantKey: await keyring.tenantWrappingKey(store, collection.tenantId),
       subjectKeys: [...existing],
-      ...(nextVersions.size > 0 ? { subjectNextVersions: [...nextVersions] } : {}),
       inputs,
       ids,
       version,
@@ -326,6 +360,7 @@ export class Records {
       returnValues,
       ...(tokenised.length > 0 ? { tokenFields: tokenised } : {}),
     };
+    return { job, uncached: missing };
   }
 
   /**
@@ -348,8 +383,7 @@ export class Records {
         : { rows: [], tokens: sealed.records.map(() => ({})) };
       try {
         await this.deps.store.transaction(async (tx) => {
-          const used = new Set(sealed.records.map((r) => r.subjectId));
-          const newKeys = sealed.newKeys.filter((k) => used.has(k.scopeId));
+          const newKeys = sealed.newKeys; // only keys some record uses (dropUniqueConflicts drops the others with their records)
           // The keys this batch was sealed under must still exist as it lands (held until commit):
           // a subject erased or a key version retired meanwhile, perhaps by another process whose
           // change our key cache has not seen, must not receive rows no key can open.
@@ -384,8 +418,8 @@ export class Records {
         current = await this.prepare(current.collection, current.inputs, current.options, current.version, current.ids, current.returnValues);
         continue;
       }
-      // New subject keys are not cached: a bulk load would only churn the cache; a later read loads them.
-      for (const k of sealed.newKeyMaterial) k.key.fill(0);
+      // New subject keys are not cached (a bulk load would only churn the cache; a later read loads
+      // them), and their material never left sealBatch.
       return { batch: current, sealed, tokens: tokens.tokens };
     }
   }
@@ -425,9 +459,12 @@ export class Records {
       });
     }
     const keep = sealed.records.map((r) => !problems.has(r.id));
+    const records = sealed.records.filter((_r, i) => keep[i]);
+    const used = new Set(records.map((r) => r.subjectId));
     return {
       ...sealed,
-      records: sealed.records.filter((_r, i) => keep[i]),
+      records,
+      newKeys: sealed.newKeys.filter((k) => used.has(k.scopeId)), // a key only dropped records needed is not stored
       positions: sealed.positions.filter((_p, i) => keep[i]),
       index: sealed.index.filter((d) => !problems.has(d.recordId)),
       ...(sealed.values ? { values: sealed.values.filter((_v, i) => keep[i]) } : {}),

@@ -45,17 +45,14 @@ export interface SealJob {
   readonly tokenFields?: readonly FieldDef[];
 }
 
-export interface NewSubjectKey {
-  readonly subjectId: string;
-  readonly version: number;
-  readonly key: Buffer;
-}
-
 export interface SealOutput {
   readonly records: RecordRow[];
   readonly index: IndexRow[];
+  /**
+   * Subject keys created for this batch, wrapped by the tenant key. Their clear material never leaves
+   * sealBatch (it is zeroed before return): only the records sealed under it and the wrapped form do.
+   */
   readonly newKeys: WrappedKeyRow[];
-  readonly newKeyMaterial: NewSubjectKey[];
   readonly rejected: Rejected[];
   /** Index in `inputs` of each record row. */
   readonly positions: number[];
@@ -102,9 +99,8 @@ function ownBuffer(n: number): Buffer {
  * Validate → blind-index → choose or create the subject key → encrypt. Pure: same inputs, same checks.
  *
  * Two passes: the first validates and serialises every record, so that the second can write all
- * ciphertexts, digests, encoded index entries, wrapped keys and new key material into one buffer
- * each, of exactly the size needed (each row holds a view into it; a worker transfers the five
- * buffers as they are). Per record this saves several small allocations and the copies a
+ * ciphertexts, digests, encoded index entries and wrapped keys into one buffer each, of exactly the
+ * size needed (each row holds a view into it; a worker transfers the four buffers as they are). Per record this saves several small allocations and the copies a
  * concatenation would make.
  */
 export function sealBatch(job: SealJob): SealOutput {
@@ -113,7 +109,7 @@ export function sealBatch(job: SealJob): SealOutput {
   const nextVersions = new Map(job.subjectNextVersions ?? []);
   const tokenFields = job.tokenFields !== undefined && job.tokenFields.length > 0 ? job.tokenFields : undefined;
   const out: SealOutput = {
-    records: [], index: [], newKeys: [], newKeyMaterial: [], rejected: [], positions: [],
+    records: [], index: [], newKeys: [], rejected: [], positions: [],
     ...(job.returnValues ? { values: [] } : {}),
     ...(tokenFields ? { tokenValues: [] } : {}),
   };
@@ -124,6 +120,7 @@ export function sealBatch(job: SealJob): SealOutput {
   let ciphertextBytes = 0;
   let entryCount = 0;
   let encodedBytes = 0;
+  let keyMaterial: Buffer | undefined;
   try {
     // ── Pass 1: validate and serialise ────────────────────────────────────────────────────────
     for (let i = 0; i < job.inputs.length; i++) {
@@ -187,7 +184,7 @@ export function sealBatch(job: SealJob): SealOutput {
     const newList = [...newSubjects];
     const newVersions = newList.map((s) => nextVersions.get(s) ?? FIRST_KEY_VERSION);
     const wrapped = ownBuffer(newList.length * WRAPPED_KEY_KW_BYTES);
-    const keyMaterial = randomFillSync(ownBuffer(newList.length * AES_256_KEY_BYTES));
+    keyMaterial = randomFillSync(Buffer.alloc(newList.length * AES_256_KEY_BYTES));
     if (newList.length > 0) {
       const wrapAad = wrappedKeyAadEncoder(job.tenantId, 'subject');
       wrapKeysInto(job.tenantKey.key, keyMaterial, newList.length, (k) => wrapAad(newList[k] as string, newVersions[k] as number), wrapped, 0);
@@ -198,7 +195,6 @@ export function sealBatch(job: SealJob): SealOutput {
       const material = keyMaterial.subarray(k * AES_256_KEY_BYTES, (k + 1) * AES_256_KEY_BYTES);
       subjectKeys.set(subjectId, { version, key: material });
       out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version, wrapped: wrapped.subarray(k * WRAPPED_KEY_KW_BYTES, (k + 1) * WRAPPED_KEY_KW_BYTES), createdAt: job.now, wrappedBy: job.tenantKey.version });
-      out.newKeyMaterial.push({ subjectId, version, key: material });
     }
     let ctAt = 0;
     let digestAt = 0;
@@ -250,6 +246,7 @@ export function sealBatch(job: SealJob): SealOutput {
     return out;
   } finally {
     for (const k of indexKeys.values()) k.destroy();
+    keyMaterial?.fill(0);
     scratch.fill(0, 0, plainUsed);
     if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.alloc(SCRATCH_INITIAL_BYTES); // an unusually large batch's scratch is not kept
   }

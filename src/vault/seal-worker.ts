@@ -6,7 +6,7 @@ import { pack, reviveJob, zeroJobKeys } from './sealer.js';
 parentPort?.on('message', (msg: { id: number; job: SealJob }) => {
   const job = reviveJob(msg.job);
   try {
-    const { packed, transfer } = pack(sealBatch(job));
+    const { packed, transfer } = pack(sealBatch(job), job);
     parentPort?.postMessage({ id: msg.id, packed }, transfer);
   } catch (e) {
     parentPort?.postMessage({ id: msg.id, error: (e as Error).name });

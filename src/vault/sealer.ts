@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DataKey } from '../keys/index.js';
 import type { IndexRow, RecordRow, WrappedKeyRow } from '../store/index.js';
-import { sealBatch, type NewSubjectKey, type SealJob, type SealOutput } from './seal-batch.js';
+import { sealBatch, type SealJob, type SealOutput } from './seal-batch.js';
 
 /**
  * Where batches are sealed (validated, indexed, encrypted): inline, or on worker threads so that
@@ -10,11 +10,13 @@ import { sealBatch, type NewSubjectKey, type SealJob, type SealOutput } from './
  */
 export interface Sealer {
   seal(job: SealJob): Promise<SealOutput>;
+  /** Whether a batch of `inputs` records is sealed off the calling thread (so the caller can do other work meanwhile). */
+  sealsApart(inputs: number): boolean;
   close(): Promise<void>;
 }
 
 export function inlineSealer(): Sealer {
-  return { seal: async (job) => sealBatch(job), close: async () => {} };
+  return { seal: async (job) => sealBatch(job), sealsApart: () => false, close: async () => {} };
 }
 
 /** Below this many records a batch is sealed inline: messaging would cost more than it saves. */
@@ -43,7 +45,7 @@ export function workerSealer(threads: number, memory: SealWorkerMemory = 'large'
   const limits = { maxYoungGenerationSizeMb: SEAL_WORKER_YOUNG_MB[memory], maxOldGenerationSizeMb: WORKER_OLD_MB };
   const inline = inlineSealer();
   const workers: Array<{ worker: Worker; busy: number } | undefined> = new Array(threads).fill(undefined);
-  const pending = new Map<number, { resolve: (o: SealOutput) => void; reject: (e: unknown) => void; slot: number }>();
+  const pending = new Map<number, { resolve: (o: SealOutput) => void; reject: (e: unknown) => void; slot: number; job: SealJob }>();
   let nextId = 0;
 
   const spawn = (slot: number) => {
@@ -55,7 +57,7 @@ export function workerSealer(threads: number, memory: SealWorkerMemory = 'large'
       pending.delete(msg.id);
       // An idle worker must not keep the process alive; a busy one must (a pending promise does not).
       if (--entry.busy === 0) worker.unref();
-      if (msg.packed) p.resolve(unpack(msg.packed));
+      if (msg.packed) p.resolve(unpack(msg.packed, p.job));
       else p.reject(new Error(`sealing worker failed: ${msg.error ?? 'unknown'}`));
     });
     const fail = (e: unknown) => {
@@ -75,6 +77,7 @@ export function workerSealer(threads: number, memory: SealWorkerMemory = 'large'
   };
 
   return {
+    sealsApart: (inputs) => inputs >= WORKER_MIN_BATCH,
     async seal(job) {
       if (job.inputs.length < WORKER_MIN_BATCH) return inline.seal(job);
       let slot = 0;
@@ -83,7 +86,7 @@ export function workerSealer(threads: number, memory: SealWorkerMemory = 'large'
       const id = nextId++;
       if (entry.busy++ === 0) entry.worker.ref();
       return new Promise<SealOutput>((resolve, reject) => {
-        pending.set(id, { resolve, reject, slot });
+        pending.set(id, { resolve, reject, slot, job });
         entry.worker.postMessage({ id, job });
       });
     },
@@ -94,22 +97,24 @@ export function workerSealer(threads: number, memory: SealWorkerMemory = 'large'
 }
 
 /**
- * The output as the worker sends it: the bytes in five buffers that are transferred, not copied
+ * The output as the worker sends it: the bytes in four buffers that are transferred, not copied
  * (sealBatch already writes each kind of bytes into one buffer; other outputs are concatenated),
  * and the rows' other columns as arrays, with what every row of a batch shares sent once. Structured
  * cloning thousands of small row objects cost more, on both threads, than rebuilding them.
+ *
+ * What the main thread already holds is not sent back: a record row's id and subject are those of
+ * its input (`positions`), and a new key's subject is that of a record sealed under it. So no
+ * string crosses per row, only numbers and bytes.
  */
 export interface PackedSealOutput {
   /** Shared by every record row (null when there is none). */
   readonly recordCommon: Pick<RecordRow, 'collectionId' | 'tenantId' | 'version' | 'createdAt' | 'updatedAt'> | null;
-  readonly recordIds: string[];
-  readonly subjectIds: Array<string | null>;
   readonly keyVersions: Float64Array;
   readonly ciphertexts: Uint8Array;
   readonly ciphertextLengths: Uint32Array;
   readonly indexDigests: Uint8Array;
   readonly indexDigestLengths: Uint32Array;
-  /** Index rows: field name (from `indexFields`), record (position in recordIds), unique flag. */
+  /** Index rows: field name (from `indexFields`), record (position in records), unique flag. */
   readonly indexFields: string[];
   readonly indexFieldOf: Uint16Array;
   readonly indexRecordOf: Uint32Array;
@@ -117,17 +122,19 @@ export interface PackedSealOutput {
   readonly digests: Uint8Array;
   readonly digestLength: number;
   readonly newKeyCommon: Pick<WrappedKeyRow, 'tenantId' | 'kind' | 'createdAt' | 'wrappedBy'> | null;
-  readonly newKeyScopes: string[];
+  /** Per new key: a record row (position in records) of its subject. */
+  readonly newKeyRecordOf: Uint32Array;
   readonly newKeyVersions: Float64Array;
   readonly wrapped: Uint8Array;
   readonly wrappedLengths: Uint32Array;
-  /** Material of the new keys, in the order of newKeys (32 bytes each). */
-  readonly keyMaterial: Uint8Array;
   readonly rejected: SealOutput['rejected'];
   readonly positions: number[];
   readonly values?: SealOutput['values'];
   readonly tokenValues?: SealOutput['tokenValues'];
 }
+
+/** What unpack takes from the job the output was sealed from (the main thread's own copy). */
+export type SealedFrom = Pick<SealJob, 'ids' | 'inputs'>;
 
 /**
  * The parts as one Uint8Array over an ArrayBuffer of its own and of exactly its size: the parts'
@@ -166,45 +173,53 @@ function same<T>(rows: readonly T[], pick: (r: T) => unknown, what: string): voi
   for (const r of rows) if (pick(r) !== v) throw new Error(`pack: rows differ in ${what}`);
 }
 
-export function pack(out: SealOutput): { packed: PackedSealOutput; transfer: ArrayBuffer[] } {
-  const { records, index, newKeys, newKeyMaterial } = out;
+/** The subject and id a record row of input `position` must have (what unpack will rebuild it with). */
+function subjectOf(from: SealedFrom, position: number): string | null {
+  return from.inputs[position]?.subjectId ?? null;
+}
+
+export function pack(out: SealOutput, from: SealedFrom): { packed: PackedSealOutput; transfer: ArrayBuffer[] } {
+  const { records, index, newKeys } = out;
   for (const k of ['collectionId', 'tenantId', 'version', 'createdAt', 'updatedAt'] as const) same(records, (r) => r[k], k);
   for (const k of ['tenantId', 'kind', 'createdAt', 'wrappedBy'] as const) same(newKeys, (r) => r[k], k);
-  if (newKeyMaterial.length !== newKeys.length || newKeyMaterial.some((m, i) => m.subjectId !== newKeys[i]?.scopeId || m.version !== newKeys[i]?.version || m.key.length !== 32)) {
-    throw new Error('pack: key material does not match the new keys');
-  }
-  const position = new Map(records.map((r, i) => [r.id, i]));
+  if (out.positions.length !== records.length) throw new Error('pack: a record row without its position');
+  records.forEach((r, i) => {
+    const at = out.positions[i] as number;
+    if (r.id !== from.ids[at] || r.subjectId !== subjectOf(from, at)) throw new Error('pack: a record row that is not its input\'s');
+  });
+  // Index rows come record by record, in record order (sealBatch's second pass).
   const fieldNumbers = new Map<string, number>();
   const indexFieldOf = new Uint16Array(index.length);
   const indexRecordOf = new Uint32Array(index.length);
   const indexUnique = new Uint8Array(index.length);
+  let at = 0;
   index.forEach((r, i) => {
     let f = fieldNumbers.get(r.field);
     if (f === undefined) fieldNumbers.set(r.field, (f = fieldNumbers.size));
-    const at = position.get(r.recordId);
-    if (at === undefined || r.collectionId !== records[at]?.collectionId) throw new Error('pack: index row without its record');
+    while (at < records.length && records[at]?.id !== r.recordId) at++;
+    if (at === records.length || r.collectionId !== records[at]?.collectionId) throw new Error('pack: index row without its record, or out of record order');
     indexFieldOf[i] = f;
     indexRecordOf[i] = at;
     indexUnique[i] = r.unique ? 1 : 0;
   });
   const digestLength = index[0]?.digest.length ?? 0;
   if (index.some((r) => r.digest.length !== digestLength)) throw new Error('pack: digests of different lengths');
+  // New keys come in the order their subjects first appear among the record rows (sealBatch's first pass).
+  const newKeyRecordOf = new Uint32Array(newKeys.length);
+  at = 0;
+  newKeys.forEach((k, i) => {
+    while (at < records.length && records[at]?.subjectId !== k.scopeId) at++;
+    if (at === records.length) throw new Error('pack: a new key without a record of its subject, or out of record order');
+    newKeyRecordOf[i] = at;
+  });
   const ciphertexts = contiguousOwned(records.map((r) => r.ciphertext));
   const indexDigests = contiguousOwned(records.map((r) => r.indexDigests ?? new Uint8Array(0)));
   const digests = contiguousOwned(index.map((r) => r.digest));
   const wrapped = contiguousOwned(newKeys.map((r) => r.wrapped));
-  // Key material is always copied and the originals zeroed, so the worker keeps no copy of new keys.
-  const keyMaterial = new Uint8Array(newKeyMaterial.length * 32);
-  newKeyMaterial.forEach((k, i) => {
-    keyMaterial.set(k.key, i * 32);
-    k.key.fill(0);
-  });
   const first = records[0];
   const firstKey = newKeys[0];
   const packed: PackedSealOutput = {
     recordCommon: first ? { collectionId: first.collectionId, tenantId: first.tenantId, version: first.version, createdAt: first.createdAt, updatedAt: first.updatedAt } : null,
-    recordIds: records.map((r) => r.id),
-    subjectIds: records.map((r) => r.subjectId),
     keyVersions: Float64Array.from(records, (r) => r.keyVersion),
     ciphertexts,
     ciphertextLengths: Uint32Array.from(records, (r) => r.ciphertext.length),
@@ -217,37 +232,37 @@ export function pack(out: SealOutput): { packed: PackedSealOutput; transfer: Arr
     digests,
     digestLength,
     newKeyCommon: firstKey ? { tenantId: firstKey.tenantId, kind: firstKey.kind, createdAt: firstKey.createdAt, wrappedBy: firstKey.wrappedBy } : null,
-    newKeyScopes: newKeys.map((k) => k.scopeId),
+    newKeyRecordOf,
     newKeyVersions: Float64Array.from(newKeys, (k) => k.version),
     wrapped,
     wrappedLengths: Uint32Array.from(newKeys, (r) => r.wrapped.length),
-    keyMaterial,
     rejected: out.rejected,
     positions: out.positions,
     ...(out.values ? { values: out.values } : {}),
     ...(out.tokenValues ? { tokenValues: out.tokenValues } : {}),
   };
-  const transfer = [ciphertexts, indexDigests, digests, wrapped, keyMaterial].map((b) => b.buffer as ArrayBuffer);
+  const transfer = [ciphertexts, indexDigests, digests, wrapped].map((b) => b.buffer as ArrayBuffer);
   return { packed, transfer };
 }
 
-export function unpack(p: PackedSealOutput): SealOutput {
+export function unpack(p: PackedSealOutput, from: SealedFrom): SealOutput {
   const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
   const ct = view(p.ciphertexts);
   const id = view(p.indexDigests);
   const c = p.recordCommon;
-  const records: RecordRow[] = new Array(p.recordIds.length);
+  const records: RecordRow[] = new Array(p.positions.length);
   let at = 0;
   let idAt = 0;
   for (let i = 0; i < records.length; i++) {
     if (c === null) throw new Error('unpack: records without their common columns');
     const len = p.ciphertextLengths[i] as number;
     const idLen = p.indexDigestLengths[i] as number;
+    const position = p.positions[i] as number;
     records[i] = {
       collectionId: c.collectionId,
-      id: p.recordIds[i] as string,
+      id: from.ids[position] as string,
       tenantId: c.tenantId,
-      subjectId: p.subjectIds[i] as string | null,
+      subjectId: subjectOf(from, position),
       version: c.version,
       keyVersion: p.keyVersions[i] as number,
       ciphertext: ct.subarray(at, at + len),
@@ -271,22 +286,19 @@ export function unpack(p: PackedSealOutput): SealOutput {
     };
   }
   const wr = view(p.wrapped);
-  const km = view(p.keyMaterial);
   const k = p.newKeyCommon;
-  const newKeys: WrappedKeyRow[] = new Array(p.newKeyScopes.length);
-  const newKeyMaterial: NewSubjectKey[] = new Array(p.newKeyScopes.length);
+  const newKeys: WrappedKeyRow[] = new Array(p.newKeyRecordOf.length);
   at = 0;
   for (let i = 0; i < newKeys.length; i++) {
     if (k === null) throw new Error('unpack: keys without their common columns');
     const len = p.wrappedLengths[i] as number;
-    const scopeId = p.newKeyScopes[i] as string;
-    const version = p.newKeyVersions[i] as number;
-    newKeys[i] = { tenantId: k.tenantId, kind: k.kind, scopeId, version, wrapped: wr.subarray(at, at + len), createdAt: k.createdAt, wrappedBy: k.wrappedBy };
-    newKeyMaterial[i] = { subjectId: scopeId, version, key: km.subarray(i * 32, (i + 1) * 32) };
+    const scopeId = records[p.newKeyRecordOf[i] as number]?.subjectId;
+    if (typeof scopeId !== 'string') throw new Error('unpack: a new key without a record of its subject');
+    newKeys[i] = { tenantId: k.tenantId, kind: k.kind, scopeId, version: p.newKeyVersions[i] as number, wrapped: wr.subarray(at, at + len), createdAt: k.createdAt, wrappedBy: k.wrappedBy };
     at += len;
   }
   return {
-    records, index, newKeys, newKeyMaterial, rejected: p.rejected, positions: p.positions,
+    records, index, newKeys, rejected: p.rejected, positions: p.positions,
     ...(p.values ? { values: p.values } : {}),
     ...(p.tokenValues ? { tokenValues: p.tokenValues } : {}),
   };

@@ -116,12 +116,25 @@ function fieldDef(name: string): FieldDef {
   return f;
 }
 
+/** A new subject key, as a reader gets it: its row unwrapped under the tenant key. */
+function newKeyOf(out: SealOutput, keys: Keys, subjectId: string): DataKey {
+  const row = out.newKeys.find((k) => k.scopeId === subjectId);
+  assert.ok(row, `a new key row for ${subjectId}`);
+  return { version: row.version, key: openWrappedKey(keys.tenantKey.key, row.wrapped, wrappedKeyAad(TENANT, 'subject', subjectId, row.version)) };
+}
+
 function keyFor(out: SealOutput, keys: Keys, subjectId: string | null): DataKey {
   if (subjectId === null) return keys.collectionKey;
   if (subjectId === 'P-existing') return keys.existing;
-  const m = out.newKeyMaterial.find((k) => k.subjectId === subjectId);
-  assert.ok(m, `new key material for ${subjectId}`);
-  return { version: m.version, key: m.key };
+  return newKeyOf(out, keys, subjectId);
+}
+
+/** Every byte sealBatch's output holds (each typed array's whole underlying buffer), to look for a secret in. */
+function allBytesOf(value: unknown, seen = new Set<unknown>()): Buffer[] {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return [];
+  seen.add(value);
+  if (ArrayBuffer.isView(value)) return [Buffer.from(value.buffer)];
+  return Object.values(value).flatMap((v) => allBytesOf(v, seen));
 }
 
 /** The index rows a record must have, recomputed from its canonical values. */
@@ -186,14 +199,9 @@ describe('sealBatch', () => {
       assert.equal(k.version, 1);
       assert.equal(k.createdAt, NOW);
     }
-    assert.deepEqual(
-      out.newKeyMaterial.map((k) => [k.subjectId, k.version, k.key.length]),
-      [
-        ['P-new', 1, 32],
-        ['P-other', 1, 32],
-      ],
-    );
-    assert.ok(!out.newKeyMaterial[0]?.key.equals(out.newKeyMaterial[1]?.key as Buffer), 'two subjects, two different keys');
+    const [pNew, pOther] = ['P-new', 'P-other'].map((s) => newKeyOf(out, keys, s).key);
+    assert.equal(pNew?.length, 32);
+    assert.ok(!pNew?.equals(pOther as Buffer), 'two subjects, two different keys');
     const bySubject = (s: string | null) => out.records.filter((r) => r.subjectId === s);
     assert.deepEqual(
       bySubject('P-existing').map((r) => r.keyVersion),
@@ -218,19 +226,31 @@ describe('sealBatch', () => {
       assert.deepEqual(decryptRecord(key.key, r.ciphertext, binding), CANONICAL[i]);
     });
     // Both records of P-new are under the same (one) new key.
-    const pNew = out.newKeyMaterial.find((m) => m.subjectId === 'P-new')?.key as Buffer;
+    const pNew = newKeyOf(out, keys, 'P-new').key;
     for (const r of out.records.filter((x) => x.subjectId === 'P-new')) {
       assert.ok(decryptRecord(pNew, r.ciphertext, { tenantId: TENANT, collectionId: COLLECTION_ID, recordId: r.id, version: 1, subjectId: 'P-new', keyVersion: 1 }));
     }
   });
 
+  test('a new subject key leaves sealBatch only wrapped: its clear bytes are nowhere in the output', () => {
+    const bytes = allBytesOf(out);
+    assert.ok(bytes.length >= 4, 'the output holds ciphertexts, digests, encoded entries and wrapped keys');
+    for (const s of ['P-new', 'P-other']) {
+      const clear = newKeyOf(out, keys, s).key;
+      for (const b of bytes) assert.equal(b.indexOf(clear), -1, `${s}'s clear key in an output buffer`);
+    }
+    // The check can see a key: the existing subject key, which the job carried, is found in the job.
+    assert.ok(allBytesOf(job).some((b) => b.indexOf(keys.existing.key) >= 0));
+  });
+
   test('a new subject key unwraps under the tenant key, bound to its tenant, kind, subject and version', () => {
     for (const [n, row] of out.newKeys.entries()) {
-      const material = out.newKeyMaterial[n];
-      assert.ok(material);
       assert.equal(row.wrapped[0], KEY_WRAP_FORMAT_KW, 'new subject keys are wrapped in format 2 (batched AES-KW)');
       const unwrapped = openWrappedKey(keys.tenantKey.key, row.wrapped, wrappedKeyAad(TENANT, 'subject', row.scopeId, 1));
-      assert.ok(unwrapped.equals(material.key));
+      // It is the key the subject's records are sealed under.
+      for (const r of out.records.filter((x) => x.subjectId === row.scopeId)) {
+        assert.ok(decryptRecord(unwrapped, r.ciphertext, { tenantId: TENANT, collectionId: COLLECTION_ID, recordId: r.id, version: 1, subjectId: row.scopeId, keyVersion: 1 }));
+      }
       // Bound to the subject: the other subject's AAD does not open it.
       const other = out.newKeys[1 - n]?.scopeId as string;
       assert.throws(() => openWrappedKey(keys.tenantKey.key, row.wrapped, wrappedKeyAad(TENANT, 'subject', other, 1)));
@@ -279,7 +299,7 @@ describe('sealBatch', () => {
     const again = sealBatch(job);
     assert.deepEqual(again.positions, out.positions);
     assert.deepEqual(again.index, out.index, 'blind indexes are deterministic');
-    assert.ok(!again.newKeyMaterial[0]?.key.equals(out.newKeyMaterial[0]?.key as Buffer), 'a new subject key is random each time');
+    assert.ok(!newKeyOf(again, keys, 'P-new').key.equals(newKeyOf(out, keys, 'P-new').key), 'a new subject key is random each time');
     assert.ok(!again.records[0]?.ciphertext.equals(out.records[0]?.ciphertext as Buffer), 'fresh nonce');
     const r = again.records[0];
     assert.ok(r);
@@ -295,7 +315,7 @@ describe('sealBatch', () => {
     assert.equal(r.version, 4);
     assert.equal(r.keyVersion, 1);
     assert.equal(o.newKeys[0]?.version, 1);
-    const key = o.newKeyMaterial[0]?.key as Buffer;
+    const key = newKeyOf(o, k, 'P-7').key;
     const binding = { tenantId: TENANT, collectionId: COLLECTION_ID, recordId: r.id, version: 4, subjectId: 'P-7', keyVersion: 1 };
     assert.deepEqual(decryptRecord(key, r.ciphertext, binding), { family_name: 'A', given_name: 'B' });
     assert.throws(() => decryptRecord(key, r.ciphertext, { ...binding, version: 1 }));
@@ -327,8 +347,8 @@ describe('sealBatch', () => {
     const k = makeKeys();
     const o = sealBatch(makeJob(k, [{ subjectId: 'P-x', fields: {} }, { fields: { family_name: 1 } }]));
     assert.deepEqual(
-      [o.records, o.index, o.newKeys, o.newKeyMaterial, o.positions],
-      [[], [], [], [], []],
+      [o.records, o.index, o.newKeys, o.positions],
+      [[], [], [], []],
     );
     assert.deepEqual(
       o.rejected.map((r) => r.index),
