@@ -62,6 +62,54 @@ export interface SealOutput {
   readonly tokenValues?: RecordValues[];
 }
 
+/**
+ * What sealing produces, as columns: the bytes in four buffers of their own (ciphertexts, encoded
+ * index entries, digests, wrapped keys: a worker transfers them, never copies), the rows' other
+ * values in typed arrays, and what every row of a batch shares once. No object per row or per index
+ * entry is made while sealing; unpack() builds the rows the store takes, on the thread that writes
+ * them, from these and the job (a record row's id and subject are its input's: `positions`).
+ */
+export interface SealedColumns {
+  /** Shared by every record row (null when there is none). */
+  readonly recordCommon: Pick<RecordRow, 'collectionId' | 'tenantId' | 'version' | 'createdAt' | 'updatedAt'> | null;
+  /** Index in `inputs` of each record row. */
+  readonly positions: number[];
+  readonly keyVersions: Float64Array;
+  readonly ciphertexts: Uint8Array;
+  readonly ciphertextLengths: Uint32Array;
+  /** Each record's own copy of its index entries (store/index-digests.ts encoding). */
+  readonly indexDigests: Uint8Array;
+  readonly indexDigestLengths: Uint32Array;
+  /** Index rows: field (name in `indexFields`), record (position in the record rows), unique flag, digest (BLIND_INDEX_BYTES each). */
+  readonly indexFields: string[];
+  readonly indexFieldOf: Uint16Array;
+  readonly indexRecordOf: Uint32Array;
+  readonly indexUnique: Uint8Array;
+  readonly digests: Uint8Array;
+  readonly newKeyCommon: Pick<WrappedKeyRow, 'tenantId' | 'kind' | 'createdAt' | 'wrappedBy'> | null;
+  /** Per new subject key: a record row of its subject (so its subject is that row's). */
+  readonly newKeyRecordOf: Uint32Array;
+  readonly newKeyVersions: Float64Array;
+  /** WRAPPED_KEY_KW_BYTES per new key. */
+  readonly wrapped: Uint8Array;
+  readonly rejected: Rejected[];
+  readonly values?: RecordValues[];
+  readonly tokenValues?: RecordValues[];
+}
+
+/** What unpack takes from the job the columns were sealed from (the writing thread's own copy). */
+export type SealedFrom = Pick<SealJob, 'ids' | 'inputs'>;
+
+/** The buffers of sealed columns that travel by transfer (each over an ArrayBuffer of exactly its own size). */
+export function transferables(c: SealedColumns): ArrayBuffer[] {
+  return [c.ciphertexts, c.indexDigests, c.digests, c.wrapped].map((b) => b.buffer as ArrayBuffer);
+}
+
+/** Validate → blind-index → choose or create the subject key → encrypt, as rows (sealColumns, then unpack). */
+export function sealBatch(job: SealJob): SealOutput {
+  return unpack(sealColumns(job), job);
+}
+
 const FIRST_KEY_VERSION = 1;
 
 /** A record that passed validation, waiting for the second pass. */
@@ -96,26 +144,23 @@ function ownBuffer(n: number): Buffer {
 }
 
 /**
- * Validate → blind-index → choose or create the subject key → encrypt. Pure: same inputs, same checks.
+ * Validate → blind-index → choose or create the subject key → encrypt, into columns. Pure: same
+ * inputs, same checks.
  *
  * Two passes: the first validates and serialises every record, so that the second can write all
  * ciphertexts, digests, encoded index entries and wrapped keys into one buffer each, of exactly the
- * size needed (each row holds a view into it; a worker transfers the four buffers as they are). Per record this saves several small allocations and the copies a
- * concatenation would make.
+ * size needed, and every other per-row value into a typed array: no object per row or per index entry.
  */
-export function sealBatch(job: SealJob): SealOutput {
+export function sealColumns(job: SealJob): SealedColumns {
   const indexKeys = new Map(job.indexKeys.map(([name, key]) => [name, new HmacSha256(key)] as const));
   const subjectKeys = new Map<string, DataKey>(job.subjectKeys);
   const nextVersions = new Map(job.subjectNextVersions ?? []);
   const tokenFields = job.tokenFields !== undefined && job.tokenFields.length > 0 ? job.tokenFields : undefined;
-  const out: SealOutput = {
-    records: [], index: [], newKeys: [], rejected: [], positions: [],
-    ...(job.returnValues ? { values: [] } : {}),
-    ...(tokenFields ? { tokenValues: [] } : {}),
-  };
+  const rejected: Rejected[] = [];
   const indexed = job.fields.filter((f) => indexKeys.has(f.name));
   const accepted: Accepted[] = [];
-  const newSubjects = new Set<string>();
+  /** New subjects, in order of first appearance, each with the first accepted record that has it. */
+  const newSubjects = new Map<string, number>();
   let plainUsed = 0;
   let ciphertextBytes = 0;
   let entryCount = 0;
@@ -127,7 +172,7 @@ export function sealBatch(job: SealJob): SealOutput {
       const input = job.inputs[i];
       const problems: ErrorDetail[] = [];
       if (typeof input !== 'object' || input === null) {
-        out.rejected.push({ index: i, problems: [{ reason: 'record_not_object' }] });
+        rejected.push({ index: i, problems: [{ reason: 'record_not_object' }] });
         continue;
       }
       const subjectId = input.subjectId ?? null;
@@ -160,7 +205,7 @@ export function sealBatch(job: SealJob): SealOutput {
         }
       }
       if (problems.length > 0) {
-        out.rejected.push({ index: i, problems });
+        rejected.push({ index: i, problems });
         continue;
       }
       accepted.push({ index: i, subjectId, values, plainAt: plainUsed, plainLength, ...(tokenValues ? { tokenValues } : {}) });
@@ -171,51 +216,73 @@ export function sealBatch(job: SealJob): SealOutput {
         entryCount++;
         encodedBytes += 3 + f.name.length + BLIND_INDEX_BYTES;
       }
-      if (subjectId !== null && !subjectKeys.has(subjectId)) newSubjects.add(subjectId);
+      if (subjectId !== null && !subjectKeys.has(subjectId) && !newSubjects.has(subjectId)) newSubjects.set(subjectId, accepted.length - 1);
     }
 
     // ── Pass 2: index, create subject keys, encrypt — into buffers of exactly the right size ──
+    const n = accepted.length;
     const ciphertexts = ownBuffer(ciphertextBytes);
+    const ciphertextLengths = new Uint32Array(n);
+    const keyVersions = new Float64Array(n);
     const digests = ownBuffer(entryCount * BLIND_INDEX_BYTES);
+    const indexFieldOf = new Uint16Array(entryCount);
+    const indexRecordOf = new Uint32Array(entryCount);
+    const indexUnique = new Uint8Array(entryCount);
     const encoded = ownBuffer(encodedBytes);
+    const indexDigestLengths = new Uint32Array(n);
     const recordAad = recordAadEncoder(job.tenantId, job.collectionId);
     // New subject keys: random (one draw for the batch), wrapped by the tenant key all at once
     // (wrapped-key format 2, AES-KW with the row's AAD digest inside: crypto/key-wrap.ts).
-    const newList = [...newSubjects];
-    const newVersions = newList.map((s) => nextVersions.get(s) ?? FIRST_KEY_VERSION);
-    const wrapped = ownBuffer(newList.length * WRAPPED_KEY_KW_BYTES);
-    keyMaterial = randomFillSync(Buffer.alloc(newList.length * AES_256_KEY_BYTES));
-    if (newList.length > 0) {
+    const newCount = newSubjects.size;
+    const newKeyRecordOf = new Uint32Array(newCount);
+    const newKeyVersions = new Float64Array(newCount);
+    const newList: string[] = new Array(newCount);
+    let k = 0;
+    for (const [subjectId, record] of newSubjects) {
+      newList[k] = subjectId;
+      newKeyRecordOf[k] = record;
+      newKeyVersions[k] = nextVersions.get(subjectId) ?? FIRST_KEY_VERSION;
+      k++;
+    }
+    const wrapped = ownBuffer(newCount * WRAPPED_KEY_KW_BYTES);
+    keyMaterial = randomFillSync(Buffer.alloc(newCount * AES_256_KEY_BYTES));
+    if (newCount > 0) {
       const wrapAad = wrappedKeyAadEncoder(job.tenantId, 'subject');
-      wrapKeysInto(job.tenantKey.key, keyMaterial, newList.length, (k) => wrapAad(newList[k] as string, newVersions[k] as number), wrapped, 0);
+      wrapKeysInto(job.tenantKey.key, keyMaterial, newCount, (x) => wrapAad(newList[x] as string, newKeyVersions[x] as number), wrapped, 0);
     }
-    for (let k = 0; k < newList.length; k++) {
-      const subjectId = newList[k] as string;
-      const version = newVersions[k] as number;
-      const material = keyMaterial.subarray(k * AES_256_KEY_BYTES, (k + 1) * AES_256_KEY_BYTES);
-      subjectKeys.set(subjectId, { version, key: material });
-      out.newKeys.push({ tenantId: job.tenantId, kind: 'subject', scopeId: subjectId, version, wrapped: wrapped.subarray(k * WRAPPED_KEY_KW_BYTES, (k + 1) * WRAPPED_KEY_KW_BYTES), createdAt: job.now, wrappedBy: job.tenantKey.version });
+    for (k = 0; k < newCount; k++) {
+      subjectKeys.set(newList[k] as string, { version: newKeyVersions[k] as number, key: keyMaterial.subarray(k * AES_256_KEY_BYTES, (k + 1) * AES_256_KEY_BYTES) });
     }
+    const fieldNames = indexed.map((f) => f.name);
+    const indexHmacs = indexed.map((f) => indexKeys.get(f.name) as HmacSha256);
     let ctAt = 0;
-    let digestAt = 0;
+    let entry = 0;
     let encodedAt = 0;
-    for (const a of accepted) {
+    const positions: number[] = new Array(n);
+    const values: RecordValues[] | undefined = job.returnValues ? new Array(n) : undefined;
+    const tokenValues: RecordValues[] | undefined = tokenFields ? [] : undefined;
+    for (let r = 0; r < n; r++) {
+      const a = accepted[r] as Accepted;
       const id = job.ids[a.index] as string;
       const encodedStart = encodedAt;
-      for (const f of indexed) {
-        const v = a.values[f.name];
+      for (let f = 0; f < indexed.length; f++) {
+        const field = indexed[f] as FieldDef;
+        const v = a.values[field.name];
         if (v === undefined) continue;
-        blindIndexInto(indexKeys.get(f.name) as HmacSha256, normaliseForIndex(f, v), digests, digestAt);
-        const digest = digests.subarray(digestAt, digestAt + BLIND_INDEX_BYTES);
-        digestAt += BLIND_INDEX_BYTES;
-        out.index.push({ collectionId: job.collectionId, field: f.name, digest, recordId: id, unique: f.unique });
+        const digestAt = entry * BLIND_INDEX_BYTES;
+        blindIndexInto(indexHmacs[f] as HmacSha256, normaliseForIndex(field, v), digests, digestAt);
+        indexFieldOf[entry] = f;
+        indexRecordOf[entry] = r;
+        indexUnique[entry] = field.unique ? 1 : 0;
+        entry++;
         // The record's own copy of its entries (store/index-digests.ts encoding).
-        encoded[encodedAt++] = f.name.length;
-        encodedAt += encoded.write(f.name, encodedAt, 'latin1');
+        encoded[encodedAt++] = field.name.length;
+        encodedAt += encoded.write(field.name, encodedAt, 'latin1');
         encoded[encodedAt++] = BLIND_INDEX_BYTES;
-        encodedAt += digest.copy(encoded, encodedAt);
-        encoded[encodedAt++] = f.unique ? 1 : 0;
+        encodedAt += digests.copy(encoded, encodedAt, digestAt, digestAt + BLIND_INDEX_BYTES);
+        encoded[encodedAt++] = field.unique ? 1 : 0;
       }
+      indexDigestLengths[r] = encodedAt - encodedStart;
       let key: DataKey;
       if (a.subjectId === null) {
         if (job.collectionKey === null) throw new Error('sealBatch: collection key missing');
@@ -226,28 +293,95 @@ export function sealBatch(job: SealJob): SealOutput {
       const plain = scratch.subarray(a.plainAt, a.plainAt + a.plainLength);
       const length = sealInto(key.key, plain, recordAad(id, job.version, a.subjectId, key.version), ciphertexts, ctAt);
       plain.fill(0);
-      out.records.push({
-        collectionId: job.collectionId,
-        id,
-        tenantId: job.tenantId,
-        subjectId: a.subjectId,
-        version: job.version,
-        keyVersion: key.version,
-        ciphertext: ciphertexts.subarray(ctAt, ctAt + length),
-        indexDigests: encoded.subarray(encodedStart, encodedAt),
-        createdAt: job.now,
-        updatedAt: job.now,
-      });
+      ciphertextLengths[r] = length;
+      keyVersions[r] = key.version;
       ctAt += length;
-      out.positions.push(a.index);
-      out.values?.push(a.values);
-      if (a.tokenValues) out.tokenValues?.push(a.tokenValues);
+      positions[r] = a.index;
+      if (values) values[r] = a.values;
+      if (a.tokenValues) tokenValues?.push(a.tokenValues);
     }
-    return out;
+    return {
+      recordCommon: n > 0 ? { collectionId: job.collectionId, tenantId: job.tenantId, version: job.version, createdAt: job.now, updatedAt: job.now } : null,
+      positions,
+      keyVersions,
+      ciphertexts,
+      ciphertextLengths,
+      indexDigests: encoded,
+      indexDigestLengths,
+      indexFields: fieldNames,
+      indexFieldOf,
+      indexRecordOf,
+      indexUnique,
+      digests,
+      newKeyCommon: newCount > 0 ? { tenantId: job.tenantId, kind: 'subject', createdAt: job.now, wrappedBy: job.tenantKey.version } : null,
+      newKeyRecordOf,
+      newKeyVersions,
+      wrapped,
+      rejected,
+      ...(values ? { values } : {}),
+      ...(tokenValues ? { tokenValues } : {}),
+    };
   } finally {
     for (const k of indexKeys.values()) k.destroy();
     keyMaterial?.fill(0);
     scratch.fill(0, 0, plainUsed);
     if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.alloc(SCRATCH_INITIAL_BYTES); // an unusually large batch's scratch is not kept
   }
+}
+
+/** The rows the store takes, from sealed columns and the job they were sealed from (on the writing thread). */
+export function unpack(c: SealedColumns, from: SealedFrom): SealOutput {
+  const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  const ct = view(c.ciphertexts);
+  const ie = view(c.indexDigests);
+  const common = c.recordCommon;
+  const records: RecordRow[] = new Array(c.positions.length);
+  let at = 0;
+  let ieAt = 0;
+  for (let i = 0; i < records.length; i++) {
+    if (common === null) throw new Error('unpack: records without their common columns');
+    const len = c.ciphertextLengths[i] as number;
+    const ieLen = c.indexDigestLengths[i] as number;
+    const input = from.inputs[c.positions[i] as number];
+    records[i] = {
+      collectionId: common.collectionId,
+      id: from.ids[c.positions[i] as number] as string,
+      tenantId: common.tenantId,
+      subjectId: input?.subjectId ?? null,
+      version: common.version,
+      keyVersion: c.keyVersions[i] as number,
+      ciphertext: ct.subarray(at, at + len),
+      indexDigests: ie.subarray(ieAt, ieAt + ieLen),
+      createdAt: common.createdAt,
+      updatedAt: common.updatedAt,
+    };
+    at += len;
+    ieAt += ieLen;
+  }
+  const dg = view(c.digests);
+  const index: IndexRow[] = new Array(c.indexFieldOf.length);
+  for (let i = 0; i < index.length; i++) {
+    const record = records[c.indexRecordOf[i] as number] as RecordRow;
+    index[i] = {
+      collectionId: record.collectionId,
+      field: c.indexFields[c.indexFieldOf[i] as number] as string,
+      digest: dg.subarray(i * BLIND_INDEX_BYTES, (i + 1) * BLIND_INDEX_BYTES),
+      recordId: record.id,
+      unique: c.indexUnique[i] === 1,
+    };
+  }
+  const wr = view(c.wrapped);
+  const k = c.newKeyCommon;
+  const newKeys: WrappedKeyRow[] = new Array(c.newKeyRecordOf.length);
+  for (let i = 0; i < newKeys.length; i++) {
+    if (k === null) throw new Error('unpack: keys without their common columns');
+    const scopeId = records[c.newKeyRecordOf[i] as number]?.subjectId;
+    if (typeof scopeId !== 'string') throw new Error('unpack: a new key without a record of its subject');
+    newKeys[i] = { tenantId: k.tenantId, kind: k.kind, scopeId, version: c.newKeyVersions[i] as number, wrapped: wr.subarray(i * WRAPPED_KEY_KW_BYTES, (i + 1) * WRAPPED_KEY_KW_BYTES), createdAt: k.createdAt, wrappedBy: k.wrappedBy };
+  }
+  return {
+    records, index, newKeys, rejected: c.rejected, positions: c.positions,
+    ...(c.values ? { values: c.values } : {}),
+    ...(c.tokenValues ? { tokenValues: c.tokenValues } : {}),
+  };
 }

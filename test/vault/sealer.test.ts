@@ -13,8 +13,8 @@ import { openWrappedKey } from '../../src/crypto/index.js';
 import { wrappedKeyAad, type DataKey } from '../../src/keys/index.js';
 import { parseCollectionSchema } from '../../src/schema/index.js';
 import { decryptRecord } from '../../src/vault/record-crypto.js';
-import { sealBatch, type RecordInput, type SealJob, type SealOutput } from '../../src/vault/seal-batch.js';
-import { inlineSealer, pack, unpack, workerSealer, WORKER_MIN_BATCH, type PackedSealOutput } from '../../src/vault/sealer.js';
+import { sealColumns, transferables, unpack, type RecordInput, type SealedColumns, type SealJob, type SealOutput } from '../../src/vault/seal-batch.js';
+import { inlineSealer, workerSealer, WORKER_MIN_BATCH } from '../../src/vault/sealer.js';
 import { RESIDENT_SCHEMA } from '../helpers/temp-vault.js';
 
 const TENANT = '131016';
@@ -95,19 +95,18 @@ function decryptAll(o: SealOutput): unknown[] {
   });
 }
 
-/** What a postMessage with a transfer list does to the packed output. */
-function throughTransfer(packed: PackedSealOutput, transfer: ArrayBuffer[]): PackedSealOutput {
-  return structuredClone(packed, { transfer });
+/** What a postMessage with a transfer list does to sealed columns. */
+function throughTransfer(sealed: SealedColumns): SealedColumns {
+  return structuredClone(sealed, { transfer: transferables(sealed) });
 }
 
-describe('pack / unpack', () => {
-  test('round trip: every row equal to the original, bytes as Buffers', () => {
+describe('sealColumns / unpack', () => {
+  test('columns sent by transfer unpack to the same rows, bytes as Buffers, usable as they are', () => {
     const job = makeJob(Array.from({ length: 40 }, (_, i) => input(i)));
-    const out = sealBatch(job);
-    assert.ok(out.records.length > 0 && out.newKeys.length > 0 && out.rejected.length > 0 && out.index.length > 0, 'a batch with every kind of row');
-    const before = rowsOf(out);
-    const { packed, transfer } = pack(out, job);
-    const back = unpack(throughTransfer(packed, transfer), job);
+    const sealed = sealColumns(job);
+    const before = rowsOf(unpack(sealed, job));
+    assert.ok(before.records.length > 0 && before.newKeys.length > 0 && before.rejected.length > 0 && before.index.length > 0, 'a batch with every kind of row');
+    const back = unpack(throughTransfer(sealed), job);
     assert.deepEqual(rowsOf(back), before);
     for (const r of back.records) {
       assert.ok(Buffer.isBuffer(r.ciphertext));
@@ -115,19 +114,15 @@ describe('pack / unpack', () => {
     }
     for (const r of back.index) assert.ok(Buffer.isBuffer(r.digest));
     for (const k of back.newKeys) assert.ok(Buffer.isBuffer(k.wrapped));
-    // And the unpacked rows are usable as they are.
-    assert.equal(decryptAll(back).length, out.records.length);
+    assert.equal(decryptAll(back).length, before.records.length);
   });
 
-  test('round trip of an empty output, and of one with only rejections', () => {
+  test('an empty batch, and one with only rejections', () => {
     const none = makeJob([]);
-    const e = pack(sealBatch(none), none);
-    assert.deepEqual(rowsOf(unpack(throughTransfer(e.packed, e.transfer), none)), { records: [], index: [], newKeys: [], rejected: [], positions: [] });
+    assert.deepEqual(rowsOf(unpack(throughTransfer(sealColumns(none)), none)), { records: [], index: [], newKeys: [], rejected: [], positions: [] });
     const bad = makeJob([input(16), { fields: null }]);
-    const onlyRejected = sealBatch(bad);
-    const r = pack(onlyRejected, bad);
-    const back = unpack(throughTransfer(r.packed, r.transfer), bad);
-    assert.deepEqual(rowsOf(back), rowsOf(onlyRejected));
+    const back = unpack(throughTransfer(sealColumns(bad)), bad);
+    assert.deepEqual(rowsOf(back), { records: [], index: [], newKeys: [], rejected: back.rejected, positions: [] });
     assert.deepEqual(
       back.rejected.map((x) => x.index),
       [0, 1],
@@ -135,50 +130,44 @@ describe('pack / unpack', () => {
   });
 
   for (const n of [1, 3, 30]) {
-    test(`pack transfers only ArrayBuffers of its own, exactly the size of each packed array (never Node's Buffer pool; ${n} records)`, () => {
-      // Small Buffers (ciphertexts of short records, 16-byte digests), and concatenations under 4 KiB, are slices of the shared pool.
-      const job = makeJob(Array.from({ length: n }, (_, i) => input(i * 5)));
-      transferCheck(sealBatch(job), job);
+    test(`the transferred buffers are ArrayBuffers of their own, exactly each byte column's size (never Node's Buffer pool; ${n} records)`, () => {
+      // Small Buffers (ciphertexts of short records, 16-byte digests) would be slices of the shared pool.
+      const sealed = sealColumns(makeJob(Array.from({ length: n }, (_, i) => input(i * 5))));
+      const arrays = [sealed.ciphertexts, sealed.indexDigests, sealed.digests, sealed.wrapped];
+      const transfer = transferables(sealed);
+      assert.equal(transfer.length, arrays.length);
+      assert.equal(new Set(transfer).size, transfer.length, 'no ArrayBuffer listed twice');
+      arrays.forEach((a, i) => {
+        assert.equal(transfer[i], a.buffer);
+        assert.equal(a.byteOffset, 0);
+        assert.equal(transfer[i]?.byteLength, a.byteLength, 'the transferred buffer holds nothing but this column');
+      });
+      const sizes = arrays.map((a) => a.byteLength);
+      throughTransfer(sealed);
+      // Transferred, so detached here: the sender cannot keep (or leak) the bytes.
+      assert.deepEqual(
+        arrays.map((a) => a.byteLength),
+        [0, 0, 0, 0],
+      );
+      assert.ok(sizes.every((s) => s > 0));
     });
   }
 
-  function transferCheck(out: SealOutput, job: SealJob): void {
-    const { packed, transfer } = pack(out, job);
-    const arrays = [packed.ciphertexts, packed.indexDigests, packed.digests, packed.wrapped];
-    assert.equal(transfer.length, arrays.length);
-    assert.equal(new Set(transfer).size, transfer.length, 'no ArrayBuffer listed twice');
-    arrays.forEach((a, i) => {
-      assert.equal(transfer[i], a.buffer);
-      assert.equal(a.byteOffset, 0);
-      assert.equal(transfer[i]?.byteLength, a.byteLength, 'the transferred buffer holds nothing but this array');
-    });
-    const sizes = arrays.map((a) => a.byteLength);
-    throughTransfer(packed, transfer);
-    // Transferred, so detached here: the sender cannot keep (or leak) the bytes.
-    assert.deepEqual(
-      arrays.map((a) => a.byteLength),
-      [0, 0, 0, 0],
-    );
-    assert.ok(sizes.every((s) => s > 0));
-  }
-
-  test('unpack takes ids and subjects from the job, so a record row is rebuilt only as its own input; pack refuses rows that are not', () => {
+  test("a record row takes its id and subject from the job's input; unpacked against another job, its rows do not open", () => {
     const job = makeJob(Array.from({ length: 20 }, (_, i) => input(i)));
-    const out = sealBatch(job);
-    const { packed, transfer } = pack(out, job);
-    const back = unpack(throughTransfer(packed, transfer), job);
-    back.records.forEach((r, i) => {
-      const at = back.positions[i] as number;
+    const sealed = sealColumns(job);
+    const rows = unpack(sealed, job);
+    rows.records.forEach((r, i) => {
+      const at = rows.positions[i] as number;
       assert.equal(r.id, job.ids[at]);
       assert.equal(r.subjectId, job.inputs[at]?.subjectId ?? null);
     });
-    // Every new key row names a subject some record row has.
-    const subjects = new Set(back.records.map((r) => r.subjectId));
-    assert.ok(back.newKeys.length > 0 && back.newKeys.every((k) => subjects.has(k.scopeId)));
-    // A job whose ids or subjects are not the ones sealed: pack refuses (it would rebuild wrong rows).
-    assert.throws(() => pack(sealBatch(job), { ...job, ids: job.ids.map(() => randomUUID()) }), /not its input/);
-    const moved = job.inputs.map((x) => ({ ...x, subjectId: x.subjectId === null ? 'P-someone' : x.subjectId }));
-    assert.throws(() => pack(sealBatch(job), { ...job, inputs: moved }), /not its input/);
+    // Every new key row names the subject of a record sealed under it.
+    const subjects = new Set(rows.records.map((r) => r.subjectId));
+    assert.ok(rows.newKeys.length > 0 && rows.newKeys.every((k) => subjects.has(k.scopeId)));
+    // Other ids: the AAD binds each ciphertext to its record id, so the rebuilt rows fail closed.
+    const other = unpack(sealed, { ...job, ids: job.ids.map(() => randomUUID()) });
+    assert.throws(() => decryptAll(other), (e: Error) => (e as { code?: string }).code === 'DECRYPTION_FAILED');
   });
 });
 
