@@ -1,4 +1,4 @@
-import { randomBytesPooled } from '../crypto/index.js';
+import { randomFillPooled } from '../crypto/index.js';
 
 /**
  * UUIDv7 (RFC 9562 §5.7): 48-bit Unix milliseconds, version 7, 12-bit rand_a, variant 0b10, 62-bit
@@ -8,6 +8,10 @@ import { randomBytesPooled } from '../crypto/index.js';
 export function createRecordIdGenerator(clock: () => number = Date.now): () => string {
   let lastMs = -1;
   let counter = 0;
+  // One id's bytes and its text, rewritten for every id: one string allocated per id (a bulk write
+  // makes one per record, on the writing thread).
+  const bytes = Buffer.alloc(16);
+  const text = Buffer.alloc(36);
   return () => {
     let ms = clock();
     if (ms <= lastMs) {
@@ -15,20 +19,36 @@ export function createRecordIdGenerator(clock: () => number = Date.now): () => s
       counter++;
       if (counter > 0xfff) {
         ms = lastMs + 1; // counter overflow: borrow the next millisecond (RFC 9562 §6.2)
-        counter = randomBytesPooled(2).readUInt16BE(0) & 0x7ff;
+        counter = randomCounterStart(bytes);
       }
     } else {
-      counter = randomBytesPooled(2).readUInt16BE(0) & 0x7ff;
+      counter = randomCounterStart(bytes);
     }
     lastMs = ms;
-    const b = randomBytesPooled(16);
-    b.writeUIntBE(ms, 0, 6);
-    b[6] = 0x70 | ((counter >> 8) & 0x0f); // version 7 (RFC 9562 §4.2)
-    b[7] = counter & 0xff;
-    b[8] = 0x80 | ((b[8] as number) & 0x3f); // variant 10xx (RFC 9562 §4.1)
-    const h = b.toString('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    bytes.writeUIntBE(ms, 0, 6);
+    bytes[6] = 0x70 | ((counter >> 8) & 0x0f); // version 7 (RFC 9562 §4.2)
+    bytes[7] = counter & 0xff;
+    randomFillPooled(bytes, 8, 8); // rand_b
+    bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f); // variant 10xx (RFC 9562 §4.1)
+    // RFC 9562 §4: lowercase hex, hyphens after bytes 4, 6, 8 and 10 (8-4-4-4-12).
+    let at = 0;
+    for (let i = 0; i < 16; i++) {
+      if (i === 4 || i === 6 || i === 8 || i === 10) text[at++] = HYPHEN;
+      const v = bytes[i] as number;
+      text[at++] = HEX_DIGITS[v >> 4] as number;
+      text[at++] = HEX_DIGITS[v & 0x0f] as number;
+    }
+    return text.toString('latin1');
   };
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const HYPHEN = 0x2d;
+
+/** A counter start below 2^11 (RFC 9562 §6.2 method 1: room left to count up), drawn into bytes 8–9 of the scratch id. */
+function randomCounterStart(scratch: Buffer): number {
+  randomFillPooled(scratch, 8, 2);
+  return scratch.readUInt16BE(8) & 0x7ff;
 }
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
