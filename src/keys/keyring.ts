@@ -149,26 +149,17 @@ export class Keyring {
 
   /**
    * The current keys of those subjects that already have one (cache, then store); subjects without
-   * a key are absent from the map. For batch sealing: new keys are made by the sealer and inserted
-   * with the records, and a concurrent creation is detected by the insert count.
+   * a key are absent from the map. Batch sealing uses the two halves (cachedSubjectKeys, then
+   * storedSubjectKeys, vault/records.ts): new keys are made by the sealer and inserted with the
+   * records, and a concurrent creation is detected by the insert count.
    */
   async existingSubjectKeys(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<Map<string, DataKey>> {
-    return (await this.subjectKeysForWrite(ops, tenantId, subjectIds)).existing;
-  }
-
-  /**
-   * For batch sealing: the current keys of subjects that have one, and for erased subjects (whose
-   * newest row is an erasure tombstone) the version their new key must take — above every destroyed
-   * version, so that a process still caching a destroyed key can never pass it off as the new one.
-   */
-  async subjectKeysForWrite(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<SubjectKeysForWrite> {
     const { existing, missing } = this.cachedSubjectKeys(tenantId, subjectIds);
-    const stored = await this.storedSubjectKeys(ops, tenantId, missing);
-    for (const [s, k] of stored.existing) existing.set(s, k);
-    return { existing, nextVersions: stored.nextVersions };
+    for (const [s, k] of (await this.storedSubjectKeys(ops, tenantId, missing)).existing) existing.set(s, k);
+    return existing;
   }
 
-  /** subjectKeysForWrite's first half: what the cache holds, and the (distinct) subjects it does not. */
+  /** For batch sealing: the subjects' current keys that the cache holds, and the (distinct) subjects it does not. */
   cachedSubjectKeys(tenantId: string, subjectIds: readonly string[]): { existing: Map<string, DataKey>; missing: string[] } {
     const existing = new Map<string, DataKey>();
     const missing: string[] = [];
@@ -181,7 +172,12 @@ export class Keyring {
     return { existing, missing };
   }
 
-  /** subjectKeysForWrite's second half: the store's word on subjects the cache does not hold. Both maps empty: none of them has a key row. */
+  /**
+   * For batch sealing: the store's word on subjects the cache does not hold — the current keys of
+   * those that have one, and for erased subjects (whose newest row is an erasure tombstone) the
+   * version their new key must take: above every destroyed version, so that a process still caching
+   * a destroyed key can never pass it off as the new one. Both maps empty: none has a key row.
+   */
   async storedSubjectKeys(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<SubjectKeysForWrite> {
     const existing = new Map<string, DataKey>();
     const nextVersions = new Map<string, number>();

@@ -20,7 +20,8 @@
 
 import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { createRequire } from 'node:module';
+import type * as Cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { KurabanError } from '../errors/index.js';
 import { ACTION_RESOURCE_TYPE, CEDAR_NAMESPACE, CEDAR_SCHEMA, POLICY_ACTIONS, type PolicyAction } from './cedar-schema.js';
 
@@ -30,6 +31,16 @@ import { ACTION_RESOURCE_TYPE, CEDAR_NAMESPACE, CEDAR_SCHEMA, POLICY_ACTIONS, ty
 // decisions (test "survives the V8 JS→Wasm inlining crash"). Turning off only that inlining avoids
 // it, at a cost of nanoseconds against tens of microseconds per Cedar decision.
 setFlagsFromString('--no-turbo-inline-js-wasm-calls');
+
+/**
+ * cedar-wasm, loaded on first use (its CommonJS build compiles the Wasm module synchronously): the
+ * module costs ~16 MiB of resident memory, which processes that never decide a policy — `kuraban
+ * import`, `backup`, `export` and the like — need not carry.
+ */
+let cedarModule: typeof Cedar | undefined;
+function cedar(): typeof Cedar {
+  return (cedarModule ??= createRequire(import.meta.url)('@cedar-policy/cedar-wasm/nodejs') as typeof Cedar);
+}
 
 export interface PolicyPrincipal {
   readonly kind: 'user' | 'service' | 'operator';
@@ -105,7 +116,7 @@ function lineFinder(text: string): (byteOffset: number) => number {
   };
 }
 
-function describeError(e: cedar.DetailedError, withLabel: boolean): string {
+function describeError(e: Cedar.DetailedError, withLabel: boolean): string {
   const label = withLabel ? e.sourceLocations?.find((l) => l.label)?.label : undefined;
   let m = e.message;
   if (label) m += `: ${label}`;
@@ -118,8 +129,8 @@ function problem(reason: string, message: string, policy?: string, line?: number
 }
 
 /** The action ids a policy's scope admits (no action groups exist in the schema, so `in` = one of). */
-function scopeActions(scope: cedar.ActionConstraint): ReadonlySet<string> | null {
-  const uidId = (u: cedar.EntityUidJson): string => ('__entity' in u ? u.__entity.id : u.id);
+function scopeActions(scope: Cedar.ActionConstraint): ReadonlySet<string> | null {
+  const uidId = (u: Cedar.EntityUidJson): string => ('__entity' in u ? u.__entity.id : u.id);
   if (scope.op === 'All') return null;
   if (scope.op === '==') return 'entity' in scope ? new Set([uidId(scope.entity)]) : null;
   return new Set('entity' in scope ? [uidId(scope.entity)] : scope.entities.map(uidId));
@@ -144,7 +155,7 @@ function safe<T>(f: () => T): T | undefined {
 function analyse(text: string): Analysis {
   if (typeof text !== 'string') return { ok: false, problems: [problem('syntax', 'policy text must be a string')] };
   const lineOf = lineFinder(text);
-  const parts = safe(() => cedar.policySetTextToParts(text));
+  const parts = safe(() => cedar().policySetTextToParts(text));
   if (parts === undefined) return { ok: false, problems: [problem('syntax', 'policy set could not be parsed')] };
   if (parts.type === 'failure') {
     const problems: PolicyProblem[] = [];
@@ -160,7 +171,7 @@ function analyse(text: string): Analysis {
     return {
       ok: false,
       problems: parts.policy_templates.map((t) => {
-        const json = safe(() => cedar.templateToJson(t));
+        const json = safe(() => cedar().templateToJson(t));
         const id = json?.type === 'success' ? json.json.annotations?.['id'] : undefined;
         const at = text.indexOf(t);
         return problem('template', 'policy templates (?principal / ?resource slots) are not supported: write static policies', id || undefined,
@@ -193,7 +204,7 @@ function analyse(text: string): Analysis {
       cursorBytes = byteOffset + Buffer.byteLength(policyText);
     }
     const line = byteOffset === undefined ? undefined : lineOf(byteOffset);
-    const json = safe(() => cedar.policyToJson(policyText));
+    const json = safe(() => cedar().policyToJson(policyText));
     if (json === undefined || json.type !== 'success') {
       problems.push(problem('syntax', json?.type === 'failure' ? json.errors.map((e) => describeError(e, true)).join('; ') : 'policy could not be parsed', `policy${index}`, line));
       continue;
@@ -212,12 +223,12 @@ function analyse(text: string): Analysis {
 
   const staticPolicies: Record<string, string> = {};
   for (const p of parsed) staticPolicies[p.id] = p.text;
-  const answer = safe(() => cedar.validate({ schema: CEDAR_SCHEMA, policies: { staticPolicies }, validationSettings: { mode: 'strict' } }));
+  const answer = safe(() => cedar().validate({ schema: CEDAR_SCHEMA, policies: { staticPolicies }, validationSettings: { mode: 'strict' } }));
   if (answer === undefined) return { ok: false, problems: [problem('validation', 'policy set could not be validated')] };
   if (answer.type === 'failure') return { ok: false, problems: answer.errors.map((e) => problem('validation', describeError(e, false))) };
 
   const byId = new Map(parsed.map((p) => [p.id, p]));
-  const located = (policyId: string, e: cedar.DetailedError): number | undefined => {
+  const located = (policyId: string, e: Cedar.DetailedError): number | undefined => {
     const p = byId.get(policyId);
     if (p?.byteOffset === undefined) return undefined;
     return lineOf(p.byteOffset + (e.sourceLocations?.[0]?.start ?? 0));
@@ -263,9 +274,9 @@ const PRINCIPAL_TYPE: Readonly<Record<PolicyPrincipal['kind'], string>> = {
   operator: `${CEDAR_NAMESPACE}::Operator`,
 };
 
-const uid = (type: string, id: string): cedar.TypeAndId => ({ type: `${CEDAR_NAMESPACE}::${type}`, id });
+const uid = (type: string, id: string): Cedar.TypeAndId => ({ type: `${CEDAR_NAMESPACE}::${type}`, id });
 
-function principalEntity(p: PolicyPrincipal): cedar.EntityJson {
+function principalEntity(p: PolicyPrincipal): Cedar.EntityJson {
   return {
     uid: { type: PRINCIPAL_TYPE[p.kind], id: p.id },
     attrs: { mfa: p.mfa === true },
@@ -276,11 +287,11 @@ function principalEntity(p: PolicyPrincipal): cedar.EntityJson {
 /** "" is no purpose: the context cannot tell them apart. */
 const normalisePurpose = (purpose: string | null): string | null => (purpose === null || purpose === '' ? null : purpose);
 
-function requestContext(p: PolicyPrincipal, purpose: string | null): cedar.Context {
+function requestContext(p: PolicyPrincipal, purpose: string | null): Cedar.Context {
   return { purpose: purpose ?? '', hasPurpose: purpose !== null, mfa: p.mfa === true };
 }
 
-function fieldEntity(collection: string, f: FieldInfo): cedar.EntityJson {
+function fieldEntity(collection: string, f: FieldInfo): Cedar.EntityJson {
   return {
     uid: uid('Field', `${collection}.${f.name}`),
     attrs: { name: f.name, collection, classification: f.classification, type: f.type },
@@ -313,7 +324,7 @@ const preparedSets = new Set<string>();
 
 function prepareSchema(): void {
   if (schemaPrepared) return;
-  const r = cedar.preparseSchema(SCHEMA_NAME, CEDAR_SCHEMA);
+  const r = cedar().preparseSchema(SCHEMA_NAME, CEDAR_SCHEMA);
   if (r.type !== 'success') throw new Error(`Cedar schema does not parse: ${r.errors.map((e) => e.message).join('; ')}`);
   schemaPrepared = true;
 }
@@ -328,7 +339,7 @@ function preparePolicySet(policies: readonly ParsedPolicy[]): string {
   for (const p of policies) staticPolicies[p.id] = p.text;
   const id = `kuraban-policies:${createHash('sha256').update(JSON.stringify(policies.map((p) => [p.id, p.text]))).digest('base64url')}`;
   if (preparedSets.has(id)) return id;
-  const r = cedar.preparsePolicySet(id, { staticPolicies });
+  const r = cedar().preparsePolicySet(id, { staticPolicies });
   if (r.type !== 'success') throw new Error(`policy set does not parse: ${r.errors.map((e) => e.message).join('; ')}`);
   preparedSets.add(id);
   return id;
@@ -410,7 +421,7 @@ export class PolicyEngine {
   /** Collection/tenant/log level: create, update, delete, export (resource = collection name), manage-policy, manage-schema, manage-keys (tenant), read-log (log). */
   isAllowed(p: PolicyPrincipal, action: PolicyAction, resource: PolicyResource, purpose: string | null): boolean {
     const expected = POLICY_ACTIONS.includes(action) ? ACTION_RESOURCE_TYPE[action] : undefined;
-    let entity: cedar.EntityJson;
+    let entity: Cedar.EntityJson;
     let scope: string;
     if ('collection' in resource && expected === 'Collection') {
       entity = { uid: uid('Collection', resource.collection), attrs: {}, parents: [] };
@@ -479,7 +490,7 @@ export class PolicyEngine {
     const key = JSON.stringify([principalKey(p), 'read-record', `r:${collection}`, set, purp]);
     const cached = this.#lookup(key);
     if (typeof cached === 'boolean') return cached;
-    const resource: cedar.EntityJson = { uid: uid('Record', `${collection}#record`), attrs: { flags: set }, parents: [uid('Collection', collection)] };
+    const resource: Cedar.EntityJson = { uid: uid('Record', `${collection}#record`), attrs: { flags: set }, parents: [uid('Collection', collection)] };
     const allowed = this.#decide(principalEntity(p), 'read-record', resource, requestContext(p, purp));
     this.#store(key, allowed);
     return allowed;
@@ -491,13 +502,13 @@ export class PolicyEngine {
    * the schema declares (checkRequests makes Cedar verify that, in the tests), and the schema has no
    * action groups, so evaluation needs nothing from it.
    */
-  #decide(principal: cedar.EntityJson, action: PolicyAction, resource: cedar.EntityJson, context: cedar.Context): boolean {
+  #decide(principal: Cedar.EntityJson, action: PolicyAction, resource: Cedar.EntityJson, context: Cedar.Context): boolean {
     // Default deny: with no permit that can apply to the action, no request is allowed.
     if (this.#setId === null || (this.#permitActions !== null && !this.#permitActions.has(action))) return false;
     this.#evaluations++;
-    let answer: cedar.AuthorizationAnswer;
+    let answer: Cedar.AuthorizationAnswer;
     try {
-      answer = cedar.statefulIsAuthorized({
+      answer = cedar().statefulIsAuthorized({
         principal: principal.uid,
         action: { type: ACTION_TYPE, id: action },
         resource: resource.uid,
