@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import { KurabanError } from '../errors/index.js';
+import { loadPolicyEngine } from '../policy/index.js';
 import type { VaultState } from '../vault/index.js';
 import { createRouteContext } from './context.js';
 import { createAuthenticator } from './auth.js';
@@ -46,6 +47,7 @@ function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): Fastify
  * status and request id — never bodies, headers or values.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  loadPolicyEngine(); // every request may decide a policy: compile cedar-wasm before the first one
   const app = Fastify({
     logger: options.logger
       ? {

@@ -6,7 +6,7 @@ export { Lockout } from './lockout.js';
 export type { LockoutOptions, FailureOutcome } from './lockout.js';
 export { POLICY_ACTIONS, CEDAR_SCHEMA, CEDAR_NAMESPACE, ACTION_RESOURCE_TYPE } from './cedar-schema.js';
 export type { PolicyAction } from './cedar-schema.js';
-export { PolicyEngine, validatePolicySet } from './policy-engine.js';
+export { PolicyEngine, validatePolicySet, loadPolicyEngine } from './policy-engine.js';
 export type { PolicyPrincipal, FieldInfo, CollectionInfo, FieldAccess, PolicyProblem, PolicyValidation, PolicyEngineOptions, PolicyEngineStats, PolicyResource } from './policy-engine.js';
 export { whoCan, rolePrincipal, dutyPrincipal } from './who-can.js';
 export type { WhoCanSubject, WhoCanRow, CollectionAction } from './who-can.js';

@@ -42,6 +42,11 @@ function cedar(): typeof Cedar {
   return (cedarModule ??= createRequire(import.meta.url)('@cedar-policy/cedar-wasm/nodejs') as typeof Cedar);
 }
 
+/** Loads cedar-wasm now (a server does, so that its first request does not wait for the Wasm module to compile). */
+export function loadPolicyEngine(): void {
+  cedar();
+}
+
 export interface PolicyPrincipal {
   readonly kind: 'user' | 'service' | 'operator';
   readonly id: string;
