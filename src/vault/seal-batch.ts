@@ -50,7 +50,7 @@ export interface SealOutput {
   readonly index: IndexRow[];
   /**
    * Subject keys created for this batch, wrapped by the tenant key. Their clear material never leaves
-   * sealBatch (it is zeroed before return): only the records sealed under it and the wrapped form do.
+   * sealColumns (it is zeroed before return): only the records sealed under it and the wrapped form do.
    */
   readonly newKeys: WrappedKeyRow[];
   readonly rejected: Rejected[];
@@ -124,7 +124,7 @@ interface Accepted {
 
 /**
  * Plaintext scratch: every accepted record's canonical JSON, side by side, between the two passes.
- * Reused from batch to batch (one per thread) and zeroed before sealBatch returns.
+ * Reused from batch to batch (one per thread) and zeroed before sealColumns returns.
  */
 const SCRATCH_INITIAL_BYTES = 64 * 1024;
 const SCRATCH_KEEP_BYTES = 8 * 1024 * 1024;
