@@ -6,12 +6,6 @@ import { KeyCache } from './key-cache.js';
 import type { RootKeyProvider } from './root-key-provider.js';
 
 /** The subset of storage the keyring needs (structurally the store's own methods; no import of store/). */
-/** Subjects' current keys, and for erased subjects the version their next key must take. */
-export interface SubjectKeysForWrite {
-  readonly existing: Map<string, DataKey>;
-  readonly nextVersions: Map<string, number>;
-}
-
 export type WrappedKeyKind = 'tenant' | 'collection' | 'index' | 'subject' | 'log' | 'token';
 export interface WrappedKey {
   readonly tenantId: string;
@@ -53,6 +47,12 @@ const TOKEN_LOOKUP_INFO = 'kuraban/token-lookup/v1';
 const FIRST_VERSION = 1;
 /** `wrapped_by` of tenant key rows: the root key wraps them, not a tenant key version. */
 const ROOT_WRAPPED = 0;
+
+/** Subjects' current keys, and for erased subjects the version their next key must take. */
+export interface SubjectKeysForWrite {
+  readonly existing: Map<string, DataKey>;
+  readonly nextVersions: Map<string, number>;
+}
 
 /**
  * The key hierarchy (see NOTES.md): root (provider) → tenant key → collection, index and subject
