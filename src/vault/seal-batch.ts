@@ -64,14 +64,13 @@ export interface SealOutput {
 
 /**
  * What sealing produces, as columns: the bytes in four buffers of their own (ciphertexts, encoded
- * index entries, digests, wrapped keys: a worker transfers them, never copies), the rows' other
- * values in typed arrays, and what every row of a batch shares once. No object per row or per index
- * entry is made while sealing; unpack() builds the rows the store takes, on the thread that writes
- * them, from these and the job (a record row's id and subject are its input's: `positions`).
+ * index entries, digests, wrapped keys: a worker transfers them, never copies) and the rows' other
+ * values in typed arrays. No object per row or per index entry is made while sealing; unpack() builds
+ * the rows the store takes, on the thread that writes them, from these and the job: what every row
+ * of a batch shares (tenant, collection, version, time, the wrapping key's version) and each record
+ * row's id and subject (its input's: `positions`) come from there, not from the sealing thread.
  */
 export interface SealedColumns {
-  /** Shared by every record row (null when there is none). */
-  readonly recordCommon: Pick<RecordRow, 'collectionId' | 'tenantId' | 'version' | 'createdAt' | 'updatedAt'> | null;
   /** Index in `inputs` of each record row. */
   readonly positions: number[];
   readonly keyVersions: Float64Array;
@@ -86,7 +85,6 @@ export interface SealedColumns {
   readonly indexRecordOf: Uint32Array;
   readonly indexUnique: Uint8Array;
   readonly digests: Uint8Array;
-  readonly newKeyCommon: Pick<WrappedKeyRow, 'tenantId' | 'kind' | 'createdAt' | 'wrappedBy'> | null;
   /** Per new subject key: a record row of its subject (so its subject is that row's). */
   readonly newKeyRecordOf: Uint32Array;
   readonly newKeyVersions: Float64Array;
@@ -96,9 +94,6 @@ export interface SealedColumns {
   readonly values?: RecordValues[];
   readonly tokenValues?: RecordValues[];
 }
-
-/** What unpack takes from the job the columns were sealed from (the writing thread's own copy). */
-export type SealedFrom = Pick<SealJob, 'ids' | 'inputs'>;
 
 /** The buffers of sealed columns that travel by transfer (each over an ArrayBuffer of exactly its own size). */
 export function transferables(c: SealedColumns): ArrayBuffer[] {
@@ -301,7 +296,6 @@ export function sealColumns(job: SealJob): SealedColumns {
       if (a.tokenValues) tokenValues?.push(a.tokenValues);
     }
     return {
-      recordCommon: n > 0 ? { collectionId: job.collectionId, tenantId: job.tenantId, version: job.version, createdAt: job.now, updatedAt: job.now } : null,
       positions,
       keyVersions,
       ciphertexts,
@@ -313,7 +307,6 @@ export function sealColumns(job: SealJob): SealedColumns {
       indexRecordOf,
       indexUnique,
       digests,
-      newKeyCommon: newCount > 0 ? { tenantId: job.tenantId, kind: 'subject', createdAt: job.now, wrappedBy: job.tenantKey.version } : null,
       newKeyRecordOf,
       newKeyVersions,
       wrapped,
@@ -329,31 +322,29 @@ export function sealColumns(job: SealJob): SealedColumns {
   }
 }
 
-/** The rows the store takes, from sealed columns and the job they were sealed from (on the writing thread). */
-export function unpack(c: SealedColumns, from: SealedFrom): SealOutput {
+/** The rows the store takes, from sealed columns and the job they were sealed from (the writing thread's own copy). */
+export function unpack(c: SealedColumns, job: SealJob): SealOutput {
   const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
   const ct = view(c.ciphertexts);
   const ie = view(c.indexDigests);
-  const common = c.recordCommon;
   const records: RecordRow[] = new Array(c.positions.length);
   let at = 0;
   let ieAt = 0;
   for (let i = 0; i < records.length; i++) {
-    if (common === null) throw new Error('unpack: records without their common columns');
     const len = c.ciphertextLengths[i] as number;
     const ieLen = c.indexDigestLengths[i] as number;
-    const input = from.inputs[c.positions[i] as number];
+    const position = c.positions[i] as number;
     records[i] = {
-      collectionId: common.collectionId,
-      id: from.ids[c.positions[i] as number] as string,
-      tenantId: common.tenantId,
-      subjectId: input?.subjectId ?? null,
-      version: common.version,
+      collectionId: job.collectionId,
+      id: job.ids[position] as string,
+      tenantId: job.tenantId,
+      subjectId: job.inputs[position]?.subjectId ?? null,
+      version: job.version,
       keyVersion: c.keyVersions[i] as number,
       ciphertext: ct.subarray(at, at + len),
       indexDigests: ie.subarray(ieAt, ieAt + ieLen),
-      createdAt: common.createdAt,
-      updatedAt: common.updatedAt,
+      createdAt: job.now,
+      updatedAt: job.now,
     };
     at += len;
     ieAt += ieLen;
@@ -371,13 +362,11 @@ export function unpack(c: SealedColumns, from: SealedFrom): SealOutput {
     };
   }
   const wr = view(c.wrapped);
-  const k = c.newKeyCommon;
   const newKeys: WrappedKeyRow[] = new Array(c.newKeyRecordOf.length);
   for (let i = 0; i < newKeys.length; i++) {
-    if (k === null) throw new Error('unpack: keys without their common columns');
     const scopeId = records[c.newKeyRecordOf[i] as number]?.subjectId;
     if (typeof scopeId !== 'string') throw new Error('unpack: a new key without a record of its subject');
-    newKeys[i] = { tenantId: k.tenantId, kind: k.kind, scopeId, version: c.newKeyVersions[i] as number, wrapped: wr.subarray(i * WRAPPED_KEY_KW_BYTES, (i + 1) * WRAPPED_KEY_KW_BYTES), createdAt: k.createdAt, wrappedBy: k.wrappedBy };
+    newKeys[i] = { tenantId: job.tenantId, kind: 'subject', scopeId, version: c.newKeyVersions[i] as number, wrapped: wr.subarray(i * WRAPPED_KEY_KW_BYTES, (i + 1) * WRAPPED_KEY_KW_BYTES), createdAt: job.now, wrappedBy: job.tenantKey.version };
   }
   return {
     records, index, newKeys, rejected: c.rejected, positions: c.positions,
