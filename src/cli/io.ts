@@ -40,8 +40,29 @@ export function readSecretFile(path: string): string {
   }
 }
 
-export function vaultLocation(config: Config): VaultLocation {
+/**
+ * What a long-running command's process spends its two cores and its memory on, and the settings
+ * that suit it (measured in docs/benchmarks.md, 2026-12-03). Other commands, and in-process callers,
+ * keep the defaults: a 64 MB sealing nursery, a 16 MiB SQLite page cache, background checkpoints.
+ */
+export type Workload = 'server' | 'import';
+const WORKLOADS: Readonly<Record<Workload, { readonly location: Partial<VaultLocation>; readonly sealWorkerMemory: SealWorkerMemory }>> = {
+  // The server's main thread (parsing JSON, writing) is the slower side: a larger sealing nursery buys
+  // nothing (sealer.ts), and a checkpoint thread only takes the sealing worker's core (HTTP batch
+  // ingest measured 1–6 % slower with it; store/sqlite/checkpointer.ts).
+  server: { location: { sqliteBackgroundCheckpoints: false }, sealWorkerMemory: 'small' },
+  // Peak RSS under 300 MB at 1,000,000 rows: a small sealing nursery and half the page cache.
+  import: { location: { sqliteCacheMiB: 8 }, sealWorkerMemory: 'small' },
+};
+
+/** The sealing workers' nursery for a workload (openVault / VaultHost.open take it with the location). */
+export function workloadSealWorkerMemory(workload: Workload | undefined): { sealWorkerMemory?: SealWorkerMemory } {
+  return workload === undefined ? {} : { sealWorkerMemory: WORKLOADS[workload].sealWorkerMemory };
+}
+
+export function vaultLocation(config: Config, workload?: Workload): VaultLocation {
   return {
+    ...(workload === undefined ? {} : WORKLOADS[workload].location),
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     keyFile: config.keyFile,
@@ -60,12 +81,11 @@ export function vaultLocation(config: Config): VaultLocation {
 export async function withVault<T>(
   config: Config,
   fn: (vault: Vault, state: VaultState) => Promise<T>,
-  options: { residencyRepair?: boolean; sealWorkerMemory?: SealWorkerMemory; sqliteCacheMiB?: number } = {},
+  options: { residencyRepair?: boolean; workload?: Workload } = {},
 ): Promise<T> {
-  const location = vaultLocation(config);
-  const state = await openVault(options.sqliteCacheMiB !== undefined ? { ...location, sqliteCacheMiB: options.sqliteCacheMiB } : location, {
+  const state = await openVault(vaultLocation(config, options.workload), {
     sealWorkers: config.sealWorkers,
-    ...(options.sealWorkerMemory ? { sealWorkerMemory: options.sealWorkerMemory } : {}),
+    ...workloadSealWorkerMemory(options.workload),
     logHost: config.logHost,
     logIntervalMs: config.logIntervalMs,
     ...(options.residencyRepair ? { residencyRepair: true } : {}),

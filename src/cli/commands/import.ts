@@ -68,8 +68,6 @@ export function registerImportCommand(program: Command, io: CliIo): void {
       const format = opts.format ?? formatFromName(file);
       const batchSize = /^\d{1,6}$/.test(opts.batchSize) ? Number(opts.batchSize) : Number.NaN;
       const rejectsPath = opts.rejects ?? `${file}.rejects.ndjson`;
-      // Bounded memory (peak RSS under 300 MB at 1,000,000 rows): the sealing worker's nursery stays
-      // small (sealer.ts) and the SQLite page cache is halved (store/sqlite/open.ts).
       await withVault(configFrom(io, program.opts<GlobalOptions>()), async (vault) => {
         const now = () => performance.now();
         const summary = await runImport(vault, {
@@ -95,7 +93,7 @@ export function registerImportCommand(program: Command, io: CliIo): void {
           if (summary.totalRejected > 0) io.stderr.write(`kuraban import: ${summary.totalRejected} rows rejected; line numbers and reasons are in ${rejectsPath}\n`);
         }
         io.stdout.write(`${JSON.stringify(summary)}\n`);
-      }, { sealWorkerMemory: 'small', sqliteCacheMiB: 8 });
+      }, { workload: 'import' }); // bounded memory (io.ts)
     });
 }
 

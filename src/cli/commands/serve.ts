@@ -5,7 +5,7 @@ import type { Config } from '../../config/index.js';
 import { buildApp } from '../../http/index.js';
 import { openStore } from '../../store/index.js';
 import { initVault, VaultHost } from '../../vault/index.js';
-import { configFrom, vaultLocation, withVault, type CliIo, type GlobalOptions } from '../io.js';
+import { configFrom, vaultLocation, withVault, workloadSealWorkerMemory, type CliIo, type GlobalOptions } from '../io.js';
 import { DEMO_DEFAULT_RESIDENTS } from '../../demo/index.js';
 import { DEMO_DEFAULT_SEED, runDemo } from './demo.js';
 
@@ -15,15 +15,12 @@ interface ServeOptions {
 }
 
 async function serve(config: Config, io: CliIo): Promise<void> {
-  // The server's main thread (JSON parsing, writing) is the slower side: a background checkpoint thread
-  // only takes the core the sealing worker uses (HTTP batch ingest measured 1–6 % slower with it).
-  const location = { ...vaultLocation(config), sqliteBackgroundCheckpoints: false };
+  const location = vaultLocation(config, 'server');
   const store = openStore(location);
   await store.migrate();
   const host = await VaultHost.open(store, location, {
     sealWorkers: config.sealWorkers,
-    // The server's main thread (JSON parsing, writing) is the slower side: a larger sealing nursery buys nothing (sealer.ts).
-    sealWorkerMemory: 'small',
+    ...workloadSealWorkerMemory('server'),
     logHost: config.logHost,
     logIntervalMs: config.logIntervalMs,
     // The access log's integrator: pending entries become signed checkpoints at most logIntervalMs later.
