@@ -1,5 +1,5 @@
 export { Keyring, wrappedKeyAad, wrappedKeyAadEncoder, isTombstone } from './keyring.js';
-export type { KeyringOptions, DataKey, KeyStoreOps, SubjectKeysForWrite } from './keyring.js';
+export type { KeyringOptions, DataKey, KeyStoreOps, StoredSubjectKeys } from './keyring.js';
 export type { RootKeyProvider } from './root-key-provider.js';
 export { createKeyFile, openKeyFileProvider, rootKeyId, keyFileProblemOf, KEY_FILE_FORMAT } from './key-file.js';
 export type { CreateKeyFileOptions, KeyFileProblem } from './key-file.js';

@@ -48,8 +48,8 @@ const FIRST_VERSION = 1;
 /** `wrapped_by` of tenant key rows: the root key wraps them, not a tenant key version. */
 const ROOT_WRAPPED = 0;
 
-/** Subjects' current keys, and for erased subjects the version their next key must take. */
-export interface SubjectKeysForWrite {
+/** What the store holds for some subjects: their current keys, and for erased subjects the version their next key must take. */
+export interface StoredSubjectKeys {
   readonly existing: Map<string, DataKey>;
   readonly nextVersions: Map<string, number>;
 }
@@ -178,7 +178,7 @@ export class Keyring {
    * version their new key must take: above every destroyed version, so that a process still caching
    * a destroyed key can never pass it off as the new one. Both maps empty: none has a key row.
    */
-  async storedSubjectKeys(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<SubjectKeysForWrite> {
+  async storedSubjectKeys(ops: KeyStoreOps, tenantId: string, subjectIds: readonly string[]): Promise<StoredSubjectKeys> {
     const existing = new Map<string, DataKey>();
     const nextVersions = new Map<string, number>();
     if (subjectIds.length === 0) return { existing, nextVersions };
