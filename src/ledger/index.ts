@@ -64,9 +64,9 @@ export type { LogEntry, LogPrincipal, LogAction, LogAuthMethod, LogOutcome } fro
 export { rightEdgeTiles, appendToTiles, appendPackedToTiles } from './tile-append.js';
 export type { HashTileBytes, TileGrowth } from './tile-append.js';
 export { TILE_SOURCE_ERROR_REASONS, TileSourceError, isLogPath } from './tile-source.js';
-export type { TileSource, TileSourceErrorReason } from './tile-source.js';
-export { directoryTileSource, httpTileSource, parseLogPrefix, LogUrlError } from './tile-sources.js';
+export type { TileSource, TileSourceErrorReason, TileSourceLocation } from './tile-source.js';
+export { directoryTileSource, httpTileSource, tileSourceAt, parseLogPrefix, LogUrlError } from './tile-sources.js';
 export type { HttpTileSourceOptions } from './tile-sources.js';
-export { VERIFY_ERROR_REASONS, VerifyError, verifyCheckpoint, verifyLog, WORKER_MIN_BUNDLES } from './verifier.js';
+export { VERIFY_ERROR_REASONS, VerifyError, verifyCheckpoint, verifyLog, WORKER_MIN_BUNDLES, READER_MIN_BUNDLES } from './verifier.js';
 export { defaultHashThreads } from './bundle-hasher.js';
 export type { VerifyErrorReason, PreviousTree, VerifyLogOptions, VerifiedLog } from './verifier.js';

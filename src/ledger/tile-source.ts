@@ -10,7 +10,18 @@ export interface TileSource {
    * a TileSourceError. Implementations never follow a path out of the log prefix.
    */
   read(path: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /**
+   * Where this source reads, as plain data that another process can open again (`tileSourceAt` in
+   * tile-sources.ts). The verifier's hashing processes read their bundles themselves, so no bundle
+   * crosses a pipe. Absent when only this process can read it (bytes in memory, an injected fetch).
+   */
+  readonly location?: TileSourceLocation;
 }
+
+/** A log directory, or an HTTP(S) log prefix with the request headers and timeout to read it with. */
+export type TileSourceLocation =
+  | { readonly kind: 'directory'; readonly dir: string }
+  | { readonly kind: 'http'; readonly url: string; readonly headers: Readonly<Record<string, string>>; readonly timeoutMs: number };
 
 /** Why a TileSource could not answer; stable, closed. Messages name the path, never fetched content. */
 export const TILE_SOURCE_ERROR_REASONS = {

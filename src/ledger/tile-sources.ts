@@ -1,7 +1,8 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { TileSourceError, isLogPath } from './tile-source.js';
-import type { TileSource } from './tile-source.js';
+import type { TileSource, TileSourceLocation } from './tile-source.js';
 
 /**
  * The two TileSource implementations the `kuraban log verify` command uses: a directory holding a
@@ -13,10 +14,9 @@ import type { TileSource } from './tile-source.js';
 export function directoryTileSource(dir: string): TileSource {
   const root = resolve(dir);
   return Object.freeze({
+    location: Object.freeze({ kind: 'directory' as const, dir: root }),
     async read(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-      if (!isLogPath(path)) throw new TileSourceError('bad_path', path);
-      const file = resolve(root, path);
-      if (!file.startsWith(root + sep)) throw new TileSourceError('bad_path', path);
+      const file = fileInLog(root, path);
       let handle;
       try {
         handle = await open(file, 'r');
@@ -45,6 +45,72 @@ export function directoryTileSource(dir: string): TileSource {
         throw new TileSourceError('unavailable', path, (e as NodeJS.ErrnoException).code, { cause: e });
       } finally {
         await handle.close();
+      }
+    },
+  });
+}
+
+/** `<root>/<path>` for a log path; anything else (or a path resolving outside root) is refused. */
+function fileInLog(root: string, path: string): string {
+  if (!isLogPath(path)) throw new TileSourceError('bad_path', path);
+  const file = resolve(root, path);
+  if (!file.startsWith(root + sep)) throw new TileSourceError('bad_path', path);
+  return file;
+}
+
+/**
+ * The same directory read with blocking calls into two reused buffers, one for entry bundles and one for
+ * hash tiles: the bytes a read returns are valid only until the next read of the same kind. Made for a
+ * process that does nothing else and reads one bundle and its tile at a time (bundle-check-process.ts).
+ * Measured on this project's VM (2026-12-03, 77 KB files in the page cache): the promise API costs
+ * ~200 µs per file; blocking calls into a fresh buffer 24–95 µs, most of it faulting in the new pages;
+ * blocking calls into a reused buffer ~15 µs (open, fstat and close ~9, the read ~7).
+ */
+export function reusingDirectoryTileSource(dir: string): TileSource {
+  const root = resolve(dir);
+  const buffers = { entries: Buffer.alloc(0), tiles: Buffer.alloc(0) };
+  const read = (path: string, maxBytes: number): Uint8Array | undefined => {
+    const file = fileInLog(root, path);
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new TileSourceError('unavailable', path, code, { cause: e });
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new TileSourceError('unavailable', path, 'not a regular file');
+      if (st.size > maxBytes) throw new TileSourceError('too_large', path);
+      // One byte more than allowed, so a file that grows between stat and read is still refused.
+      const want = Math.min(maxBytes + 1, st.size + 1);
+      const kind = path.startsWith('tile/entries/') ? 'entries' : 'tiles';
+      if (buffers[kind].length < want) buffers[kind] = Buffer.allocUnsafeSlow(Math.max(want, 2 * buffers[kind].length));
+      const buf = buffers[kind].subarray(0, want);
+      let at = 0;
+      for (;;) {
+        const bytesRead = readSync(fd, buf, at, buf.length - at, at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+        if (at === buf.length) break;
+      }
+      if (at > maxBytes) throw new TileSourceError('too_large', path);
+      return buf.subarray(0, at);
+    } catch (e) {
+      if (e instanceof TileSourceError) throw e;
+      throw new TileSourceError('unavailable', path, (e as NodeJS.ErrnoException).code, { cause: e });
+    } finally {
+      closeSync(fd);
+    }
+  };
+  return Object.freeze({
+    location: Object.freeze({ kind: 'directory' as const, dir: root }),
+    read: (path: string, maxBytes: number) => {
+      try {
+        return Promise.resolve(read(path, maxBytes));
+      } catch (e) {
+        return Promise.reject(e);
       }
     },
   });
@@ -95,7 +161,10 @@ export function httpTileSource(options: HttpTileSourceOptions): TileSource {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const headers = { ...(options.headers ?? {}) };
+  // Another process can open the same source only with the global fetch.
+  const reopen = options.fetch === undefined ? { location: Object.freeze({ kind: 'http' as const, url: prefix.href, headers: Object.freeze({ ...headers }), timeoutMs }) } : {};
   return Object.freeze({
+    ...reopen,
     async read(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
       if (!isLogPath(path)) throw new TileSourceError('bad_path', path);
       const signal = AbortSignal.timeout(timeoutMs);
@@ -130,6 +199,12 @@ export function httpTileSource(options: HttpTileSourceOptions): TileSource {
       }
     },
   });
+}
+
+/** The source a TileSourceLocation names (in a hashing process: the parent's source, opened again). */
+export function tileSourceAt(location: TileSourceLocation): TileSource {
+  if (location.kind === 'directory') return directoryTileSource(location.dir);
+  return httpTileSource({ url: location.url, headers: location.headers, timeoutMs: location.timeoutMs });
 }
 
 function safeUrl(location: string, base: URL): URL | undefined {

@@ -1,50 +1,19 @@
 import { openCheckpoint } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
-import { ENTRY_BUNDLE_WIDTH, ENTRY_LENGTH_PREFIX_BYTES, MAX_ENTRY_BYTES } from './entry-bundle.js';
 import { NoteError } from './note-error.js';
 import type { NoteVerifier } from './note-keys.js';
 import { EMPTY_ROOT, HASH_BYTES } from './rfc6962.js';
 import { MAX_NOTE_BYTES } from './signed-note.js';
-import { defaultHashThreads, inlineBundleHasher, workerBundleHasher, type BundleHasher, type BundleToCheck } from './bundle-hasher.js';
+import { defaultHashThreads, inlineBundleHasher, workerBundleHasher, type BundleHasher } from './bundle-hasher.js';
+import { fromRemoteError, type BundleJobItem, type CheckedReply } from './bundle-checker-protocol.js';
+import { startBundleCheckers, type BundleCheckers } from './bundle-checkers.js';
+import { readBundleAndTile, readHashTile, readLogFile, type BundleAndTile } from './bundle-reads.js';
 import { reduceInPlace, rootOfTileEdge, type BundleCheck } from './tile-hasher.js';
-import { TileSourceError } from './tile-source.js';
 import type { TileSource } from './tile-source.js';
 import { MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, formatEntryBundlePath, formatHashTilePath } from './tile-path.js';
+import { VerifyError } from './verify-error.js';
 
-/**
- * Why a log did not verify: stable, closed. The message adds only what the verifier itself knows (paths,
- * indices, sizes, HTTP statuses) — never fetched bytes — so a hostile log cannot write into our output.
- */
-export const VERIFY_ERROR_REASONS = {
-  CHECKPOINT_MISSING: 'the log serves no checkpoint',
-  CHECKPOINT_INVALID: 'the checkpoint is malformed',
-  SIGNATURE_INVALID: 'the checkpoint has no valid signature by the key',
-  ORIGIN_MISMATCH: 'the checkpoint origin is not the expected one',
-  TILE_MISSING: 'a tile or entry bundle of the tree is missing',
-  TILE_INVALID: 'a hash tile has the wrong length',
-  TILE_MISMATCH: 'a served hash differs from the one recomputed from the entries',
-  BUNDLE_INVALID: 'an entry bundle is malformed or has the wrong number of entries',
-  ROOT_MISMATCH: 'the root recomputed from the entries differs from the checkpoint',
-  SIZE_DECREASED: 'the log is smaller than at the previous verification',
-  INCONSISTENT_WITH_STATE: 'the log is not an extension of the previously verified tree (fork)',
-  STATE_INVALID: 'the previous state is malformed',
-  FETCH_FAILED: 'the log could not be read',
-} as const;
-
-export type VerifyErrorReason = keyof typeof VERIFY_ERROR_REASONS;
-
-export class VerifyError extends Error {
-  override readonly name = 'VerifyError';
-  readonly reason: VerifyErrorReason;
-  /** The first leaf index that is wrong, missing or not provably right, when the failure has one. */
-  readonly firstBadIndex: number | undefined;
-
-  constructor(reason: VerifyErrorReason, detail?: string, options: { firstBadIndex?: number; cause?: unknown } = {}) {
-    super(`${VERIFY_ERROR_REASONS[reason]}${detail === undefined ? '' : ` (${detail})`}`, { cause: options.cause });
-    this.reason = reason;
-    this.firstBadIndex = options.firstBadIndex;
-  }
-}
+export { VERIFY_ERROR_REASONS, VerifyError, type VerifyErrorReason } from './verify-error.js';
 
 /** The tree verified at an earlier run: its size and RFC 6962 root. */
 export interface PreviousTree {
@@ -58,17 +27,31 @@ export interface VerifyLogOptions {
   /** The log's origin; default the key name (tlog-checkpoint §Signatures: it SHOULD be the same). */
   readonly origin?: string;
   readonly previous?: PreviousTree;
-  /** Entry bundles (and their level-0 tiles) fetched ahead; default 8. */
+  /** Entry bundles (and their level-0 tiles) fetched ahead when they are read here; default 8. */
   readonly concurrency?: number;
   /**
-   * Worker threads hashing bundles (0: hash on the calling thread). Default: defaultHashThreads() — one
-   * per core (at most 8), none on one core; logs under WORKER_MIN_BUNDLES bundles are always hashed inline.
+   * Checkers that read their own bundles from `source.location` and hash them: one worker thread, the
+   * others child processes (bundle-checkers.ts: node:crypto hashes on one core per process, whatever the
+   * threads). Default: defaultHashThreads() when the source has a location and the log has at least
+   * READER_MIN_BUNDLES bundles, else 0. They need a source with a location and a log of at least
+   * WORKER_MIN_BUNDLES bundles, and then replace `hashThreads`.
+   */
+  readonly hashReaders?: number;
+  /**
+   * Worker threads hashing bundles read here (0: hash on the calling thread), when no readers do.
+   * Default: defaultHashThreads() — one per core (at most 8), none on one core; logs under
+   * WORKER_MIN_BUNDLES bundles are always hashed inline.
    */
   readonly hashThreads?: number;
 }
 
 /** Below this many bundles (16,384 entries) starting workers costs more than they save. */
 export const WORKER_MIN_BUNDLES = 64;
+/**
+ * By default, checkers that read for themselves only from this many bundles (65,536 entries, ~70 ms of
+ * hashing on one core): their worker thread starts in ~30 ms, a child process in ~110 ms.
+ */
+export const READER_MIN_BUNDLES = 256;
 
 export interface VerifiedLog {
   readonly origin: string;
@@ -78,9 +61,6 @@ export interface VerifiedLog {
   readonly checkpointText: string;
   readonly checkpoint: Checkpoint;
 }
-
-/** A whole bundle: 256 entries of at most 65,535 bytes, each with its 2-byte length (tlog-tiles §Log entries). */
-const MAX_BUNDLE_BYTES = ENTRY_BUNDLE_WIDTH * (ENTRY_LENGTH_PREFIX_BYTES + MAX_ENTRY_BYTES);
 
 /**
  * Verifies one signed checkpoint (c2sp.org/tlog-checkpoint) with the key and origin (default: the key
@@ -107,7 +87,9 @@ export function verifyCheckpoint(bytes: Uint8Array, verifier: NoteVerifier, orig
  * Memory is bounded, not proportional to the log: one window of fetched bundles and the hashes of the
  * current tile at each level (at most 256 × 32 bytes per level), which are also the right edge the root
  * is computed from. No MemoryTree: every node is checked against the served tiles as it is made.
- * Bundles are hashed on `hashThreads` worker threads (bundle-hasher.ts); everything else happens here.
+ * Bundles are checked against their level-0 tiles by `hashReaders` checkers that read them
+ * (bundle-checkers.ts) or, read here, on `hashThreads` worker threads (bundle-hasher.ts); everything
+ * else happens here.
  */
 export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog> {
   const { source, verifier } = options;
@@ -116,8 +98,11 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
   if (previous !== undefined && (!Number.isSafeInteger(previous.size) || previous.size < 0 || previous.root.length !== HASH_BYTES)) {
     throw new VerifyError('STATE_INVALID');
   }
+  if (options.hashReaders !== undefined && options.hashReaders > 0 && source.location === undefined) {
+    throw new RangeError('checkers that read for themselves need a source they can open again (a directory, or a URL read with the global fetch)');
+  }
 
-  const cpBytes = await read(source, 'checkpoint', MAX_NOTE_BYTES, 'CHECKPOINT_INVALID');
+  const cpBytes = await readLogFile(source, 'checkpoint', MAX_NOTE_BYTES, 'CHECKPOINT_INVALID');
   if (cpBytes === undefined) throw new VerifyError('CHECKPOINT_MISSING');
   const checkpoint = verifyCheckpoint(cpBytes, verifier, origin);
   const size = checkpoint.size;
@@ -126,38 +111,132 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
   }
 
   const bundles = Math.ceil(size / TILE_WIDTH);
+  const rebuild = (checked: AsyncIterable<CheckedBatch>) => rebuildTree({ source, checked, size, previous, expectedRoot: checkpoint.rootHash });
+  const done = (root: Buffer): VerifiedLog => Object.freeze({ origin, size, root, checkpointText: Buffer.from(cpBytes).toString('utf8'), checkpoint });
+
+  const readers = bundles < WORKER_MIN_BUNDLES || source.location === undefined ? 0 : (options.hashReaders ?? (bundles < READER_MIN_BUNDLES ? 0 : defaultHashThreads()));
+  if (readers > 0 && source.location !== undefined) {
+    const checkers = startBundleCheckers(readers, source.location);
+    try {
+      return done(await rebuild(checkedElsewhere(checkers, size, previous)));
+    } finally {
+      await checkers.close();
+    }
+  }
   const threads = bundles < WORKER_MIN_BUNDLES ? 0 : (options.hashThreads ?? defaultHashThreads());
   const hasher = threads > 0 ? workerBundleHasher(threads) : inlineBundleHasher();
   try {
-    const root = await rebuildTree({ source, hasher, size, previous, window: Math.max(1, Math.min(64, options.concurrency ?? 8)), expectedRoot: checkpoint.rootHash });
-    return Object.freeze({ origin, size, root, checkpointText: Buffer.from(cpBytes).toString('utf8'), checkpoint });
+    const window = Math.max(1, Math.min(64, options.concurrency ?? 8));
+    return done(await rebuild(checkedHere(source, hasher, size, window)));
   } finally {
     await hasher.close();
   }
 }
 
+/** A bundle checked against its level-0 tile. */
+interface CheckedBundle {
+  readonly index: number;
+  /** The bundle's width in this tree. */
+  readonly width: number;
+  /** Entries the bundle had to hold (256 when a partial bundle was read from the full one). */
+  readonly entries: number;
+  /** The served level-0 tile, where the tree needs it: a partial bundle, the bundle in which `previous` ends. */
+  readonly tile: Buffer | undefined;
+  readonly result: BundleCheck;
+}
+
+/** Checked bundles in tree order; `error`: what ended the batch, thrown once its bundles are used. */
+interface CheckedBatch {
+  readonly items: readonly CheckedBundle[];
+  readonly error: { readonly error: unknown } | undefined;
+}
+
+/** Whether rebuildTree needs bundle `index`'s level-0 tile (see CheckedBundle.tile). */
+function tileNeeded(index: number, width: number, previous: PreviousTree | undefined): boolean {
+  if (width < TILE_WIDTH) return true;
+  const inPrevious = previous === undefined ? 0 : previous.size - index * TILE_WIDTH;
+  return inPrevious > 0 && inPrevious < TILE_WIDTH;
+}
+
 interface TreeToRebuild {
   readonly source: TileSource;
-  readonly hasher: BundleHasher;
+  /** Every bundle of the tree, checked, in order. */
+  readonly checked: AsyncIterable<CheckedBatch>;
   readonly size: number;
   readonly previous: PreviousTree | undefined;
-  /** Bundles fetched ahead. */
-  readonly window: number;
   /** The checkpoint's root. */
   readonly expectedRoot: Buffer;
 }
 
-/** Steps (2) to (5) of verifyLog: every bundle and tile of a tree of `size` leaves; returns its root. */
-async function rebuildTree({ source, hasher, size, previous, window, expectedRoot }: TreeToRebuild): Promise<Buffer> {
-  const bundles = Math.ceil(size / TILE_WIDTH);
+/** Steps (2) to (5) of verifyLog, given the checked bundles: every tile above level 0, the root. */
+async function rebuildTree({ source, checked, size, previous, expectedRoot }: TreeToRebuild): Promise<Buffer> {
   const levels = new TileLevels(source);
   let previousRootMatches = previous === undefined || previous.size !== 0 || EMPTY_ROOT.equals(previous.root);
   /** The leaves of the last, partial bundle: the level-0 part of the right edge. */
   let partial: Buffer | undefined;
+  let next = 0;
 
-  // Reads run `window` bundles ahead; bundles go to the hasher in batches, `hasher.depth` batches in
-  // flight; results are taken in order. A read that fails ends the batch it would have joined, and its
-  // error is thrown only after every earlier bundle was checked, so the first bad index stays the first.
+  for await (const batch of checked) {
+    for (const item of batch.items) {
+      if (item.index !== next++) throw new RangeError('bundles checked out of order');
+      const root = useBundle(item);
+      if (root !== undefined) await levels.add(1, root);
+      else partial = item.tile;
+      const inPrevious = previous === undefined ? 0 : previous.size - item.index * TILE_WIDTH;
+      if (previous !== undefined && inPrevious === TILE_WIDTH) previousRootMatches = levels.rootWith(undefined, 0).equals(previous.root);
+    }
+    if (batch.error !== undefined) throw batch.error.error;
+  }
+  if (next !== Math.ceil(size / TILE_WIDTH)) throw new RangeError('a bundle of the tree was not checked');
+  await levels.finish();
+
+  const root = levels.rootWith(partial, size % TILE_WIDTH);
+  if (!root.equals(expectedRoot)) throw new VerifyError('ROOT_MISMATCH', `size ${size}`);
+  if (!previousRootMatches && previous !== undefined) {
+    throw new VerifyError('INCONSISTENT_WITH_STATE', `the first ${previous.size} entries do not have the previously verified root`);
+  }
+  return root;
+
+  /**
+   * A checked bundle: any failure thrown with the first bad index; returns a full bundle's root (for a
+   * partial one, its leaves are the served tile, now known to equal them).
+   */
+  function useBundle(item: CheckedBundle): Buffer | undefined {
+    const { result } = item;
+    const first = item.index * TILE_WIDTH;
+    const path = formatEntryBundlePath({ index: item.index, width: item.width });
+    if (result.kind === 'malformed') {
+      if (!result.trailing) {
+        throw new VerifyError('BUNDLE_INVALID', `${path} holds ${result.complete} complete entries of ${item.entries}`, { firstBadIndex: first + result.complete });
+      }
+      throw new VerifyError('BUNDLE_INVALID', `${path} has bytes after its ${item.entries} entries`, { firstBadIndex: first + item.entries - 1 });
+    }
+    if (result.kind === 'mismatch') {
+      const i = result.index;
+      throw new VerifyError('TILE_MISMATCH', `entry ${first + i} does not hash to hash ${i} of ${formatHashTilePath({ level: 0, index: item.index, width: item.width })}`, {
+        firstBadIndex: first + i,
+      });
+    }
+    if (tileNeeded(item.index, item.width, previous) && item.tile === undefined) throw new RangeError('a bundle came back without the tile the tree needs');
+    // The previous tree ends inside this bundle: its root from the edge so far plus this bundle's first leaves.
+    const inPrevious = previous === undefined ? 0 : previous.size - first;
+    if (previous !== undefined && inPrevious > 0 && inPrevious < TILE_WIDTH && inPrevious <= item.width) {
+      previousRootMatches = levels.rootWith(item.tile, inPrevious).equals(previous.root);
+    }
+    if (item.width < TILE_WIDTH) return undefined;
+    if (result.root === undefined) throw new RangeError('a full bundle was checked without its root');
+    return Buffer.from(result.root, 'latin1');
+  }
+}
+
+/**
+ * Bundles read here and checked by `hasher`. Reads run `window` bundles ahead; bundles go to the hasher
+ * in batches, `hasher.depth` batches in flight; results are given in order. A read that fails ends the
+ * batch it would have joined, and its error comes after every earlier bundle, so the first bad index
+ * stays the first.
+ */
+async function* checkedHere(source: TileSource, hasher: BundleHasher, size: number, window: number): AsyncGenerator<CheckedBatch> {
+  const bundles = Math.ceil(size / TILE_WIDTH);
   const reads: Promise<Settled<BundleAndTile>>[] = [];
   let nextRead = 0;
   const readAhead = (): void => {
@@ -166,7 +245,7 @@ async function rebuildTree({ source, hasher, size, previous, window, expectedRoo
       reads.push(settle(readBundleAndTile(source, b, Math.min(TILE_WIDTH, size - b * TILE_WIDTH))));
     }
   };
-  const batches: Batch[] = [];
+  const batches: Array<{ readonly items: readonly BundleAndTile[]; readonly checked: Promise<Settled<BundleCheck[]>>; readonly error: { readonly error: unknown } | undefined }> = [];
   let batched = 0;
   let readFailed = false;
   const dispatch = async (): Promise<void> => {
@@ -199,69 +278,54 @@ async function rebuildTree({ source, hasher, size, previous, window, expectedRoo
     await dispatch(); // keep the hasher busy while this batch's results are used
     const checked = await batch.checked;
     if (!checked.ok) throw checked.error;
-    for (let k = 0; k < batch.items.length; k++) {
-      const item = batch.items[k] as BundleAndTile;
+    const items = batch.items.map((item, k): CheckedBundle => {
       const result = checked.value[k];
       if (result === undefined) throw new RangeError('bundle hasher returned too few results');
-      const root = useBundle(item, result);
-      if (root !== undefined) await levels.add(1, root);
-      else partial = item.tile;
-      const inPrevious = previous === undefined ? 0 : previous.size - item.index * TILE_WIDTH;
-      if (previous !== undefined && inPrevious === TILE_WIDTH) previousRootMatches = levels.rootWith(undefined, 0).equals(previous.root);
-    }
-    if (batch.error !== undefined) throw batch.error.error;
+      return { index: item.index, width: item.width, entries: item.entries, tile: item.tile, result };
+    });
+    yield { items, error: batch.error };
   }
-  await levels.finish();
+}
 
-  const root = levels.rootWith(partial, size % TILE_WIDTH);
-  if (!root.equals(expectedRoot)) throw new VerifyError('ROOT_MISMATCH', `size ${size}`);
-  if (!previousRootMatches && previous !== undefined) {
-    throw new VerifyError('INCONSISTENT_WITH_STATE', `the first ${previous.size} entries do not have the previously verified root`);
-  }
-  return root;
-
-  /**
-   * A checked bundle: any failure thrown with the first bad index; returns a full bundle's root (for a
-   * partial one, its leaves are the served tile, now known to equal them).
-   */
-  function useBundle(item: BundleAndTile, result: BundleCheck): Buffer | undefined {
-    const first = item.index * TILE_WIDTH;
-    const path = formatEntryBundlePath({ index: item.index, width: item.width });
-    if (result.kind === 'malformed') {
-      if (!result.trailing) {
-        throw new VerifyError('BUNDLE_INVALID', `${path} holds ${result.complete} complete entries of ${item.entries}`, { firstBadIndex: first + result.complete });
+/**
+ * Bundles checked by checkers that read them themselves: batches of `checkers.batchBundles`,
+ * `checkers.depth` in flight, given in order. A checker stops a batch at its first failing bundle or
+ * read, so what it returns is a prefix of the batch followed by its error, as in checkedHere.
+ */
+async function* checkedElsewhere(checkers: BundleCheckers, size: number, previous: PreviousTree | undefined): AsyncGenerator<CheckedBatch> {
+  const bundles = Math.ceil(size / TILE_WIDTH);
+  const inFlight: Array<{ readonly jobs: readonly BundleJobItem[]; readonly reply: Promise<Settled<CheckedReply>> }> = [];
+  let next = 0;
+  const fill = (): void => {
+    while (next < bundles && inFlight.length < checkers.depth) {
+      const jobs: BundleJobItem[] = [];
+      for (; next < bundles && jobs.length < checkers.batchBundles; next++) {
+        const width = Math.min(TILE_WIDTH, size - next * TILE_WIDTH);
+        jobs.push({ index: next, width, wantTile: tileNeeded(next, width, previous) });
       }
-      throw new VerifyError('BUNDLE_INVALID', `${path} has bytes after its ${item.entries} entries`, { firstBadIndex: first + item.entries - 1 });
+      inFlight.push({ jobs, reply: settle(checkers.check(jobs)) });
     }
-    if (result.kind === 'mismatch') {
-      const i = result.index;
-      throw new VerifyError('TILE_MISMATCH', `entry ${first + i} does not hash to hash ${i} of ${formatHashTilePath({ level: 0, index: item.index, width: item.width })}`, {
-        firstBadIndex: first + i,
-      });
+  };
+  fill();
+  for (let batch = inFlight.shift(); batch !== undefined; batch = inFlight.shift()) {
+    fill();
+    const reply = await batch.reply;
+    if (!reply.ok) throw reply.error;
+    const { checked, error } = reply.value;
+    const last = checked.at(-1)?.result.kind;
+    const whole = error === undefined && checked.length === batch.jobs.length;
+    const stoppedAtBad = error === undefined && last !== undefined && last !== 'ok' && checked.length <= batch.jobs.length;
+    const stoppedAtRead = error !== undefined && checked.length < batch.jobs.length && checked.every((c) => c.result.kind === 'ok');
+    if (!(whole || stoppedAtBad || stoppedAtRead)) {
+      throw new RangeError('a bundle checker answered for the wrong bundles');
     }
-    // The previous tree ends inside this bundle: its root from the edge so far plus this bundle's first leaves.
-    const inPrevious = previous === undefined ? 0 : previous.size - first;
-    if (previous !== undefined && inPrevious > 0 && inPrevious < TILE_WIDTH && inPrevious <= item.width) {
-      previousRootMatches = levels.rootWith(item.tile, inPrevious).equals(previous.root);
-    }
-    if (item.width < TILE_WIDTH) return undefined;
-    if (result.root === undefined) throw new RangeError('a full bundle was checked without its root');
-    return Buffer.from(result.root, 'latin1');
+    const items = checked.map((c, k): CheckedBundle => {
+      const job = batch.jobs[k] as BundleJobItem;
+      const tile = c.tile === undefined ? undefined : Buffer.from(c.tile.buffer, c.tile.byteOffset, c.tile.byteLength);
+      return { index: job.index, width: job.width, entries: c.entries, tile, result: c.result };
+    });
+    yield { items, error: error === undefined ? undefined : { error: fromRemoteError(error) } };
   }
-}
-
-/** The index of the first 32-byte hash at which two packed hash lists differ (they do differ). */
-function firstDifferentHash(a: Buffer, b: Buffer): number {
-  for (let i = 0; ; i++) {
-    if (a.compare(b, i * HASH_BYTES, (i + 1) * HASH_BYTES, i * HASH_BYTES, (i + 1) * HASH_BYTES) !== 0) return i;
-  }
-}
-
-/** Bundles handed to the hasher together; `error`: the read that ended the batch failed. */
-interface Batch {
-  readonly items: readonly BundleAndTile[];
-  readonly checked: Promise<Settled<BundleCheck[]>>;
-  readonly error: { readonly error: unknown } | undefined;
 }
 
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
@@ -274,65 +338,10 @@ function settle<T>(p: Promise<T>): Promise<Settled<T>> {
   );
 }
 
-/** Bundle `index` as served, its level-0 tile, and what checking them must find. */
-interface BundleAndTile extends BundleToCheck {
-  readonly index: number;
-  /** The bundle's width in this tree (= hashed; `entries` is 256 when a partial bundle was read from the full one). */
-  readonly width: number;
-  readonly tile: Buffer;
-}
-
-async function readBundleAndTile(source: TileSource, index: number, width: number): Promise<BundleAndTile> {
-  const first = index * TILE_WIDTH;
-  const [{ bundle, entries }, tile] = await Promise.all([readBundle(source, index, width), readHashTile(source, 0, index, width, first)]);
-  return { index, bundle, tile, entries, hashed: width, width };
-}
-
-/**
- * The bytes of bundle `index`, which must hold exactly `width` entries; a missing partial bundle may be
- * read from the full one (then it must hold 256).
- */
-async function readBundle(source: TileSource, index: number, width: number): Promise<{ bundle: Uint8Array; entries: number }> {
-  const first = index * TILE_WIDTH;
-  const path = formatEntryBundlePath({ index, width });
-  const bytes = await read(source, path, MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
-  if (bytes !== undefined) return { bundle: bytes, entries: width };
-  if (width < TILE_WIDTH) {
-    // tlog-tiles lets a log drop a partial bundle once the full one exists; its first `width` entries are the same.
-    const full = await read(source, formatEntryBundlePath({ index, width: TILE_WIDTH }), MAX_BUNDLE_BYTES, 'BUNDLE_INVALID', first);
-    if (full !== undefined) return { bundle: full, entries: TILE_WIDTH };
-  }
-  throw new VerifyError('TILE_MISSING', `${path} is missing`, { firstBadIndex: first });
-}
-
-/** Hash tile (level, index) with exactly `width` hashes; a missing partial tile may be read from the full one. */
-async function readHashTile(source: TileSource, level: number, index: number, width: number, firstLeaf: number): Promise<Buffer> {
-  const path = formatHashTilePath({ level, index, width });
-  let bytes = await read(source, path, width * HASH_BYTES, 'TILE_INVALID', firstLeaf);
-  if (bytes === undefined && width < TILE_WIDTH) {
-    // As for bundles: the full tile's first `width` hashes are the partial tile (tlog-tiles §Partial Tiles).
-    const full = await read(source, formatHashTilePath({ level, index, width: TILE_WIDTH }), TILE_WIDTH * HASH_BYTES, 'TILE_INVALID', firstLeaf);
-    if (full !== undefined && full.length !== TILE_WIDTH * HASH_BYTES) {
-      throw new VerifyError('TILE_INVALID', `${formatHashTilePath({ level, index, width: TILE_WIDTH })} is ${full.length} bytes`, { firstBadIndex: firstLeaf });
-    }
-    bytes = full?.subarray(0, width * HASH_BYTES);
-  }
-  if (bytes === undefined) throw new VerifyError('TILE_MISSING', `${path} is missing`, { firstBadIndex: firstLeaf });
-  if (bytes.length !== width * HASH_BYTES) {
-    throw new VerifyError('TILE_INVALID', `${path} is ${bytes.length} bytes, not ${width * HASH_BYTES}`, { firstBadIndex: firstLeaf });
-  }
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** One read, with source failures turned into VerifyErrors: too large → `tooLarge`, anything else FETCH_FAILED. */
-async function read(source: TileSource, path: string, maxBytes: number, tooLarge: VerifyErrorReason, firstBadIndex?: number): Promise<Uint8Array | undefined> {
-  try {
-    return await source.read(path, maxBytes);
-  } catch (e) {
-    const at = firstBadIndex === undefined ? {} : { firstBadIndex };
-    if (e instanceof TileSourceError && e.reason === 'too_large') throw new VerifyError(tooLarge, `${path} is too large`, { ...at, cause: e });
-    const detail = e instanceof TileSourceError ? e.message : path;
-    throw new VerifyError('FETCH_FAILED', detail, { cause: e });
+/** The index of the first 32-byte hash at which two packed hash lists differ (they do differ). */
+function firstDifferentHash(a: Buffer, b: Buffer): number {
+  for (let i = 0; ; i++) {
+    if (a.compare(b, i * HASH_BYTES, (i + 1) * HASH_BYTES, i * HASH_BYTES, (i + 1) * HASH_BYTES) !== 0) return i;
   }
 }
 

@@ -1,6 +1,9 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import {
   EMPTY_ROOT,
@@ -8,6 +11,7 @@ import {
   TILE_WIDTH,
   VerifyError,
   directoryTileSource,
+  httpTileSource,
   formatEntryBundlePath,
   formatHashTilePath,
   formatVerifierKey,
@@ -24,7 +28,7 @@ import {
 } from '../../src/ledger/index.js';
 import type { VerifyErrorReason } from '../../src/ledger/index.js';
 import { vectorsDir } from '../helpers/project-root.js';
-import { TESSERA_ORIGIN, TESSERA_ROOT_15, TESSERA_SIGNER_KEY, TESSERA_VERIFIER_KEY, buildLogFiles, makeEntries, memorySource } from './log-fixture.js';
+import { TESSERA_ORIGIN, TESSERA_ROOT_15, TESSERA_SIGNER_KEY, TESSERA_VERIFIER_KEY, buildLogFiles, makeEntries, memorySource, writeLogFiles } from './log-fixture.js';
 
 const TESSERA = join(vectorsDir(), 'tessera-log');
 if (!existsSync(TESSERA)) assert.fail(`tessera-log vectors not found at ${TESSERA}; set KURABAN_VECTORS_DIR`);
@@ -290,6 +294,129 @@ describe('verifyLog on larger logs built with the ledger core', () => {
     }
   });
   }
+
+  describe('checkers that read their own bundles (hashReaders: a worker thread, then child processes)', () => {
+    const dirs: string[] = [];
+    after(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+    /** The log written to a fresh directory, as `kuraban log verify --dir` reads one. */
+    const onDisk = (log: ReadonlyMap<string, Uint8Array>): string => {
+      const dir = mkdtempSync(join(tmpdir(), 'kuraban-verify-'));
+      dirs.push(dir);
+      writeLogFiles(dir, log);
+      return dir;
+    };
+    const fromDisk = (log: ReadonlyMap<string, Uint8Array>, hashReaders = 2, previous?: { size: number; root: Buffer }) =>
+      verifyLog({ source: directoryTileSource(onDisk(log)), verifier, hashReaders, ...(previous === undefined ? {} : { previous }) });
+
+    test('70,000 entries verify with one reader (the thread) and with two (a thread and a process), to the same root', async () => {
+      const expected = rootOfLeafHashes(entries.map((e) => leafHash(e)));
+      const dir = onDisk(files);
+      for (const hashReaders of [1, 2, 3]) {
+        const r = await verifyLog({ source: directoryTileSource(dir), verifier, hashReaders });
+        assert.equal(r.size, 70_000);
+        assert.deepEqual(r.root, expected, `hashReaders ${hashReaders}`);
+      }
+    });
+
+    test('tampering, missing files and cut bundles are found by the readers and name the first bad index', async () => {
+      const changed = (path: string, at: number): Map<string, Buffer> => {
+        const copy = new Map(files);
+        const bad = Buffer.from(copy.get(path) as Buffer);
+        bad[at] = (bad[at] as number) ^ 0x01;
+        copy.set(path, bad);
+        return copy;
+      };
+      await rejectsWith(fromDisk(changed('tile/0/100', 77 * 32 + 31)), 'TILE_MISMATCH', 100 * 256 + 77);
+      await rejectsWith(fromDisk(changed('tile/entries/273.p/112', (files.get('tile/entries/273.p/112') as Buffer).length - 1)), 'TILE_MISMATCH', 69_999);
+      await rejectsWith(fromDisk(changed('tile/entries/005', 40)), 'TILE_MISMATCH');
+      await rejectsWith(fromDisk(changed('tile/1/000', 5 * 32)), 'TILE_MISMATCH', 5 * 256);
+      const missing = new Map(files);
+      missing.delete('tile/entries/150');
+      await rejectsWith(fromDisk(missing), 'TILE_MISSING', 150 * 256);
+      const missingTile = new Map(files);
+      missingTile.delete('tile/0/151');
+      await rejectsWith(fromDisk(missingTile), 'TILE_MISSING', 151 * 256);
+      const shortTile = new Map(files);
+      shortTile.set('tile/0/152', (files.get('tile/0/152') as Buffer).subarray(0, 100));
+      await rejectsWith(fromDisk(shortTile), 'TILE_INVALID', 152 * 256);
+      const bundle = files.get('tile/entries/101') as Buffer;
+      let at = 0;
+      for (let i = 0; i < 3; i++) at += 2 + bundle.readUInt16BE(at);
+      const cut = new Map(files);
+      cut.set('tile/entries/101', bundle.subarray(0, at + 3));
+      await rejectsWith(fromDisk(cut), 'BUNDLE_INVALID', 101 * 256 + 3);
+      const long = new Map(files);
+      long.set('tile/entries/101', Buffer.concat([bundle, Buffer.from([0])]));
+      await rejectsWith(fromDisk(long), 'BUNDLE_INVALID', 101 * 256 + 255);
+    });
+
+    test('of two faults in one batch, or in batches on different readers, the earlier is reported', async () => {
+      const tampered = (path: string): Buffer => {
+        const bad = Buffer.from(files.get(path) as Buffer);
+        bad[9 * 32] = (bad[9 * 32] as number) ^ 0x01;
+        return bad;
+      };
+      // Bundles 100 and 103 share a batch of 16; 20 and 40 are in different batches, given to different readers.
+      for (const [first, second] of [[100, 103], [20, 40]] as const) {
+        const a = new Map(files);
+        a.set(`tile/0/${String(first).padStart(3, '0')}`, tampered(`tile/0/${String(first).padStart(3, '0')}`));
+        a.delete(`tile/entries/${String(second).padStart(3, '0')}`);
+        await rejectsWith(fromDisk(a), 'TILE_MISMATCH', first * 256 + 9);
+        const b = new Map(files);
+        b.delete(`tile/entries/${String(first).padStart(3, '0')}`);
+        b.set(`tile/0/${String(second).padStart(3, '0')}`, tampered(`tile/0/${String(second).padStart(3, '0')}`));
+        await rejectsWith(fromDisk(b), 'TILE_MISSING', first * 256);
+      }
+    });
+
+    test('consistency with previous trees ending inside and at bundles read by the readers', async () => {
+      const tree = new MemoryTree();
+      for (const e of entries) tree.append(leafHash(e));
+      const dir = onDisk(files);
+      for (const size of [255, 256, 257, 4_100, 65_537, 69_999, 70_000]) {
+        const r = await verifyLog({ source: directoryTileSource(dir), verifier, hashReaders: 2, previous: { size, root: tree.rootAt(size) } });
+        assert.equal(r.size, 70_000, `previous size ${size}`);
+        const wrong = Buffer.from(tree.rootAt(size));
+        wrong[0] = (wrong[0] as number) ^ 0x01;
+        await rejectsWith(verifyLog({ source: directoryTileSource(dir), verifier, hashReaders: 2, previous: { size, root: wrong } }), 'INCONSISTENT_WITH_STATE');
+      }
+    });
+
+    test('over HTTP each reader sends the request headers itself: with them the log verifies, without them it cannot be read', async () => {
+      const token = 'Bearer reader-test-token';
+      let unauthorised = 0;
+      const server = createServer((req, res) => {
+        if (req.headers.authorization !== token) {
+          unauthorised++;
+          res.writeHead(401).end();
+          return;
+        }
+        const bytes = files.get((req.url ?? '').replace(/^\/log\//, ''));
+        if (bytes === undefined) res.writeHead(404).end();
+        else res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/log/`;
+        const r = await verifyLog({ source: httpTileSource({ url, headers: { authorization: token } }), verifier, hashReaders: 2 });
+        assert.deepEqual(r.root, rootOfLeafHashes(entries.map((e) => leafHash(e))));
+        assert.equal(unauthorised, 0);
+        await rejectsWith(verifyLog({ source: httpTileSource({ url }), verifier, hashReaders: 2 }), 'FETCH_FAILED');
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+
+    test('a source another reader cannot open (bytes in memory, an injected fetch) is refused, not silently read here', async () => {
+      await assert.rejects(verifyLog({ source: memorySource(files), verifier, hashReaders: 2 }), RangeError);
+      const custom = httpTileSource({ url: 'http://127.0.0.1:9/log/', fetch: () => Promise.reject(new Error('unused')) });
+      assert.equal(custom.location, undefined);
+      await assert.rejects(verifyLog({ source: custom, verifier, hashReaders: 2 }), RangeError);
+    });
+  });
 
   test('consistency with a previous tree of 600 entries: same entries pass, one changed entry is a fork', async () => {
     const same = await verifyLog({ source: memorySource(buildLogFiles(entries.slice(0, 600), signer, TESSERA_ORIGIN)), verifier });
