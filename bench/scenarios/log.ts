@@ -98,7 +98,7 @@ function writeServedLog(files: ReadonlyMap<string, Buffer>): string {
 /**
  * `kuraban log verify` on a served log of `n` entries: checkpoint signature, every bundle hashed, every
  * tile compared, the root. `directory`: the log on disk (in the page cache, as just written), read as
- * `verify --dir` reads it, with its default checkers that read their own bundles (a worker thread and
+ * `verify --dir` reads it, with its default checkers that read their own bundles (this thread and
  * child processes, bundle-checkers.ts; their start-up is timed); `memory`: the log handed over from
  * memory, read on the main thread and hashed on `hashThreads` worker threads (0: on the main thread).
  */
@@ -116,7 +116,7 @@ export async function fullVerification(n: number, how: { readonly source: 'direc
     if (verified.size !== n) throw new Error('verified the wrong size');
     const name =
       how.source === 'directory'
-        ? `verify --dir: whole log on disk (verifyLog, directory source, ${defaultHashThreads()} checkers reading their own bundles: a worker thread and child processes)`
+        ? `verify --dir: whole log on disk (verifyLog, directory source, ${defaultHashThreads()} checkers reading their own bundles: this thread and child processes)`
         : `verify: whole log from memory (verifyLog, in-memory source, ${threads === 0 ? 'hashing on the main thread' : `hashing on ${threads} worker threads`})`;
     return { name, records: n, seconds, perSecond: n / seconds, cpuNote: how.source === 'directory' ? `${note} (this process only; the child processes' CPU is not counted)` : note };
   } finally {

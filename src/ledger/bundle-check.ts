@@ -10,14 +10,15 @@ import { reusingDirectoryTileSource, tileSourceAt } from './tile-sources.js';
  * tile and checks them in order with checkBundle, which consumes the bytes (they are this checker's own
  * reads). It answers with roots and results only, and stops a batch at the first bundle that fails.
  *
- * A directory is read with blocking calls into reused buffers (reusingDirectoryTileSource), one bundle
- * at a time, batches one after the other: a read's bytes live until the next read. Over HTTP every
- * read of a batch starts at once (each its own buffer), and batches overlap, to hide the latency.
+ * Batches are checked one after the other. A directory is read with blocking calls into reused buffers
+ * (reusingDirectoryTileSource), one bundle at a time: a read's bytes live until the next read. Over HTTP
+ * every read of a batch starts at once (each its own buffer) to hide the latency: 16 bundles and their
+ * tiles, so at most 32 requests in flight per checker.
  */
 export class BundleChecker {
   readonly #source: TileSource;
   readonly #oneAtATime: boolean;
-  /** The batch being checked, when batches go one after the other. */
+  /** The batch being checked. */
   #previous: Promise<unknown> = Promise.resolve();
 
   constructor(location: TileSourceLocation) {
@@ -26,7 +27,6 @@ export class BundleChecker {
   }
 
   check(id: number, bundles: readonly BundleJobItem[]): Promise<CheckedReply> {
-    if (!this.#oneAtATime) return this.#check(id, bundles);
     const run = this.#previous.then(() => this.#check(id, bundles));
     this.#previous = run;
     return run;

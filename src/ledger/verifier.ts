@@ -30,11 +30,10 @@ export interface VerifyLogOptions {
   /** Entry bundles (and their level-0 tiles) fetched ahead when they are read here; default 8. */
   readonly concurrency?: number;
   /**
-   * Checkers that read their own bundles from `source.location` and hash them: one worker thread, the
-   * others child processes (bundle-checkers.ts: node:crypto hashes on one core per process, whatever the
-   * threads). Default: defaultHashThreads() when the source has a location and the log has at least
-   * READER_MIN_BUNDLES bundles, else 0. They need a source with a location and a log of at least
-   * WORKER_MIN_BUNDLES bundles, and then replace `hashThreads`.
+   * Checkers that read their own bundles from `source.location` and hash them: this thread, then child
+   * processes (bundle-checkers.ts: node:crypto hashes on one core per process, whatever the threads).
+   * Default, for a source with a location: 1 (this thread only) under READER_MIN_BUNDLES bundles, else
+   * defaultHashThreads() (at least 1). Sources without a location are read here (`hashThreads`).
    */
   readonly hashReaders?: number;
   /**
@@ -48,8 +47,8 @@ export interface VerifyLogOptions {
 /** Below this many bundles (16,384 entries) starting workers costs more than they save. */
 export const WORKER_MIN_BUNDLES = 64;
 /**
- * By default, checkers that read for themselves only from this many bundles (65,536 entries, ~70 ms of
- * hashing on one core): their worker thread starts in ~30 ms, a child process in ~110 ms.
+ * By default, child processes check bundles only from this many bundles (65,536 entries, ~70 ms of
+ * hashing on one core): a child process takes ~120 ms to start.
  */
 export const READER_MIN_BUNDLES = 256;
 
@@ -98,7 +97,8 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
   if (previous !== undefined && (!Number.isSafeInteger(previous.size) || previous.size < 0 || previous.root.length !== HASH_BYTES)) {
     throw new VerifyError('STATE_INVALID');
   }
-  if (options.hashReaders !== undefined && options.hashReaders > 0 && source.location === undefined) {
+  if (options.hashReaders !== undefined && !(Number.isInteger(options.hashReaders) && options.hashReaders >= 1)) throw new RangeError('hashReaders: at least one');
+  if (options.hashReaders !== undefined && source.location === undefined) {
     throw new RangeError('checkers that read for themselves need a source they can open again (a directory, or a URL read with the global fetch)');
   }
 
@@ -114,7 +114,7 @@ export async function verifyLog(options: VerifyLogOptions): Promise<VerifiedLog>
   const rebuild = (checked: AsyncIterable<CheckedBatch>) => rebuildTree({ source, checked, size, previous, expectedRoot: checkpoint.rootHash });
   const done = (root: Buffer): VerifiedLog => Object.freeze({ origin, size, root, checkpointText: Buffer.from(cpBytes).toString('utf8'), checkpoint });
 
-  const readers = bundles < WORKER_MIN_BUNDLES || source.location === undefined ? 0 : (options.hashReaders ?? (bundles < READER_MIN_BUNDLES ? 0 : defaultHashThreads()));
+  const readers = source.location === undefined ? 0 : (options.hashReaders ?? (bundles < READER_MIN_BUNDLES ? 1 : Math.max(1, defaultHashThreads())));
   if (readers > 0 && source.location !== undefined) {
     const checkers = startBundleCheckers(readers, source.location);
     try {

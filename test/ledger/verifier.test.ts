@@ -295,7 +295,7 @@ describe('verifyLog on larger logs built with the ledger core', () => {
   });
   }
 
-  describe('checkers that read their own bundles (hashReaders: a worker thread, then child processes)', () => {
+  describe('checkers that read their own bundles (hashReaders: this thread, then child processes)', () => {
     const dirs: string[] = [];
     after(() => {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -310,7 +310,7 @@ describe('verifyLog on larger logs built with the ledger core', () => {
     const fromDisk = (log: ReadonlyMap<string, Uint8Array>, hashReaders = 2, previous?: { size: number; root: Buffer }) =>
       verifyLog({ source: directoryTileSource(onDisk(log)), verifier, hashReaders, ...(previous === undefined ? {} : { previous }) });
 
-    test('70,000 entries verify with one reader (the thread) and with two (a thread and a process), to the same root', async () => {
+    test('70,000 entries verify with one reader (this thread), two (and a process) and three, to the same root', async () => {
       const expected = rootOfLeafHashes(entries.map((e) => leafHash(e)));
       const dir = onDisk(files);
       for (const hashReaders of [1, 2, 3]) {
