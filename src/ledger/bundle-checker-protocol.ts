@@ -56,5 +56,5 @@ export function fromRemoteError(e: RemoteError): Error {
   if (e.reason !== undefined && Object.hasOwn(VERIFY_ERROR_REASONS, e.reason)) {
     return new VerifyError(e.reason, e.detail, e.firstBadIndex === undefined ? {} : { firstBadIndex: e.firstBadIndex });
   }
-  return new Error(`a bundle checker failed (${e.name})`);
+  return new VerifyError('CHECKER_FAILED', `it failed with ${/^[A-Za-z]{1,40}$/.test(e.name) ? e.name : 'an error'}`);
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { BundleChecker } from './bundle-check.js';
 import type { BundleCheckerReply, BundleCheckerRequest, BundleJobItem, CheckedReply } from './bundle-checker-protocol.js';
 import type { TileSourceLocation } from './tile-source.js';
+import { VerifyError } from './verify-error.js';
 
 /**
  * Checkers that read their own entry bundles (bundle-check.ts): the verifier gives them bundle indexes
@@ -68,7 +69,7 @@ function localChannel(): Channel {
             });
           }
         } catch (e) {
-          failure?.(new Error(`the bundle checker in this thread failed (${e instanceof Error ? e.name : typeof e})`));
+          failure?.(new VerifyError('CHECKER_FAILED', `the checker in this thread failed (${e instanceof Error ? e.name : typeof e})`));
         }
       }),
     onMessage: (l) => {
@@ -91,9 +92,9 @@ function processChannel(entry: URL): Channel {
     send: (m) => child.send(m),
     onMessage: (l) => child.on('message', l),
     onFailure: (l) => {
-      child.on('error', (e) => l(new Error(`a bundle checker process failed (${e.name})`)));
+      child.on('error', (e) => l(new VerifyError('CHECKER_FAILED', `a checker process could not run (${(e as NodeJS.ErrnoException).code ?? e.name})`)));
       child.on('exit', (code, signal) => {
-        if (!stopping) l(new Error(`a bundle checker process exited (${signal ?? code})`));
+        if (!stopping) l(new VerifyError('CHECKER_FAILED', `a checker process exited (${signal ?? code})`));
       });
     },
     stop: () =>
@@ -169,7 +170,7 @@ export function startBundleCheckers(count: number, location: TileSourceLocation)
     depth: 2 * count,
     async check(bundles) {
       for (;;) {
-        if (closing) throw new Error('bundle checkers closed');
+        if (closing) throw new RangeError('bundle checkers closed');
         const gone = slots.find((s) => s.gone !== undefined)?.gone;
         if (gone !== undefined) throw gone;
         const slot = leastBusyReady();

@@ -16,6 +16,7 @@ export const VERIFY_ERROR_REASONS = {
   INCONSISTENT_WITH_STATE: 'the log is not an extension of the previously verified tree (fork)',
   STATE_INVALID: 'the previous state is malformed',
   FETCH_FAILED: 'the log could not be read',
+  CHECKER_FAILED: 'a hashing process of the verifier failed, so the log was not judged',
 } as const;
 
 export type VerifyErrorReason = keyof typeof VERIFY_ERROR_REASONS;

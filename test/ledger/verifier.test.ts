@@ -48,6 +48,23 @@ function tesseraFiles(): Map<string, Buffer> {
   return new Map(TESSERA_FILES);
 }
 
+/** Pids of this process's children (Linux /proc), e.g. a verifier's checker processes. */
+function childrenOf(parent: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 async function rejectsWith(p: Promise<unknown>, reason: VerifyErrorReason, firstBadIndex?: number): Promise<VerifyError> {
   let caught: unknown;
   try {
@@ -404,6 +421,34 @@ describe('verifyLog on larger logs built with the ledger core', () => {
         assert.deepEqual(r.root, rootOfLeafHashes(entries.map((e) => leafHash(e))));
         assert.equal(unauthorised, 0);
         await rejectsWith(verifyLog({ source: httpTileSource({ url }), verifier, hashReaders: 2 }), 'FETCH_FAILED');
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+
+    test('a checker process killed mid-verification fails it as CHECKER_FAILED (never a success, never a hang)', async () => {
+      // A slow server (each file 5 ms late) keeps the verification running while its child is found and killed.
+      const server = createServer((req, res) => {
+        const bytes = files.get((req.url ?? '').replace(/^\/log\//, ''));
+        setTimeout(() => (bytes === undefined ? res.writeHead(404).end() : res.writeHead(200, { 'content-length': bytes.length }).end(bytes)), 5);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/log/`;
+        const verifying = verifyLog({ source: httpTileSource({ url }), verifier, hashReaders: 2 });
+        verifying.catch(() => {});
+        let killed = false;
+        for (let tries = 0; tries < 200 && !killed; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          for (const pid of childrenOf(process.pid)) {
+            process.kill(pid, 'SIGKILL');
+            killed = true;
+          }
+        }
+        assert.ok(killed, 'the checker process was never seen');
+        const e = await rejectsWith(verifying, 'CHECKER_FAILED');
+        assert.match(e.message, /SIGKILL/);
       } finally {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -33,7 +33,7 @@ export const EXIT_VERIFY_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 /** Failures that say nothing about the log: our own input or the network. */
-const IO_REASONS: ReadonlySet<VerifyErrorReason> = new Set(['FETCH_FAILED', 'STATE_INVALID']);
+const IO_REASONS: ReadonlySet<VerifyErrorReason> = new Set(['FETCH_FAILED', 'STATE_INVALID', 'CHECKER_FAILED']);
 
 interface VerifyOptions {
   url?: string;
