@@ -8,4 +8,4 @@ export { HmacSha256, HMAC_SHA256_BYTES } from './hmac.js';
 export { SivCtr, SIV_BYTES } from './siv.js';
 export { randomBytesPooled, randomFillPooled } from './random.js';
 export { Ff1, Ff1DomainError, ff1MinLength, FF1_MIN_DOMAIN, FF1_MAX_LENGTH } from './ff1.js';
-export { wrapKeysInto, openWrappedKey, KEY_WRAP_FORMAT_KW, WRAPPED_KEY_KW_BYTES } from './key-wrap.js';
+export { wrapKeysInto, openWrappedKey, openWrappedKeys, KEY_WRAP_FORMAT_KW, WRAPPED_KEY_KW_BYTES } from './key-wrap.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { aadEncoder, AES_256_KEY_BYTES, encodeAad, hkdfSha256, openWrappedKey, seal } from '../crypto/index.js';
+import { aadEncoder, AES_256_KEY_BYTES, encodeAad, hkdfSha256, openWrappedKey, openWrappedKeys, seal } from '../crypto/index.js';
 import { KurabanError } from '../errors/index.js';
 import { ED25519_KEY_BYTES, formatVerifierKey, isValidKeyName, noteSignerFromSeed, type NoteSigner } from '../ledger/index.js';
 import { KeyCache } from './key-cache.js';
@@ -183,17 +183,31 @@ export class Keyring {
     const nextVersions = new Map<string, number>();
     if (subjectIds.length === 0) return { existing, nextVersions };
     const rows = await ops.getLatestWrappedKeys(tenantId, 'subject', subjectIds);
-    const tenantKeys = new Map<number, DataKey>();
+    // Keys are opened together per wrapping tenant-key version (openWrappedKeys: one AES-KW pass over
+    // all of them instead of a cipher object per key).
+    const byWrapper = new Map<number, Array<(typeof rows)[number]>>();
     for (const row of rows) {
       if (isTombstone(row)) {
         nextVersions.set(row.scopeId, row.version + 1);
         continue;
       }
-      let tenantKey = tenantKeys.get(row.wrappedBy);
-      if (!tenantKey) tenantKeys.set(row.wrappedBy, (tenantKey = await this.tenantKey(ops, tenantId, row.wrappedBy)));
-      const key = openWrappedKey(tenantKey.key, row.wrapped, wrapAad(tenantId, 'subject', row.scopeId, row.version));
-      existing.set(row.scopeId, { version: row.version, key });
-      this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
+      let group = byWrapper.get(row.wrappedBy);
+      if (!group) byWrapper.set(row.wrappedBy, (group = []));
+      group.push(row);
+    }
+    for (const [wrappedBy, group] of byWrapper) {
+      const tenantKey = await this.tenantKey(ops, tenantId, wrappedBy);
+      const keys = openWrappedKeys(
+        tenantKey.key,
+        group.map((row) => row.wrapped),
+        (i) => wrapAad(tenantId, 'subject', (group[i] as (typeof group)[number]).scopeId, (group[i] as (typeof group)[number]).version),
+      );
+      for (let i = 0; i < group.length; i++) {
+        const row = group[i] as (typeof group)[number];
+        const key = keys[i] as Buffer;
+        existing.set(row.scopeId, { version: row.version, key });
+        this.remember(ops, tenantId, 'subject', row.scopeId, row.version, key);
+      }
     }
     return { existing, nextVersions };
   }

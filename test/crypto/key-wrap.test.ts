@@ -2,8 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { kwWrapMany } from '../../src/crypto/key-wrap.js';
-import { openWrappedKey, seal, wrapKeysInto, KEY_WRAP_FORMAT_KW, WRAPPED_KEY_KW_BYTES } from '../../src/crypto/index.js';
+import { kwUnwrapMany, kwWrapMany } from '../../src/crypto/key-wrap.js';
+import { openWrappedKey, openWrappedKeys, seal, wrapKeysInto, KEY_WRAP_FORMAT_KW, WRAPPED_KEY_KW_BYTES } from '../../src/crypto/index.js';
 
 const KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
 const nativeWrap = (kek: Buffer, plain: Buffer) => {
@@ -86,5 +86,63 @@ describe('wrapped-key format 2 (KW of key ‖ SHA-256(AAD)[0..16])', () => {
     const v1 = seal(kek, key, aad(2));
     assert.deepEqual(openWrappedKey(kek, v1, aad(2)), key);
     assert.throws(() => openWrappedKey(kek, v1, aad(3)), decryptionFailed);
+  });
+});
+
+describe('opening many wrapped keys at once (openWrappedKeys, batched KW unwrap)', () => {
+  const aad = (i: number) => Buffer.from(`tenant\0subject\0person-${i}\0${1}`);
+  const wrapAll = (kek: Buffer, keys: Buffer, count: number) => {
+    const out = Buffer.alloc(count * WRAPPED_KEY_KW_BYTES);
+    wrapKeysInto(kek, keys, count, aad, out, 0);
+    return Array.from({ length: count }, (_v, k) => out.subarray(k * WRAPPED_KEY_KW_BYTES, (k + 1) * WRAPPED_KEY_KW_BYTES));
+  };
+
+  test('the batched unwrap reproduces RFC 3394 §4.6 backwards (256 bits of key data, 256-bit KEK)', () => {
+    const kek = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+    const wrapped = Buffer.from('0028c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21', 'hex'); // a format byte, then C
+    const { plain, ivOk } = kwUnwrapMany(kek, [wrapped, wrapped], 4);
+    assert.equal(plain.subarray(0, 32).toString('hex'), '00112233445566778899aabbccddeeff000102030405060708090a0b0c0d0e0f');
+    assert.deepEqual(plain.subarray(32), plain.subarray(0, 32));
+    assert.deepEqual([...ivOk], [1, 1]);
+    const bad = Buffer.from(wrapped);
+    bad[20] = (bad[20] as number) ^ 1;
+    assert.deepEqual([...kwUnwrapMany(kek, [wrapped, bad], 4).ivOk], [1, 0], 'a changed byte spoils its own integrity value only');
+  });
+
+  test('every key of a batch opens to what was wrapped, as openWrappedKey opens it, format-1 blobs among them too', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 3 }), (count, gcmAt) => {
+        const kek = randomBytes(32);
+        const keys = randomBytes(count * 32);
+        const blobs: Uint8Array[] = wrapAll(kek, keys, count);
+        if (gcmAt < count) blobs[gcmAt] = seal(kek, keys.subarray(gcmAt * 32, (gcmAt + 1) * 32), aad(gcmAt));
+        const opened = openWrappedKeys(kek, blobs, aad);
+        assert.equal(opened.length, count);
+        for (let k = 0; k < count; k++) {
+          assert.deepEqual(opened[k], keys.subarray(k * 32, (k + 1) * 32));
+          assert.deepEqual(opened[k], openWrappedKey(kek, blobs[k] as Uint8Array, aad(k)));
+          if (k > 0) assert.notEqual((opened[k] as Buffer).buffer, (opened[k - 1] as Buffer).buffer, 'each key has memory of its own (zeroed alone when evicted)');
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('one bad blob anywhere (a changed byte, another row\'s context, a truncation) fails the whole batch with DECRYPTION_FAILED', () => {
+    const kek = randomBytes(32);
+    const count = 40;
+    const blobs = wrapAll(kek, randomBytes(count * 32), count);
+    fc.assert(
+      fc.property(fc.nat({ max: count - 1 }), fc.nat({ max: WRAPPED_KEY_KW_BYTES - 1 }), fc.integer({ min: 1, max: 255 }), (which, at, x) => {
+        const copy = blobs.map((b) => Buffer.from(b));
+        (copy[which] as Buffer)[at] = ((copy[which] as Buffer)[at] as number) ^ x;
+        assert.throws(() => openWrappedKeys(kek, copy, aad), decryptionFailed);
+      }),
+      { numRuns: 150 },
+    );
+    assert.throws(() => openWrappedKeys(kek, blobs, (i) => aad(i === 17 ? 18 : i)), decryptionFailed);
+    assert.throws(() => openWrappedKeys(randomBytes(32), blobs, aad), decryptionFailed);
+    assert.throws(() => openWrappedKeys(kek, [...blobs.slice(0, 5), (blobs[5] as Buffer).subarray(0, 40)], aad), decryptionFailed);
+    assert.deepEqual(openWrappedKeys(kek, [], aad), []);
   });
 });
