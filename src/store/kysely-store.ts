@@ -211,14 +211,16 @@ export class KyselyStoreOps implements StoreOps {
       else byKind.set(r.kind, [r]);
     }
     for (const [kind, list] of byKind) {
-      for (let i = 0; i < list.length; i += 500) {
-        const chunk = list.slice(i, i + 500);
-        let q = this.db
-          .selectFrom('wrapped_keys')
-          .select(['scope_id', 'version'])
-          .where('tenant_id', '=', tenantId)
-          .where('kind', '=', kind)
-          .where('scope_id', 'in', [...new Set(chunk.map((c) => c.scopeId))]);
+      for (let i = 0; i < list.length; i += 5000) {
+        const chunk = list.slice(i, i + 5000);
+        // The ids as one parameter, as in getLatestWrappedKeys: one short statement, not a
+        // 500-placeholder one compiled per call (a batch for known people locks ~1,000 subject keys).
+        const ids = [...new Set(chunk.map((c) => c.scopeId))];
+        const inChunk =
+          this.backend.dialect === 'postgres'
+            ? sql<boolean>`scope_id = any(${ids}::text[])`
+            : sql<boolean>`scope_id in (select value from json_each(${JSON.stringify(ids)}))`;
+        let q = this.db.selectFrom('wrapped_keys').select(['scope_id', 'version']).where('tenant_id', '=', tenantId).where('kind', '=', kind).where(inChunk);
         if (this.backend.dialect === 'postgres') q = q.forShare();
         const have = new Set((await q.execute()).map((r) => `${r.scope_id}\0${Number(r.version)}`));
         for (const c of chunk) if (have.has(`${c.scopeId}\0${c.version}`)) found++;

@@ -188,6 +188,27 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.getLatestWrappedKeys(t, 'subject', []), []);
     });
 
+    test('wrapped keys: lockWrappedKeys counts exactly the (kind, scope, version) rows that exist, over many scopes', async () => {
+      const t = unique('t');
+      const rows: WrappedKeyRow[] = [];
+      for (let i = 0; i < 1200; i++) rows.push(keyRow(t, 'subject', `S-${i}`, 1));
+      rows.push(keyRow(t, 'subject', 'S-5', 2), keyRow(t, 'collection', 'C-1', 3));
+      await store.insertWrappedKeys(rows, false);
+      const refs = [
+        ...Array.from({ length: 1200 }, (_, i) => ({ kind: 'subject' as const, scopeId: `S-${i}`, version: 1 })),
+        { kind: 'subject' as const, scopeId: 'S-5', version: 2 },
+        { kind: 'collection' as const, scopeId: 'C-1', version: 3 },
+      ];
+      assert.equal(await store.transaction((tx) => tx.lockWrappedKeys(t, refs)), 1202);
+      const missing = [
+        { kind: 'subject' as const, scopeId: 'S-7', version: 2 }, // another version
+        { kind: 'subject' as const, scopeId: 'S-none', version: 1 }, // no such scope
+        { kind: 'collection' as const, scopeId: 'S-8', version: 1 }, // another kind
+      ];
+      assert.equal(await store.transaction((tx) => tx.lockWrappedKeys(t, [...refs.slice(0, 10), ...missing])), 10);
+      assert.equal(await store.transaction((tx) => tx.lockWrappedKeys(unique('t'), refs.slice(0, 10))), 0, 'another tenant holds none of them');
+    });
+
     test('records: insert, get, getRecords (id order, missing left out), scoped to their collection', async () => {
       const { tenantId, collection } = await scope();
       const a = recordRow(collection.id, tenantId);
