@@ -123,6 +123,8 @@ export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: nu
  */
 export function kwUnwrapMany(kek: AeadKey, blobs: readonly Uint8Array[], n: number): { plain: Buffer; ivOk: Uint8Array } {
   const count = blobs.length;
+  // n ≥ 2: RFC 3394 §2; t = 6n must fit one byte. Each blob: a format byte, then n + 1 semiblocks.
+  if (n < 2 || n > 40 || blobs.some((blob) => blob.length !== 1 + (n + 1) * SEMIBLOCK)) throw new RangeError('kwUnwrapMany: bad length');
   const r = new Uint32Array(count * n * 2);
   const blocks = new Uint32Array(count * 4);
   const b = new Uint32Array(count * 4);

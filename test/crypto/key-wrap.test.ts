@@ -107,6 +107,7 @@ describe('opening many wrapped keys at once (openWrappedKeys, batched KW unwrap)
     const bad = Buffer.from(wrapped);
     bad[20] = (bad[20] as number) ^ 1;
     assert.deepEqual([...kwUnwrapMany(kek, [wrapped, bad], 4).ivOk], [1, 0], 'a changed byte spoils its own integrity value only');
+    assert.throws(() => kwUnwrapMany(kek, [wrapped, wrapped.subarray(0, 33)], 4), RangeError);
   });
 
   test('every key of a batch opens to what was wrapped, as openWrappedKey opens it, format-1 blobs among them too', () => {
