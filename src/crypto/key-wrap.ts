@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, type Cipher, type Decipher } from 'node:crypto';
 import { decryptionFailed, isKurabanError } from '../errors/index.js';
 import { CIPHERTEXT_FORMAT_V1, open, type AeadKey } from './aead.js';
 import { constantTimeEqual } from './blind-index.js';
@@ -31,6 +31,11 @@ const WRAP_STEPS = 6; // RFC 3394 §2.2.1: j = 0..5
 /** Bytes of one format-2 wrapped AES-256 key. */
 export const WRAPPED_KEY_KW_BYTES = 1 + (PLAIN_SEMIBLOCKS + 1) * SEMIBLOCK;
 
+/** The context digest format 2 carries after the key: SHA-256(AAD)[0..16], as a latin1 string. */
+function contextOf(aad: Uint8Array): string {
+  return hash('sha256', aad, 'binary').slice(0, CONTEXT_BYTES);
+}
+
 /**
  * Wraps `count` AES-256 keys (32 bytes each, side by side in `keys`) under `kek`, each with its own
  * AAD from `aadOf(i)`, into `out` from `at` (WRAPPED_KEY_KW_BYTES each, side by side).
@@ -43,7 +48,7 @@ export function wrapKeysInto(kek: AeadKey, keys: Uint8Array, count: number, aadO
   try {
     for (let k = 0; k < count; k++) {
       plain.set(keys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), k * n * SEMIBLOCK);
-      plain.write(hash('sha256', aadOf(k), 'binary'), k * n * SEMIBLOCK + KEY_BYTES, CONTEXT_BYTES, 'latin1');
+      plain.write(contextOf(aadOf(k)), k * n * SEMIBLOCK + KEY_BYTES, CONTEXT_BYTES, 'latin1');
     }
     const wrapped = kwWrapMany(kek, plain, n, count);
     for (let k = 0; k < count; k++) {
@@ -56,22 +61,39 @@ export function wrapKeysInto(kek: AeadKey, keys: Uint8Array, count: number, aadO
 }
 
 /**
+ * The working state of a batched KW pass (kwWrapMany, kwUnwrapMany), moved as 32-bit words (two per
+ * semiblock: a native copy per semiblock would cost more than the AES): `a`, every input's A; `r`, every
+ * input's n semiblocks R[1..n]; `blocks`, every input's A ‖ R[i] as one ECB step takes them; `b`, the
+ * step's output. Each has a byte view. `step` runs one ECB call over every input; `zero` wipes it all.
+ */
+function kwScratch(ecb: Cipher | Decipher, count: number, n: number) {
+  const words = { a: new Uint32Array(count * 2), r: new Uint32Array(count * n * 2), blocks: new Uint32Array(count * 4), b: new Uint32Array(count * 4) };
+  const bytes = { a8: Buffer.from(words.a.buffer), r8: Buffer.from(words.r.buffer), blocks8: Buffer.from(words.blocks.buffer), b8: Buffer.from(words.b.buffer) };
+  ecb.setAutoPadding(false); // no block held back for padding: update() returns every block
+  return {
+    ...words,
+    ...bytes,
+    step(): void {
+      const out = ecb.update(bytes.blocks8);
+      if (out.length !== bytes.blocks8.length) throw new Error('unexpected ECB output length');
+      out.copy(bytes.b8);
+      out.fill(0);
+    },
+    zero(): void {
+      ecb.final();
+      for (const w of Object.values(words)) w.fill(0);
+    },
+  };
+}
+
+/**
  * RFC 3394 §2.2.1 (SP 800-38F Algorithm 6, W) for `count` inputs of `n` semiblocks each (side by side
  * in `plain`), returning their `count` outputs of n + 1 semiblocks side by side. Step 2 runs for all
  * inputs at once: each of its 6n steps is one AES-ECB call over every input's A ‖ R[i].
  */
 export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: number): Buffer {
   if (n < 2 || n > 40 || plain.length !== count * n * SEMIBLOCK) throw new RangeError('kwWrapMany: bad length'); // n ≥ 2: RFC 3394 §2; t = 6n must fit one byte
-  // R: every input's n semiblocks; blocks: every input's A ‖ R[i]; b: the step's ECB output.
-  // Moved as 32-bit words (two per semiblock): a native copy per semiblock would cost more than the AES.
-  const r = new Uint32Array(count * n * 2);
-  const blocks = new Uint32Array(count * 4);
-  const b = new Uint32Array(count * 4);
-  const r8 = Buffer.from(r.buffer);
-  const blocks8 = Buffer.from(blocks.buffer);
-  const b8 = Buffer.from(b.buffer);
-  const ecb = createCipheriv('aes-256-ecb', kek, null);
-  ecb.setAutoPadding(false);
+  const { r, blocks, b, r8, blocks8, step, zero } = kwScratch(createCipheriv('aes-256-ecb', kek, null), count, n);
   try {
     r8.set(plain); // step 1: R[i] = P[i]
     for (let k = 0; k < count; k++) KW_IV.copy(blocks8, k * 2 * SEMIBLOCK); // step 1: A = IV
@@ -82,9 +104,7 @@ export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: nu
           blocks[k * 4 + 2] = r[ri] as number;
           blocks[k * 4 + 3] = r[ri + 1] as number;
         }
-        const step = ecb.update(blocks8); // B = AES(K, A | R[i]) for every input
-        step.copy(b8);
-        step.fill(0);
+        step(); // B = AES(K, A | R[i]) for every input
         const t = n * j + i + 1; // RFC 3394 §2.2.1: t = (n*j)+i with i from 1; t ≤ 6n < 256 is A's last byte
         for (let k = 0; k < count; k++) {
           const ri = (k * n + i) * 2;
@@ -104,10 +124,7 @@ export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: nu
     }
     return out;
   } finally {
-    ecb.final();
-    r.fill(0);
-    blocks.fill(0);
-    b.fill(0);
+    zero();
   }
 }
 
@@ -125,16 +142,7 @@ export function kwUnwrapMany(kek: AeadKey, blobs: readonly Uint8Array[], n: numb
   const count = blobs.length;
   // n ≥ 2: RFC 3394 §2; t = 6n must fit one byte. Each blob: a format byte, then n + 1 semiblocks.
   if (n < 2 || n > 40 || blobs.some((blob) => blob.length !== 1 + (n + 1) * SEMIBLOCK)) throw new RangeError('kwUnwrapMany: bad length');
-  const r = new Uint32Array(count * n * 2);
-  const blocks = new Uint32Array(count * 4);
-  const b = new Uint32Array(count * 4);
-  const r8 = Buffer.from(r.buffer);
-  const blocks8 = Buffer.from(blocks.buffer);
-  const b8 = Buffer.from(b.buffer);
-  const a = new Uint32Array(count * 2);
-  const a8 = Buffer.from(a.buffer);
-  const ecb = createDecipheriv('aes-256-ecb', kek, null);
-  ecb.setAutoPadding(false); // no block held back for padding: update() returns every block
+  const { a, r, blocks, b, a8, r8, blocks8, step, zero } = kwScratch(createDecipheriv('aes-256-ecb', kek, null), count, n);
   try {
     // Step 1: A = C[0], R[i] = C[i] (the blob's byte 0 is the format).
     for (let k = 0; k < count; k++) {
@@ -153,10 +161,7 @@ export function kwUnwrapMany(kek: AeadKey, blobs: readonly Uint8Array[], n: numb
           blocks[k * 4 + 2] = r[ri] as number;
           blocks[k * 4 + 3] = r[ri + 1] as number;
         }
-        const step = ecb.update(blocks8); // B = AES⁻¹(K, (A ⊕ t) | R[i]) for every input
-        if (step.length !== blocks8.length) throw new Error('unexpected ECB output length');
-        step.copy(b8);
-        step.fill(0);
+        step(); // B = AES⁻¹(K, (A ⊕ t) | R[i]) for every input
         for (let k = 0; k < count; k++) {
           const ri = (k * n + i) * 2;
           a[k * 2] = b[k * 4] as number; // A = MSB(64, B)
@@ -167,18 +172,10 @@ export function kwUnwrapMany(kek: AeadKey, blobs: readonly Uint8Array[], n: numb
       }
     }
     const ivOk = new Uint8Array(count);
-    for (let k = 0; k < count; k++) {
-      let diff = 0;
-      for (let x = 0; x < SEMIBLOCK; x++) diff |= (a8[k * SEMIBLOCK + x] as number) ^ (KW_IV[x] as number);
-      ivOk[k] = diff === 0 ? 1 : 0;
-    }
+    for (let k = 0; k < count; k++) ivOk[k] = constantTimeEqual(a8.subarray(k * SEMIBLOCK, (k + 1) * SEMIBLOCK), KW_IV) ? 1 : 0;
     return { plain: Buffer.from(r8), ivOk };
   } finally {
-    ecb.final();
-    r.fill(0);
-    blocks.fill(0);
-    b.fill(0);
-    a.fill(0);
+    zero();
   }
 }
 
@@ -204,18 +201,16 @@ export function openWrappedKeys(kek: AeadKey, blobs: readonly Uint8Array[], aadO
         PLAIN_SEMIBLOCKS,
       );
       try {
-        let bad = 0;
+        let bad = false;
         for (let k = 0; k < kw.length; k++) {
           const at = k * PLAIN_SEMIBLOCKS * SEMIBLOCK;
-          const context = Buffer.from(hash('sha256', aadOf(kw[k] as number), 'binary'), 'latin1');
-          let diff = (ivOk[k] as number) ^ 1;
-          for (let x = 0; x < CONTEXT_BYTES; x++) diff |= (plain[at + KEY_BYTES + x] as number) ^ (context[x] as number);
-          bad |= diff;
+          const contextOk = constantTimeEqual(plain.subarray(at + KEY_BYTES, at + KEY_BYTES + CONTEXT_BYTES), Buffer.from(contextOf(aadOf(kw[k] as number)), 'latin1'));
+          bad ||= ivOk[k] !== 1 || !contextOk;
           const key = Buffer.alloc(KEY_BYTES);
           plain.copy(key, 0, at, at + KEY_BYTES);
           keys[kw[k] as number] = key;
         }
-        if (bad !== 0) throw decryptionFailed();
+        if (bad) throw decryptionFailed();
       } finally {
         plain.fill(0);
       }
@@ -242,8 +237,7 @@ export function openWrappedKey(kek: AeadKey, blob: Uint8Array, aad: Uint8Array):
   } catch (e) {
     throw decryptionFailed(e);
   }
-  const context = Buffer.from(hash('sha256', aad, 'binary'), 'latin1').subarray(0, CONTEXT_BYTES);
-  const ok = plain.length === KEY_BYTES + CONTEXT_BYTES && constantTimeEqual(plain.subarray(KEY_BYTES), context);
+  const ok = plain.length === KEY_BYTES + CONTEXT_BYTES && constantTimeEqual(plain.subarray(KEY_BYTES), Buffer.from(contextOf(aad), 'latin1'));
   if (!ok) {
     plain.fill(0);
     throw decryptionFailed();
