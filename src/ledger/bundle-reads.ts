@@ -9,7 +9,7 @@ import { VerifyError, type VerifyErrorReason } from './verify-error.js';
 /**
  * The verifier's reads: an entry bundle with its level-0 tile, a hash tile, any log file, each checked
  * for size and turned into a VerifyError naming the first leaf it concerns. Shared by the verifier and
- * its hashing processes (bundle-check-process.ts), which read their bundles themselves.
+ * its bundle checkers (bundle-check.ts), which read their bundles themselves.
  */
 
 /** A whole bundle: 256 entries of at most 65,535 bytes, each with its 2-byte length (tlog-tiles §Log entries). */

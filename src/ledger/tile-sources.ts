@@ -1,109 +1,43 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { TileSourceError, isLogPath } from './tile-source.js';
 import type { TileSource, TileSourceLocation } from './tile-source.js';
 
 /**
- * The two TileSource implementations the `kuraban log verify` command uses: a directory holding a
- * tlog-tiles log (as Tessera's POSIX writer lays it out) and an HTTP(S) log prefix read with the global
- * `fetch`. Both refuse anything that is not a log path and any body longer than the caller allows.
+ * The TileSource implementations `kuraban log verify` uses: a directory holding a tlog-tiles log (as
+ * Tessera's POSIX writer lays it out) and an HTTP(S) log prefix read with the global `fetch`. Both
+ * refuse anything that is not a log path and any body longer than the caller allows.
  */
 
-/** Reads `<dir>/<path>`; a missing file (or a missing directory on the way) is "not in the log". */
+/**
+ * Reads `<dir>/<path>`; a missing file (or a missing directory on the way) is "not in the log". Each
+ * read returns bytes of its own. Reads are blocking calls (readInLog): the verifier is their only
+ * user, and its checker in this thread blocks anyway.
+ */
 export function directoryTileSource(dir: string): TileSource {
   const root = resolve(dir);
-  return Object.freeze({
-    location: Object.freeze({ kind: 'directory' as const, dir: root }),
-    async read(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-      const file = fileInLog(root, path);
-      let handle;
-      try {
-        handle = await open(file, 'r');
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw new TileSourceError('unavailable', path, code, { cause: e });
-      }
-      try {
-        const st = await handle.stat();
-        if (!st.isFile()) throw new TileSourceError('unavailable', path, 'not a regular file');
-        if (st.size > maxBytes) throw new TileSourceError('too_large', path);
-        // Read one byte more than allowed, so a file that grows between stat and read is still refused.
-        const buf = Buffer.alloc(Math.min(maxBytes + 1, st.size + 1));
-        let at = 0;
-        for (;;) {
-          const { bytesRead } = await handle.read(buf, at, buf.length - at, at);
-          if (bytesRead === 0) break;
-          at += bytesRead;
-          if (at === buf.length) break;
-        }
-        if (at > maxBytes) throw new TileSourceError('too_large', path);
-        return buf.subarray(0, at);
-      } catch (e) {
-        if (e instanceof TileSourceError) throw e;
-        throw new TileSourceError('unavailable', path, (e as NodeJS.ErrnoException).code, { cause: e });
-      } finally {
-        await handle.close();
-      }
-    },
-  });
-}
-
-/** `<root>/<path>` for a log path; anything else (or a path resolving outside root) is refused. */
-function fileInLog(root: string, path: string): string {
-  if (!isLogPath(path)) throw new TileSourceError('bad_path', path);
-  const file = resolve(root, path);
-  if (!file.startsWith(root + sep)) throw new TileSourceError('bad_path', path);
-  return file;
+  return directorySource(root, (path, maxBytes) => readInLog(root, path, maxBytes, Buffer.allocUnsafeSlow));
 }
 
 /**
- * The same directory read with blocking calls into two reused buffers, one for entry bundles and one for
- * hash tiles: the bytes a read returns are valid only until the next read of the same kind. Made for a
- * process that does nothing else and reads one bundle and its tile at a time (bundle-check-process.ts).
- * Measured on this project's VM (2026-12-03, 77 KB files in the page cache): the promise API costs
- * ~200 µs per file; blocking calls into a fresh buffer 24–95 µs, most of it faulting in the new pages;
- * blocking calls into a reused buffer ~15 µs (open, fstat and close ~9, the read ~7).
+ * The same directory, read into two reused buffers, one for entry bundles and one for hash tiles: the
+ * bytes a read returns are valid only until the next read of the same kind. Made for a checker that
+ * reads one bundle and its tile at a time and hashes them before the next (bundle-check.ts): a fresh
+ * 77 KB buffer per bundle costs this VM 24–95 µs of page faults, against ~7 µs for the read itself.
  */
 export function reusingDirectoryTileSource(dir: string): TileSource {
   const root = resolve(dir);
   const buffers = { entries: Buffer.alloc(0), tiles: Buffer.alloc(0) };
-  const read = (path: string, maxBytes: number): Uint8Array | undefined => {
-    const file = fileInLog(root, path);
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw new TileSourceError('unavailable', path, code, { cause: e });
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) throw new TileSourceError('unavailable', path, 'not a regular file');
-      if (st.size > maxBytes) throw new TileSourceError('too_large', path);
-      // One byte more than allowed, so a file that grows between stat and read is still refused.
-      const want = Math.min(maxBytes + 1, st.size + 1);
-      const kind = path.startsWith('tile/entries/') ? 'entries' : 'tiles';
-      if (buffers[kind].length < want) buffers[kind] = Buffer.allocUnsafeSlow(Math.max(want, 2 * buffers[kind].length));
-      const buf = buffers[kind].subarray(0, want);
-      let at = 0;
-      for (;;) {
-        const bytesRead = readSync(fd, buf, at, buf.length - at, at);
-        if (bytesRead === 0) break;
-        at += bytesRead;
-        if (at === buf.length) break;
-      }
-      if (at > maxBytes) throw new TileSourceError('too_large', path);
-      return buf.subarray(0, at);
-    } catch (e) {
-      if (e instanceof TileSourceError) throw e;
-      throw new TileSourceError('unavailable', path, (e as NodeJS.ErrnoException).code, { cause: e });
-    } finally {
-      closeSync(fd);
-    }
-  };
+  return directorySource(root, (path, maxBytes) => {
+    const kind = path.startsWith('tile/entries/') ? 'entries' : 'tiles';
+    return readInLog(root, path, maxBytes, (bytes) => {
+      if (buffers[kind].length < bytes) buffers[kind] = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * buffers[kind].length));
+      return buffers[kind];
+    });
+  });
+}
+
+function directorySource(root: string, read: (path: string, maxBytes: number) => Uint8Array | undefined): TileSource {
   return Object.freeze({
     location: Object.freeze({ kind: 'directory' as const, dir: root }),
     read: (path: string, maxBytes: number) => {
@@ -114,6 +48,47 @@ export function reusingDirectoryTileSource(dir: string): TileSource {
       }
     },
   });
+}
+
+/**
+ * `<root>/<path>`, read with blocking calls into `bufferFor(n)` (a buffer of at least n bytes), or
+ * undefined when the log has no such file. Blocking, measured on this project's VM (2026-12-03, 77 KB
+ * files in the page cache): the promise API cost ~200 µs per file, open, fstat, read and close ~15.
+ */
+function readInLog(root: string, path: string, maxBytes: number, bufferFor: (bytes: number) => Buffer): Uint8Array | undefined {
+  if (!isLogPath(path)) throw new TileSourceError('bad_path', path);
+  const file = resolve(root, path);
+  if (!file.startsWith(root + sep)) throw new TileSourceError('bad_path', path);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new TileSourceError('unavailable', path, code, { cause: e });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new TileSourceError('unavailable', path, 'not a regular file');
+    if (st.size > maxBytes) throw new TileSourceError('too_large', path);
+    // One byte more than allowed, so a file that grows between stat and read is still refused.
+    const want = Math.min(maxBytes + 1, st.size + 1);
+    const buf = bufferFor(want).subarray(0, want);
+    let at = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buf, at, buf.length - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+      if (at === buf.length) break;
+    }
+    if (at > maxBytes) throw new TileSourceError('too_large', path);
+    return buf.subarray(0, at);
+  } catch (e) {
+    if (e instanceof TileSourceError) throw e;
+    throw new TileSourceError('unavailable', path, (e as NodeJS.ErrnoException).code, { cause: e });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface HttpTileSourceOptions {
