@@ -17,12 +17,13 @@ import { reusingDirectoryTileSource, tileSourceAt } from './tile-sources.js';
  */
 export class BundleChecker {
   readonly #source: TileSource;
-  readonly #oneAtATime: boolean;
+  /** A directory is read into reused buffers (reusingDirectoryTileSource): one bundle read at a time, each hashed before the next. */
+  readonly #readsReuseBuffers: boolean;
   /** The batch being checked. */
   #previous: Promise<unknown> = Promise.resolve();
 
   constructor(location: TileSourceLocation) {
-    this.#oneAtATime = location.kind === 'directory';
+    this.#readsReuseBuffers = location.kind === 'directory';
     this.#source = location.kind === 'directory' ? reusingDirectoryTileSource(location.dir) : tileSourceAt(location);
   }
 
@@ -36,12 +37,12 @@ export class BundleChecker {
     const checked: RemoteCheckedBundle[] = [];
     const source = this.#source;
     try {
-      const reads = this.#oneAtATime ? [] : bundles.map((b) => readBundleAndTile(source, b.index, b.width));
+      const reads = this.#readsReuseBuffers ? [] : bundles.map((b) => readBundleAndTile(source, b.index, b.width));
       // Every read is observed, even after a failure ends the batch.
       for (const r of reads) r.catch(() => {});
       for (let k = 0; k < bundles.length; k++) {
         const b = bundles[k] as BundleJobItem;
-        const item = await (this.#oneAtATime ? readBundleAndTile(source, b.index, b.width) : (reads[k] as (typeof reads)[number]));
+        const item = await (this.#readsReuseBuffers ? readBundleAndTile(source, b.index, b.width) : (reads[k] as (typeof reads)[number]));
         const result = checkBundle(item.bundle, item.tile, item.entries, item.hashed);
         // A copy: a reused buffer's bytes do not outlive the next read.
         checked.push({ entries: item.entries, result, ...(b.wantTile ? { tile: Uint8Array.prototype.slice.call(item.tile) } : {}) });

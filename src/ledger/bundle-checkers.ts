@@ -120,6 +120,11 @@ export function startBundleCheckers(count: number, location: TileSourceLocation)
   const slots: Slot[] = [];
   const pending = new Map<number, { resolve: (r: CheckedReply) => void; reject: (e: unknown) => void; slot: Slot }>();
   let readyWaiters: Array<() => void> = [];
+  const wakeWaiters = (): void => {
+    const waiters = readyWaiters;
+    readyWaiters = [];
+    for (const w of waiters) w();
+  };
   let nextId = 0;
   let closing = false;
 
@@ -129,9 +134,7 @@ export function startBundleCheckers(count: number, location: TileSourceLocation)
     slot.channel.onMessage((reply) => {
       if (reply.type === 'ready') {
         slot.ready = true;
-        const waiters = readyWaiters;
-        readyWaiters = [];
-        for (const w of waiters) w();
+        wakeWaiters();
         return;
       }
       const p = pending.get(reply.id);
@@ -142,19 +145,13 @@ export function startBundleCheckers(count: number, location: TileSourceLocation)
     });
     slot.channel.onFailure((e) => {
       slot.gone ??= e;
-      slot.ready = false;
       for (const [id, p] of pending) {
         if (p.slot === slot) {
           pending.delete(id);
           p.reject(slot.gone);
         }
       }
-      // Whoever waits for a ready checker must learn when none can come.
-      if (slots.every((s) => s.gone !== undefined)) {
-        const waiters = readyWaiters;
-        readyWaiters = [];
-        for (const w of waiters) w();
-      }
+      wakeWaiters(); // check() fails as soon as any checker is gone: those waiting for one to be ready learn it now
     });
     slot.channel.send({ type: 'open', location });
   }
@@ -192,8 +189,7 @@ export function startBundleCheckers(count: number, location: TileSourceLocation)
         pending.delete(id);
         p.reject(new Error('bundle checkers closed'));
       }
-      for (const w of readyWaiters) w();
-      readyWaiters = [];
+      wakeWaiters();
     },
   };
 }
