@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -324,6 +324,23 @@ describe('verifyLog on larger logs built with the ledger core', () => {
       writeLogFiles(dir, log);
       return dir;
     };
+    /** The 70,000-entry log's file at `path` (404 when it has none). */
+    const serveFile = (path: string, res: ServerResponse): void => {
+      const bytes = files.get(path);
+      if (bytes === undefined) res.writeHead(404).end();
+      else res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+    };
+    /** Runs `use` with the URL of a local server answering every log path with `answer`, then closes it. */
+    const withLogServer = async (answer: (path: string, res: ServerResponse) => void, use: (url: string) => Promise<void>): Promise<void> => {
+      const server = createServer((req, res) => answer((req.url ?? '').replace(/^\/log\//, ''), res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}/log/`);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    };
     const fromDisk = (log: ReadonlyMap<string, Uint8Array>, hashReaders = 2, previous?: { size: number; root: Buffer }) =>
       verifyLog({ source: directoryTileSource(onDisk(log)), verifier, hashReaders, ...(previous === undefined ? {} : { previous }) });
 
@@ -404,55 +421,42 @@ describe('verifyLog on larger logs built with the ledger core', () => {
     test('over HTTP each reader sends the request headers itself: with them the log verifies, without them it cannot be read', async () => {
       const token = 'Bearer reader-test-token';
       let unauthorised = 0;
-      const server = createServer((req, res) => {
-        if (req.headers.authorization !== token) {
-          unauthorised++;
-          res.writeHead(401).end();
-          return;
-        }
-        const bytes = files.get((req.url ?? '').replace(/^\/log\//, ''));
-        if (bytes === undefined) res.writeHead(404).end();
-        else res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      try {
-        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/log/`;
-        const r = await verifyLog({ source: httpTileSource({ url, headers: { authorization: token } }), verifier, hashReaders: 2 });
-        assert.deepEqual(r.root, rootOfLeafHashes(entries.map((e) => leafHash(e))));
-        assert.equal(unauthorised, 0);
-        await rejectsWith(verifyLog({ source: httpTileSource({ url }), verifier, hashReaders: 2 }), 'FETCH_FAILED');
-      } finally {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
+      await withLogServer(
+        (path, res) => {
+          if (res.req.headers.authorization !== token) {
+            unauthorised++;
+            res.writeHead(401).end();
+          } else serveFile(path, res);
+        },
+        async (url) => {
+          const r = await verifyLog({ source: httpTileSource({ url, headers: { authorization: token } }), verifier, hashReaders: 2 });
+          assert.deepEqual(r.root, rootOfLeafHashes(entries.map((e) => leafHash(e))));
+          assert.equal(unauthorised, 0);
+          await rejectsWith(verifyLog({ source: httpTileSource({ url }), verifier, hashReaders: 2 }), 'FETCH_FAILED');
+        },
+      );
     });
 
     test('a checker process killed mid-verification fails it as CHECKER_FAILED (never a success, never a hang)', async () => {
       // A slow server (each file 5 ms late) keeps the verification running while its child is found and killed.
-      const server = createServer((req, res) => {
-        const bytes = files.get((req.url ?? '').replace(/^\/log\//, ''));
-        setTimeout(() => (bytes === undefined ? res.writeHead(404).end() : res.writeHead(200, { 'content-length': bytes.length }).end(bytes)), 5);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      try {
-        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/log/`;
-        const verifying = verifyLog({ source: httpTileSource({ url }), verifier, hashReaders: 2 });
-        verifying.catch(() => {});
-        let killed = false;
-        for (let tries = 0; tries < 200 && !killed; tries++) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          for (const pid of childrenOf(process.pid)) {
-            process.kill(pid, 'SIGKILL');
-            killed = true;
+      await withLogServer(
+        (path, res) => setTimeout(() => serveFile(path, res), 5),
+        async (url) => {
+          const verifying = verifyLog({ source: httpTileSource({ url }), verifier, hashReaders: 2 });
+          verifying.catch(() => {});
+          let killed = false;
+          for (let tries = 0; tries < 200 && !killed; tries++) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            for (const pid of childrenOf(process.pid)) {
+              process.kill(pid, 'SIGKILL');
+              killed = true;
+            }
           }
-        }
-        assert.ok(killed, 'the checker process was never seen');
-        const e = await rejectsWith(verifying, 'CHECKER_FAILED');
-        assert.match(e.message, /SIGKILL/);
-      } finally {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
+          assert.ok(killed, 'the checker process was never seen');
+          const e = await rejectsWith(verifying, 'CHECKER_FAILED');
+          assert.match(e.message, /SIGKILL/);
+        },
+      );
     });
 
     test('a source another reader cannot open (bytes in memory, an injected fetch) is refused, not silently read here', async () => {
