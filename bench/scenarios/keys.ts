@@ -48,6 +48,25 @@ async function ingestRound(vault: Vault, collection: string, from: number, n: nu
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
+/**
+ * `rounds` rounds of two measurements, which one goes first alternating (so neither always meets a
+ * warmer or colder cache); the seconds of each, summed.
+ */
+async function alternating(rounds: number, first: (r: number) => Promise<number>, second: (r: number) => Promise<number>): Promise<[number, number]> {
+  let a = 0;
+  let b = 0;
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      a += await first(r);
+      b += await second(r);
+    } else {
+      b += await second(r);
+      a += await first(r);
+    }
+  }
+  return [a, b];
+}
+
 function softHsmToken(dir: string): { library: string; tokenLabel: string; pin: string } | undefined {
   if (!existsSync(SOFTHSM)) return undefined;
   const conf = join(dir, 'softhsm2.conf');
@@ -72,20 +91,13 @@ export async function keysScenario(options: ScenarioOptions): Promise<ScenarioRe
     const a = await newVault(join(root, 'ingest'));
     const rounds = Math.max(2, Math.ceil(n / 20_000));
     const per = Math.floor(n / rounds);
-    let subjectSeconds = 0;
-    let collectionSeconds = 0;
     await ingestRound(a.state.vault, 'by_subject', 10_000_000, 2000, true); // warm-up
     await ingestRound(a.state.vault, 'by_collection', 10_000_000, 2000, false);
-    for (let r = 0; r < rounds; r++) {
-      // Alternate which goes first, so neither always meets a warmer or colder cache.
-      if (r % 2 === 0) {
-        subjectSeconds += await ingestRound(a.state.vault, 'by_subject', r * per, per, true);
-        collectionSeconds += await ingestRound(a.state.vault, 'by_collection', r * per, per, false);
-      } else {
-        collectionSeconds += await ingestRound(a.state.vault, 'by_collection', r * per, per, false);
-        subjectSeconds += await ingestRound(a.state.vault, 'by_subject', r * per, per, true);
-      }
-    }
+    const [subjectSeconds, collectionSeconds] = await alternating(
+      rounds,
+      (r) => ingestRound(a.state.vault, 'by_subject', r * per, per, true),
+      (r) => ingestRound(a.state.vault, 'by_collection', r * per, per, false),
+    );
     const total = rounds * per;
     figures.push({ name: 'ingest, collection key only', records: total, seconds: collectionSeconds, perSecond: total / collectionSeconds });
     figures.push({ name: 'ingest, a new subject key per record', records: total, seconds: subjectSeconds, perSecond: total / subjectSeconds });
@@ -97,17 +109,11 @@ export async function keysScenario(options: ScenarioOptions): Promise<ScenarioRe
     // key cache (the keys written above are not cached) — their keys are looked up and unwrapped per
     // batch. Alternating with more collection-key rounds, as above.
     const knownRounds = Math.min(rounds, 4);
-    let knownSeconds = 0;
-    let moreCollectionSeconds = 0;
-    for (let r = 0; r < knownRounds; r++) {
-      if (r % 2 === 0) {
-        knownSeconds += await ingestRound(a.state.vault, 'for_known', r * per, per, true);
-        moreCollectionSeconds += await ingestRound(a.state.vault, 'by_collection', (rounds + r) * per, per, false);
-      } else {
-        moreCollectionSeconds += await ingestRound(a.state.vault, 'by_collection', (rounds + r) * per, per, false);
-        knownSeconds += await ingestRound(a.state.vault, 'for_known', r * per, per, true);
-      }
-    }
+    const [knownSeconds, moreCollectionSeconds] = await alternating(
+      knownRounds,
+      (r) => ingestRound(a.state.vault, 'for_known', r * per, per, true),
+      (r) => ingestRound(a.state.vault, 'by_collection', (rounds + r) * per, per, false),
+    );
     const knownTotal = knownRounds * per;
     figures.push({ name: 'ingest, people who already have a key (not cached)', records: knownTotal, seconds: knownSeconds, perSecond: knownTotal / knownSeconds });
     ratios.push({ name: 'existing subject keys / collection key (ingest rate; for information)', value: moreCollectionSeconds / knownSeconds });
