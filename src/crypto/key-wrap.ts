@@ -28,6 +28,11 @@ const CONTEXT_BYTES = 16;
 const KEY_BYTES = 32; // AES-256 data keys (FIPS 197 §5)
 const PLAIN_SEMIBLOCKS = (KEY_BYTES + CONTEXT_BYTES) / SEMIBLOCK; // n = 6
 const WRAP_STEPS = 6; // RFC 3394 §2.2.1: j = 0..5
+/**
+ * t (< 256) XORed into A's last byte, as a shift within A's second 32-bit word (the state is moved as
+ * words in the machine's byte order: the last byte is the word's high byte on little-endian machines).
+ */
+const LAST_BYTE_SHIFT = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 24 : 0;
 /** Bytes of one format-2 wrapped AES-256 key. */
 export const WRAPPED_KEY_KW_BYTES = 1 + (PLAIN_SEMIBLOCKS + 1) * SEMIBLOCK;
 
@@ -62,26 +67,35 @@ export function wrapKeysInto(kek: AeadKey, keys: Uint8Array, count: number, aadO
 
 /**
  * The working state of a batched KW pass (kwWrapMany, kwUnwrapMany), moved as 32-bit words (two per
- * semiblock: a native copy per semiblock would cost more than the AES): `a`, every input's A; `r`, every
- * input's n semiblocks R[1..n]; `blocks`, every input's A ‖ R[i] as one ECB step takes them; `b`, the
- * step's output. Each has a byte view. `step` runs one ECB call over every input; `zero` wipes it all.
+ * semiblock: a native copy per semiblock would cost more than the AES): `r`, every input's n
+ * semiblocks R[1..n]; `blocks`, every input's A ‖ R[i] as the next ECB step takes it. A lives only in
+ * `blocks`. Each has a byte view. `step(after)` runs one ECB call over every input and hands `after` a
+ * word view of the output B, in which it stores A and R[i] and loads the next step's R beside A (one
+ * pass over the inputs per step); the output is wiped after. `zero` wipes the rest.
  */
-function kwScratch(ecb: Cipher | Decipher, count: number, n: number) {
-  const words = { a: new Uint32Array(count * 2), r: new Uint32Array(count * n * 2), blocks: new Uint32Array(count * 4), b: new Uint32Array(count * 4) };
-  const bytes = { a8: Buffer.from(words.a.buffer), r8: Buffer.from(words.r.buffer), blocks8: Buffer.from(words.blocks.buffer), b8: Buffer.from(words.b.buffer) };
+function kwState(ecb: Cipher | Decipher, count: number, n: number) {
+  const r = new Uint32Array(count * n * 2);
+  const blocks = new Uint32Array(count * 4);
+  const blocks8 = Buffer.from(blocks.buffer);
   ecb.setAutoPadding(false); // no block held back for padding: update() returns every block
   return {
-    ...words,
-    ...bytes,
-    step(): void {
-      const out = ecb.update(bytes.blocks8);
-      if (out.length !== bytes.blocks8.length) throw new Error('unexpected ECB output length');
-      out.copy(bytes.b8);
-      out.fill(0);
+    r,
+    blocks,
+    r8: Buffer.from(r.buffer),
+    blocks8,
+    step(after: (b: Uint32Array) => void): void {
+      const out = ecb.update(blocks8);
+      try {
+        if (out.length !== blocks8.length || out.byteOffset % 4 !== 0) throw new Error('unexpected ECB output');
+        after(new Uint32Array(out.buffer, out.byteOffset, out.length / 4));
+      } finally {
+        out.fill(0);
+      }
     },
     zero(): void {
       ecb.final();
-      for (const w of Object.values(words)) w.fill(0);
+      r.fill(0);
+      blocks.fill(0);
     },
   };
 }
@@ -93,27 +107,32 @@ function kwScratch(ecb: Cipher | Decipher, count: number, n: number) {
  */
 export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: number): Buffer {
   if (n < 2 || n > 40 || plain.length !== count * n * SEMIBLOCK) throw new RangeError('kwWrapMany: bad length'); // n ≥ 2: RFC 3394 §2; t = 6n must fit one byte
-  const { r, blocks, b, r8, blocks8, step, zero } = kwScratch(createCipheriv('aes-256-ecb', kek, null), count, n);
+  const { r, blocks, r8, blocks8, step, zero } = kwState(createCipheriv('aes-256-ecb', kek, null), count, n);
   try {
     r8.set(plain); // step 1: R[i] = P[i]
-    for (let k = 0; k < count; k++) KW_IV.copy(blocks8, k * 2 * SEMIBLOCK); // step 1: A = IV
+    for (let k = 0; k < count; k++) {
+      KW_IV.copy(blocks8, k * 16); // step 1: A = IV
+      blocks[k * 4 + 2] = r[k * n * 2] as number; // beside it, R[1] for the first step
+      blocks[k * 4 + 3] = r[k * n * 2 + 1] as number;
+    }
     for (let j = 0; j < WRAP_STEPS; j++) {
       for (let i = 0; i < n; i++) {
-        for (let k = 0; k < count; k++) {
-          const ri = (k * n + i) * 2;
-          blocks[k * 4 + 2] = r[ri] as number;
-          blocks[k * 4 + 3] = r[ri + 1] as number;
-        }
-        step(); // B = AES(K, A | R[i]) for every input
         const t = n * j + i + 1; // RFC 3394 §2.2.1: t = (n*j)+i with i from 1; t ≤ 6n < 256 is A's last byte
-        for (let k = 0; k < count; k++) {
-          const ri = (k * n + i) * 2;
-          blocks[k * 4] = b[k * 4] as number; // A = MSB(64, B) ^ t
-          blocks[k * 4 + 1] = b[k * 4 + 1] as number;
-          blocks8[k * 16 + SEMIBLOCK - 1] = (blocks8[k * 16 + SEMIBLOCK - 1] as number) ^ t;
-          r[ri] = b[k * 4 + 2] as number; // R[i] = LSB(64, B)
-          r[ri + 1] = b[k * 4 + 3] as number;
-        }
+        const next = i + 1 < n ? i + 1 : 0; // the R the next step takes (R[1] again after R[n])
+        const tWord = t << LAST_BYTE_SHIFT;
+        step((b) => {
+          // B = AES(K, A | R[i]) for every input
+          for (let k = 0; k < count; k++) {
+            const k4 = k * 4;
+            const base = k * n * 2;
+            blocks[k4] = b[k4] as number; // A = MSB(64, B) ^ t
+            blocks[k4 + 1] = (b[k4 + 1] as number) ^ tWord;
+            r[base + i * 2] = b[k4 + 2] as number; // R[i] = LSB(64, B)
+            r[base + i * 2 + 1] = b[k4 + 3] as number;
+            blocks[k4 + 2] = r[base + next * 2] as number;
+            blocks[k4 + 3] = r[base + next * 2 + 1] as number;
+          }
+        });
       }
     }
     // Step 3: C[0] = A, C[i] = R[i].
@@ -142,37 +161,42 @@ export function kwUnwrapMany(kek: AeadKey, blobs: readonly Uint8Array[], n: numb
   const count = blobs.length;
   // n ≥ 2: RFC 3394 §2; t = 6n must fit one byte. Each blob: a format byte, then n + 1 semiblocks.
   if (n < 2 || n > 40 || blobs.some((blob) => blob.length !== 1 + (n + 1) * SEMIBLOCK)) throw new RangeError('kwUnwrapMany: bad length');
-  const { a, r, blocks, b, a8, r8, blocks8, step, zero } = kwScratch(createDecipheriv('aes-256-ecb', kek, null), count, n);
+  const { r, blocks, r8, blocks8, step, zero } = kwState(createDecipheriv('aes-256-ecb', kek, null), count, n);
+  const last = n * WRAP_STEPS; // t of the first step (j = 5, i = n)
   try {
-    // Step 1: A = C[0], R[i] = C[i] (the blob's byte 0 is the format).
+    // Step 1: A = C[0], R[i] = C[i] (the blob's byte 0 is the format); the first step's input beside A.
     for (let k = 0; k < count; k++) {
       const blob = blobs[k] as Uint8Array;
-      a8.set(blob.subarray(1, 1 + SEMIBLOCK), k * SEMIBLOCK);
+      blocks8.set(blob.subarray(1, 1 + SEMIBLOCK), k * 16);
       r8.set(blob.subarray(1 + SEMIBLOCK, 1 + (n + 1) * SEMIBLOCK), k * n * SEMIBLOCK);
+      blocks8[k * 16 + SEMIBLOCK - 1] = (blocks8[k * 16 + SEMIBLOCK - 1] as number) ^ last; // A ⊕ t
+      blocks[k * 4 + 2] = r[(k * n + n - 1) * 2] as number; // R[n]
+      blocks[k * 4 + 3] = r[(k * n + n - 1) * 2 + 1] as number;
     }
     for (let j = WRAP_STEPS - 1; j >= 0; j--) {
       for (let i = n - 1; i >= 0; i--) {
-        const t = n * j + i + 1; // RFC 3394 §2.2.2: t = n*j+i with i from n down to 1; t ≤ 6n < 256
-        for (let k = 0; k < count; k++) {
-          const ri = (k * n + i) * 2;
-          blocks[k * 4] = a[k * 2] as number;
-          blocks[k * 4 + 1] = a[k * 2 + 1] as number;
-          blocks8[k * 16 + SEMIBLOCK - 1] = (blocks8[k * 16 + SEMIBLOCK - 1] as number) ^ t; // A ⊕ t
-          blocks[k * 4 + 2] = r[ri] as number;
-          blocks[k * 4 + 3] = r[ri + 1] as number;
-        }
-        step(); // B = AES⁻¹(K, (A ⊕ t) | R[i]) for every input
-        for (let k = 0; k < count; k++) {
-          const ri = (k * n + i) * 2;
-          a[k * 2] = b[k * 4] as number; // A = MSB(64, B)
-          a[k * 2 + 1] = b[k * 4 + 1] as number;
-          r[ri] = b[k * 4 + 2] as number; // R[i] = LSB(64, B)
-          r[ri + 1] = b[k * 4 + 3] as number;
-        }
+        // RFC 3394 §2.2.2: t = n*j+i with i from n down to 1; the next step's t is this one's − 1
+        // (0 after the last step: A is left as it came out).
+        const nextT = n * j + i;
+        const next = i > 0 ? i - 1 : n - 1;
+        const nextWord = nextT << LAST_BYTE_SHIFT;
+        step((b) => {
+          // B = AES⁻¹(K, (A ⊕ t) | R[i]) for every input
+          for (let k = 0; k < count; k++) {
+            const k4 = k * 4;
+            const base = k * n * 2;
+            blocks[k4] = b[k4] as number; // A = MSB(64, B), ⊕ the next step's t
+            blocks[k4 + 1] = (b[k4 + 1] as number) ^ nextWord;
+            r[base + i * 2] = b[k4 + 2] as number; // R[i] = LSB(64, B)
+            r[base + i * 2 + 1] = b[k4 + 3] as number;
+            blocks[k4 + 2] = r[base + next * 2] as number;
+            blocks[k4 + 3] = r[base + next * 2 + 1] as number;
+          }
+        });
       }
     }
     const ivOk = new Uint8Array(count);
-    for (let k = 0; k < count; k++) ivOk[k] = constantTimeEqual(a8.subarray(k * SEMIBLOCK, (k + 1) * SEMIBLOCK), KW_IV) ? 1 : 0;
+    for (let k = 0; k < count; k++) ivOk[k] = constantTimeEqual(blocks8.subarray(k * 16, k * 16 + SEMIBLOCK), KW_IV) ? 1 : 0;
     return { plain: Buffer.from(r8), ivOk };
   } finally {
     zero();

@@ -114,8 +114,12 @@ interface Accepted {
   readonly values: RecordValues;
   readonly plainAt: number;
   readonly plainLength: number;
+  /** Which key seals it: NO_SLOT for the collection key, else its subject's slot (see sealColumns). */
+  readonly keySlot: number;
   readonly tokenValues?: RecordValues;
 }
+
+const NO_SLOT = -1;
 
 /**
  * Plaintext scratch: every accepted record's canonical JSON, side by side, between the two passes.
@@ -148,19 +152,25 @@ function ownBuffer(n: number): Buffer {
  */
 export function sealColumns(job: SealJob): SealedColumns {
   const indexKeys = new Map(job.indexKeys.map(([name, key]) => [name, new HmacSha256(key)] as const));
-  const subjectKeys = new Map<string, DataKey>(job.subjectKeys);
-  const nextVersions = new Map(job.subjectNextVersions ?? []);
+  // Subject keys by slot: the job's existing keys are slots 0..existing − 1; new subjects take the
+  // slots after them in order of first appearance (one Map look-up per record to find a slot).
+  const existingKeys = job.subjectKeys.map(([, k]) => k);
+  const slotOf = new Map<string, number>(job.subjectKeys.map(([s], i) => [s, i] as const));
+  const nextVersions = job.subjectNextVersions !== undefined && job.subjectNextVersions.length > 0 ? new Map(job.subjectNextVersions) : undefined;
   const tokenFields = job.tokenFields !== undefined && job.tokenFields.length > 0 ? job.tokenFields : undefined;
   const rejected: Rejected[] = [];
   const indexed = job.fields.filter((f) => indexKeys.has(f.name));
   const accepted: Accepted[] = [];
-  /** New subjects, in order of first appearance, each with the first accepted record that has it. */
-  const newSubjects = new Map<string, number>();
+  /** New subjects, in order of first appearance, and the first accepted record that has each. */
+  const newSubjects: string[] = [];
+  const newSubjectRecord: number[] = [];
   let plainUsed = 0;
   let ciphertextBytes = 0;
   let entryCount = 0;
   let encodedBytes = 0;
   let keyMaterial: Buffer | undefined;
+  /** The new key sealing the current record, copied out of keyMaterial (createCipheriv takes its own copy at once). */
+  const newKey = Buffer.alloc(AES_256_KEY_BYTES);
   try {
     // ── Pass 1: validate and serialise ────────────────────────────────────────────────────────
     for (let i = 0; i < job.inputs.length; i++) {
@@ -203,7 +213,18 @@ export function sealColumns(job: SealJob): SealedColumns {
         rejected.push({ index: i, problems });
         continue;
       }
-      accepted.push({ index: i, subjectId, values, plainAt: plainUsed, plainLength, ...(tokenValues ? { tokenValues } : {}) });
+      let keySlot = NO_SLOT;
+      if (subjectId !== null) {
+        const slot = slotOf.get(subjectId);
+        if (slot !== undefined) keySlot = slot;
+        else {
+          keySlot = existingKeys.length + newSubjects.length;
+          slotOf.set(subjectId, keySlot);
+          newSubjects.push(subjectId);
+          newSubjectRecord.push(accepted.length);
+        }
+      }
+      accepted.push({ index: i, subjectId, values, plainAt: plainUsed, plainLength, keySlot, ...(tokenValues ? { tokenValues } : {}) });
       plainUsed += plainLength;
       ciphertextBytes += CIPHERTEXT_OVERHEAD + plainLength;
       for (const f of indexed) {
@@ -211,7 +232,6 @@ export function sealColumns(job: SealJob): SealedColumns {
         entryCount++;
         encodedBytes += 3 + f.name.length + BLIND_INDEX_BYTES;
       }
-      if (subjectId !== null && !subjectKeys.has(subjectId) && !newSubjects.has(subjectId)) newSubjects.set(subjectId, accepted.length - 1);
     }
 
     // ── Pass 2: index, create subject keys, encrypt — into buffers of exactly the right size ──
@@ -228,25 +248,15 @@ export function sealColumns(job: SealJob): SealedColumns {
     const recordAad = recordAadEncoder(job.tenantId, job.collectionId);
     // New subject keys: random (one draw for the batch), wrapped by the tenant key all at once
     // (wrapped-key format 2, AES-KW with the row's AAD digest inside: crypto/key-wrap.ts).
-    const newCount = newSubjects.size;
-    const newKeyRecordOf = new Uint32Array(newCount);
-    const newKeyVersions = new Float64Array(newCount);
-    const newList: string[] = new Array(newCount);
-    let k = 0;
-    for (const [subjectId, record] of newSubjects) {
-      newList[k] = subjectId;
-      newKeyRecordOf[k] = record;
-      newKeyVersions[k] = nextVersions.get(subjectId) ?? FIRST_KEY_VERSION;
-      k++;
-    }
+    const newCount = newSubjects.length;
+    const newKeyRecordOf = Uint32Array.from(newSubjectRecord);
+    const newKeyVersions = new Float64Array(newCount).fill(FIRST_KEY_VERSION);
+    if (nextVersions) for (let k = 0; k < newCount; k++) newKeyVersions[k] = nextVersions.get(newSubjects[k] as string) ?? FIRST_KEY_VERSION;
     const wrapped = ownBuffer(newCount * WRAPPED_KEY_KW_BYTES);
     keyMaterial = randomFillSync(Buffer.alloc(newCount * AES_256_KEY_BYTES));
     if (newCount > 0) {
       const wrapAad = wrappedKeyAadEncoder(job.tenantId, 'subject');
-      wrapKeysInto(job.tenantKey.key, keyMaterial, newCount, (x) => wrapAad(newList[x] as string, newKeyVersions[x] as number), wrapped, 0);
-    }
-    for (k = 0; k < newCount; k++) {
-      subjectKeys.set(newList[k] as string, { version: newKeyVersions[k] as number, key: keyMaterial.subarray(k * AES_256_KEY_BYTES, (k + 1) * AES_256_KEY_BYTES) });
+      wrapKeysInto(job.tenantKey.key, keyMaterial, newCount, (x) => wrapAad(newSubjects[x] as string, newKeyVersions[x] as number), wrapped, 0);
     }
     const fieldNames = indexed.map((f) => f.name);
     const indexHmacs = indexed.map((f) => indexKeys.get(f.name) as HmacSha256);
@@ -278,18 +288,24 @@ export function sealColumns(job: SealJob): SealedColumns {
         encoded[encodedAt++] = field.unique ? 1 : 0;
       }
       indexDigestLengths[r] = encodedAt - encodedStart;
-      let key: DataKey;
-      if (a.subjectId === null) {
+      let key: Buffer;
+      let keyVersion: number;
+      if (a.keySlot === NO_SLOT) {
         if (job.collectionKey === null) throw new Error('sealBatch: collection key missing');
-        key = job.collectionKey;
+        ({ key, version: keyVersion } = job.collectionKey);
+      } else if (a.keySlot < existingKeys.length) {
+        ({ key, version: keyVersion } = existingKeys[a.keySlot] as DataKey);
       } else {
-        key = subjectKeys.get(a.subjectId) as DataKey; // existing, or created above
+        const k = a.keySlot - existingKeys.length; // created above
+        keyMaterial.copy(newKey, 0, k * AES_256_KEY_BYTES, (k + 1) * AES_256_KEY_BYTES);
+        key = newKey;
+        keyVersion = newKeyVersions[k] as number;
       }
       const plain = scratch.subarray(a.plainAt, a.plainAt + a.plainLength);
-      const length = sealInto(key.key, plain, recordAad(id, job.version, a.subjectId, key.version), ciphertexts, ctAt);
+      const length = sealInto(key, plain, recordAad(id, job.version, a.subjectId, keyVersion), ciphertexts, ctAt);
       plain.fill(0);
       ciphertextLengths[r] = length;
-      keyVersions[r] = key.version;
+      keyVersions[r] = keyVersion;
       ctAt += length;
       positions[r] = a.index;
       if (values) values[r] = a.values;
@@ -317,6 +333,7 @@ export function sealColumns(job: SealJob): SealedColumns {
   } finally {
     for (const k of indexKeys.values()) k.destroy();
     keyMaterial?.fill(0);
+    newKey.fill(0);
     scratch.fill(0, 0, plainUsed);
     if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.alloc(SCRATCH_INITIAL_BYTES); // an unusually large batch's scratch is not kept
   }
