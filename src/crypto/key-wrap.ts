@@ -49,20 +49,28 @@ export function wrapKeysInto(kek: AeadKey, keys: Uint8Array, count: number, aadO
   if (count === 0) return;
   if (keys.length < count * KEY_BYTES || at < 0 || at + count * WRAPPED_KEY_KW_BYTES > out.length) throw new RangeError('wrapKeysInto: out of range');
   const n = PLAIN_SEMIBLOCKS;
-  const plain = Buffer.alloc(count * n * SEMIBLOCK);
-  try {
-    for (let k = 0; k < count; k++) {
-      plain.set(keys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), k * n * SEMIBLOCK);
-      plain.write(contextOf(aadOf(k)), k * n * SEMIBLOCK + KEY_BYTES, CONTEXT_BYTES, 'latin1');
-    }
-    const wrapped = kwWrapMany(kek, plain, n, count);
-    for (let k = 0; k < count; k++) {
-      out[at + k * WRAPPED_KEY_KW_BYTES] = KEY_WRAP_FORMAT_KW;
-      wrapped.copy(out, at + k * WRAPPED_KEY_KW_BYTES + 1, k * (n + 1) * SEMIBLOCK, (k + 1) * (n + 1) * SEMIBLOCK);
-    }
-  } finally {
-    plain.fill(0);
-  }
+  const source = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength);
+  kwWrap(
+    kek,
+    n,
+    count,
+    (r8) => {
+      // Each input straight into the working state: key ‖ context digest.
+      for (let k = 0; k < count; k++) {
+        source.copy(r8, k * n * SEMIBLOCK, k * KEY_BYTES, (k + 1) * KEY_BYTES);
+        r8.write(contextOf(aadOf(k)), k * n * SEMIBLOCK + KEY_BYTES, CONTEXT_BYTES, 'latin1');
+      }
+    },
+    (a8, r8) => {
+      // Each output straight into `out`, after its format byte.
+      for (let k = 0; k < count; k++) {
+        const o = at + k * WRAPPED_KEY_KW_BYTES;
+        out[o] = KEY_WRAP_FORMAT_KW;
+        a8.copy(out, o + 1, k * 16, k * 16 + SEMIBLOCK);
+        r8.copy(out, o + 1 + SEMIBLOCK, k * n * SEMIBLOCK, (k + 1) * n * SEMIBLOCK);
+      }
+    },
+  );
 }
 
 /**
@@ -107,9 +115,32 @@ function kwState(ecb: Cipher | Decipher, count: number, n: number) {
  */
 export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: number): Buffer {
   if (n < 2 || n > 40 || plain.length !== count * n * SEMIBLOCK) throw new RangeError('kwWrapMany: bad length'); // n ≥ 2: RFC 3394 §2; t = 6n must fit one byte
+  const out = Buffer.alloc(count * (n + 1) * SEMIBLOCK);
+  kwWrap(
+    kek,
+    n,
+    count,
+    (r8) => r8.set(plain),
+    (a8, r8) => {
+      // Step 3: C[0] = A, C[i] = R[i].
+      for (let k = 0; k < count; k++) {
+        a8.copy(out, k * (n + 1) * SEMIBLOCK, k * 16, k * 16 + SEMIBLOCK);
+        r8.copy(out, (k * (n + 1) + 1) * SEMIBLOCK, k * n * SEMIBLOCK, (k + 1) * n * SEMIBLOCK);
+      }
+    },
+  );
+  return out;
+}
+
+/**
+ * kwWrapMany's steps 1 and 2 in the working state: `fill` writes every input's P[1..n] into R (n
+ * semiblocks per input, side by side), and `emit` reads every output from it — A at 16-byte strides
+ * of its first argument, R[1..n] in the second — before it is wiped.
+ */
+function kwWrap(kek: AeadKey, n: number, count: number, fill: (r8: Buffer) => void, emit: (a8: Buffer, r8: Buffer) => void): void {
   const { r, blocks, r8, blocks8, step, zero } = kwState(createCipheriv('aes-256-ecb', kek, null), count, n);
   try {
-    r8.set(plain); // step 1: R[i] = P[i]
+    fill(r8); // step 1: R[i] = P[i]
     for (let k = 0; k < count; k++) {
       KW_IV.copy(blocks8, k * 16); // step 1: A = IV
       blocks[k * 4 + 2] = r[k * n * 2] as number; // beside it, R[1] for the first step
@@ -135,13 +166,7 @@ export function kwWrapMany(kek: AeadKey, plain: Uint8Array, n: number, count: nu
         });
       }
     }
-    // Step 3: C[0] = A, C[i] = R[i].
-    const out = Buffer.alloc(count * (n + 1) * SEMIBLOCK);
-    for (let k = 0; k < count; k++) {
-      blocks8.copy(out, k * (n + 1) * SEMIBLOCK, k * 16, k * 16 + SEMIBLOCK);
-      r8.copy(out, (k * (n + 1) + 1) * SEMIBLOCK, k * n * SEMIBLOCK, (k + 1) * n * SEMIBLOCK);
-    }
-    return out;
+    emit(blocks8, r8);
   } finally {
     zero();
   }
